@@ -1,0 +1,87 @@
+"""The registry of component names used by YAML pipelines.
+
+Built-in components are listed here as ``"module:Class"`` strings, so that listing names (for errors
+and ``neurosig info``) imports nothing heavy; a class is imported only when a pipeline uses it. Users
+add their own with :func:`register`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Literal
+
+from neurosig.core.errors import ConfigError
+from neurosig.core.validate import did_you_mean
+
+__all__ = ["register", "resolve", "names", "Kind"]
+
+Kind = Literal["source", "stage", "sink"]
+
+_REGISTRY: dict[str, dict[str, str | type]] = {
+    "source": {
+        "file": "neurosig.io.eeg:EEGFileSource",
+        "simulate": "neurosig.eeg.simulate:SimulatedEEGSource",
+        "hdf5": "neurosig.io.hdf5:HDF5Source",
+    },
+    "stage": {
+        "bandpass": "neurosig.eeg.filters:BandPass",
+        "highpass": "neurosig.eeg.filters:HighPass",
+        "lowpass": "neurosig.eeg.filters:LowPass",
+        "notch": "neurosig.eeg.filters:Notch",
+        "rereference": "neurosig.eeg.filters:Rereference",
+        "resample": "neurosig.eeg.filters:Resample",
+        "pick": "neurosig.eeg.filters:Pick",
+    },
+    "sink": {
+        "hdf5": "neurosig.io.hdf5:HDF5Sink",
+    },
+}
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in _REGISTRY:
+        raise ConfigError(f"kind={kind!r} is not valid; choose one of {sorted(_REGISTRY)}.")
+
+
+def register(kind: Kind, name: str, obj: str | type) -> None:
+    """Make a component available to YAML pipelines under ``name``.
+
+    Parameters
+    ----------
+    kind : {"source", "stage", "sink"}
+        The component's role.
+    name : str
+        The name used in YAML (``type: NAME``).
+    obj : type | str
+        The class, or ``"module:Class"`` to import lazily.
+    """
+    _check_kind(kind)
+    _REGISTRY[kind][name] = obj
+
+
+def names(kind: Kind) -> list[str]:
+    """Sorted names of the registered components of one kind."""
+    _check_kind(kind)
+    return sorted(_REGISTRY[kind])
+
+
+def resolve(kind: Kind, name: str) -> type:
+    """Return the class registered as ``name``.
+
+    Raises
+    ------
+    ConfigError
+        If no such name exists, listing the valid names and the closest match.
+    """
+    _check_kind(kind)
+    entry = _REGISTRY[kind].get(name)
+    if entry is None:
+        valid = names(kind)
+        raise ConfigError(
+            f"unknown {kind} type {name!r}; valid {kind} types are {valid}.{did_you_mean(name, valid)}"
+        )
+    if isinstance(entry, str):
+        module, _, attr = entry.partition(":")
+        entry = getattr(importlib.import_module(module), attr)
+        _REGISTRY[kind][name] = entry
+    return entry

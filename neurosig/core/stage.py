@@ -1,0 +1,178 @@
+"""Stages, sources and sinks: the three roles in a stream pipeline.
+
+A :class:`Stage` turns chunks into chunks. It is streaming by default: feeding a stream in one piece or
+in chunks of any size gives the same output (within float tolerance), because all that a stage needs
+from earlier chunks lives in its state, which :meth:`Stage.reset` clears.
+
+Parameters are declared once, as type hints of ``__init__`` (``Annotated[float, Field(gt=0)]`` for
+ranges), and checked by pydantic both for Python calls and for YAML configs, so a bad call and a bad
+config give the same :class:`~neurosig.core.errors.ConfigError`. ``__init__`` only stores its arguments
+under their own names (as in scikit-learn); checks that need the data (a band below Nyquist) run on the
+first chunk.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
+
+import pydantic
+
+from neurosig.core.chunks import Chunk
+from neurosig.core.errors import ConfigError, DataError
+from neurosig.core.validate import did_you_mean
+
+__all__ = ["Component", "Stage", "Source", "Sink", "RunMeta"]
+
+
+def _format_validation_error(owner: str, err: pydantic.ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if p != "self") or "(arguments)"
+        lines.append(f"{owner}: parameter {loc!r}: {e['msg']} (got {e.get('input')!r})")
+    return "; ".join(lines) + "."
+
+
+def _validating(cls: type, init):
+    """Wrap ``init`` so that its arguments are checked against its type hints."""
+    sig = inspect.signature(init)
+    names = [p for p in sig.parameters if p != "self"]
+    validated = pydantic.validate_call(
+        init, config=pydantic.ConfigDict(arbitrary_types_allowed=True)
+    )
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        for key in kwargs:
+            if key not in names:
+                raise ConfigError(
+                    f"{cls.__name__} has no parameter {key!r}; valid parameters are {names}."
+                    f"{did_you_mean(key, names)}"
+                )
+        try:
+            validated(self, *args, **kwargs)
+        except pydantic.ValidationError as err:
+            raise ConfigError(_format_validation_error(cls.__name__, err)) from None
+
+    __init__._neurosig_validated = True
+    return __init__
+
+
+class Component:
+    """Base of stages, sources and sinks: validated parameters, ``get_params``, a readable ``repr``.
+
+    Subclasses set ``name``, the key under which the registry knows them (see
+    :mod:`neurosig.core.registry`).
+    """
+
+    name: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and not getattr(init, "_neurosig_validated", False):
+            cls.__init__ = _validating(cls, init)
+
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """Names of the constructor's parameters."""
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's arguments, as stored on the instance."""
+        return {name: getattr(self, name) for name in self.param_names()}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Stage(Component):
+    """A streaming transformation of chunks.
+
+    Subclasses implement :meth:`_process` (and :meth:`_flush` when they hold back data, :meth:`reset`
+    when they carry state) and list the chunk types they take in ``accepts``.
+    """
+
+    accepts: ClassVar[tuple[type, ...]] = ()
+
+    def process(self, chunk: Chunk) -> Iterator[Chunk]:
+        """Feed one chunk; yield the chunks that are ready.
+
+        Raises
+        ------
+        DataError
+            If the chunk's type is not one this stage accepts.
+        """
+        if self.accepts and not isinstance(chunk, self.accepts):
+            wanted = " or ".join(t.__name__ for t in self.accepts)
+            raise DataError(
+                f"{type(self).__name__} takes {wanted}, got {type(chunk).__name__}; "
+                "check the order of stages in the pipeline."
+            )
+        return iter(self._process(chunk))
+
+    def flush(self) -> Iterator[Chunk]:
+        """Signal the end of the stream; yield whatever the stage still holds."""
+        return iter(self._flush())
+
+    def reset(self) -> None:
+        """Forget all state, ready for a new stream (parameters are kept)."""
+
+    def _process(self, chunk: Chunk) -> Iterable[Chunk]:
+        raise NotImplementedError
+
+    def _flush(self) -> Iterable[Chunk]:
+        return ()
+
+
+class Source(Component):
+    """Where a stream comes from: an iterable of chunks of one type.
+
+    Subclasses implement :meth:`__iter__` and :meth:`describe`; ``n_chunks`` (for progress bars) and
+    ``duration`` are optional.
+    """
+
+    def __iter__(self) -> Iterator[Chunk]:
+        raise NotImplementedError
+
+    @property
+    def n_chunks(self) -> int | None:
+        """Number of chunks the source will yield, or ``None`` when unknown."""
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance for output attributes: at least ``type``; ``path`` and ``sha256`` for files."""
+        return {"type": self.name, "params": {k: str(v) for k, v in self.get_params().items()}}
+
+
+class RunMeta(pydantic.BaseModel):
+    """What a sink records about the run that produced its output."""
+
+    neurosig_version: str
+    pipeline_yaml: str
+    source: dict[str, Any]
+
+
+class Sink(Component):
+    """Where a stream goes. Writes are atomic: nothing is visible as complete until :meth:`commit`."""
+
+    def is_complete(self, meta: RunMeta) -> bool:
+        """Whether a complete output of this very run (same config, same source) already exists."""
+        return False
+
+    def open(self, meta: RunMeta) -> None:
+        """Prepare to receive chunks."""
+
+    def write(self, chunk: Chunk) -> None:
+        """Receive one chunk."""
+        raise NotImplementedError
+
+    def commit(self) -> str | None:
+        """Make the output complete and visible; return its location."""
+        return None
+
+    def abort(self) -> None:
+        """Drop a partial output after a failure."""

@@ -1,0 +1,40 @@
+"""Numba defaults and device dispatch shared by every kernel module."""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import numba
+
+__all__ = ["njit", "on_gpu", "cuda_enabled", "FASTMATH"]
+
+#: Numerical settings live here, never as scattered literals: kernels are exact unless stated.
+FASTMATH = False
+
+
+def njit(fn=None, **options: Any):
+    """``numba.njit`` with the suite's defaults (``cache=True, nogil=True, fastmath=FASTMATH``)."""
+    options = {"cache": True, "nogil": True, "fastmath": FASTMATH, **options}
+    if fn is None:
+        return functools.partial(njit, **options)
+    return numba.njit(**options)(fn)
+
+
+def on_gpu(array: Any) -> bool:
+    """Whether ``array`` lives on a CUDA device (a numba device array, a CuPy or torch CUDA tensor)."""
+    return hasattr(array, "__cuda_array_interface__")
+
+
+@functools.cache
+def cuda_enabled() -> bool:
+    """Whether CUDA kernels can run: a real GPU, or the simulator (``NUMBA_ENABLE_CUDASIM=1``)."""
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1":
+        return True
+    try:
+        from numba import cuda
+
+        return bool(cuda.is_available())
+    except Exception:  # noqa: BLE001 - a missing driver raises many kinds of errors
+        return False
