@@ -14,4 +14,12 @@ from neurosig.core import (
     Pipeline,
 )
 
-__all__ = ["__version__", "EVENTS_DTYPE", "ConfigError", "DataError", "FormatError", "NeurosigError", "Pipeline"]
+__all__ = [
+    "__version__",
+    "EVENTS_DTYPE",
+    "ConfigError",
+    "DataError",
+    "FormatError",
+    "NeurosigError",
+    "Pipeline",
+]

@@ -44,9 +44,7 @@ def _slice(chunk: Chunk, a: int, b: int) -> Chunk:
         markers = tuple(m for m in chunk.markers if t0 <= m.onset < t1)
         return SignalChunk(chunk.data[:, a:b], chunk.info, chunk.start + a, markers)
     if isinstance(chunk, EpochsChunk):
-        return EpochsChunk(
-            chunk.data[a:b], chunk.info, chunk.onsets[a:b], chunk.labels[a:b], chunk.start + a
-        )
+        return EpochsChunk(chunk.data[a:b], chunk.info, chunk.onsets[a:b], chunk.labels[a:b], chunk.start + a)
     if isinstance(chunk, EventChunk):
         return EventChunk(chunk.events[a:b], chunk.info)
     if isinstance(chunk, SpikeChunk):

@@ -157,8 +157,7 @@ class SignalChunk:
         _check_array("SignalChunk.data", self.data, 2, "(n_channels, n_samples)")
         if self.data.shape[0] != self.info.n_channels:
             raise DataError(
-                f"SignalChunk.data has {self.data.shape[0]} channels but info names "
-                f"{self.info.n_channels}."
+                f"SignalChunk.data has {self.data.shape[0]} channels but info names {self.info.n_channels}."
             )
         if self.data.dtype != np.float32:
             object.__setattr__(self, "data", self.data.astype(np.float32))

@@ -1,6 +1,6 @@
 """YAML pipeline files → validated :class:`~neurosig.core.pipeline.Pipeline`.
 
-A stream pipeline file::
+A file is either a *stream pipeline* or a *job*. A stream pipeline::
 
     name: filter
     source: {type: file, path: rec.edf, chunk_duration: 1.0}
@@ -8,6 +8,11 @@ A stream pipeline file::
       - {type: bandpass, l_freq: 1.0, h_freq: 40.0}
       - {type: notch, freqs: [50.0]}
     sink: {type: hdf5, path: out/rec.h5}
+
+A job is one registered component that does non-stream work (training, evaluation)::
+
+    name: train
+    job: {type: snn_delays, epochs: 20, data: data/shd.h5}
 
 Each component is ``type`` (a registered name, see :mod:`neurosig.core.registry`) plus the
 constructor's parameters, which are checked by the same rules as a Python call.
@@ -25,7 +30,15 @@ from neurosig.core.errors import ConfigError
 from neurosig.core.pipeline import Pipeline
 from neurosig.core.registry import resolve
 
-__all__ = ["ComponentConfig", "PipelineConfig", "load_config", "build_pipeline", "apply_overrides"]
+__all__ = [
+    "ComponentConfig",
+    "PipelineConfig",
+    "JobConfig",
+    "load_config",
+    "build_pipeline",
+    "build_job",
+    "apply_overrides",
+]
 
 
 class ComponentConfig(pydantic.BaseModel):
@@ -52,6 +65,19 @@ class PipelineConfig(pydantic.BaseModel):
 
     def to_yaml(self) -> str:
         """The configuration as YAML (recorded in every output)."""
+        return yaml.safe_dump(self.model_dump(exclude_none=True), sort_keys=False)
+
+
+class JobConfig(pydantic.BaseModel):
+    """A job: one registered component whose ``run`` does non-stream work."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+    name: str = "job"
+    description: str = ""
+    job: ComponentConfig
+
+    def to_yaml(self) -> str:
+        """The configuration as YAML (recorded in outputs)."""
         return yaml.safe_dump(self.model_dump(exclude_none=True), sort_keys=False)
 
 
@@ -109,7 +135,7 @@ def _list_index(items: list[Any], part: str, where: str) -> int:
     return matches[0]
 
 
-def load_config(source: str | Path | dict[str, Any], overrides: list[str] = ()) -> PipelineConfig:
+def load_config(source: str | Path | dict[str, Any], overrides: list[str] = ()) -> PipelineConfig | JobConfig:
     """Read and validate a pipeline configuration.
 
     Parameters
@@ -141,15 +167,17 @@ def load_config(source: str | Path | dict[str, Any], overrides: list[str] = ()) 
         if not isinstance(raw, dict):
             raise ConfigError(f"{origin} must be a mapping with 'source', 'stages' and 'sink'.")
     raw = apply_overrides(raw, list(overrides))
+    model = JobConfig if "job" in raw else PipelineConfig
     try:
-        return PipelineConfig.model_validate(raw)
+        return model.model_validate(raw)
     except pydantic.ValidationError as err:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in err.errors()
         )
         raise ConfigError(
-            f"{origin} is not a valid pipeline ({problems}). A pipeline has 'source', optional "
-            "'stages' and optional 'sink', each with a 'type'."
+            f"{origin} is not a valid {'job' if model is JobConfig else 'pipeline'} ({problems}). "
+            "A pipeline has 'source', optional 'stages' and optional 'sink'; a job has 'job'; "
+            "each component has a 'type'."
         ) from None
 
 
@@ -163,9 +191,20 @@ def _build(kind: str, spec: ComponentConfig, where: str):
 
 def build_pipeline(config: PipelineConfig | str | Path | dict[str, Any], overrides=()) -> Pipeline:
     """Build a runnable pipeline from a configuration (see :func:`load_config`)."""
-    if not isinstance(config, PipelineConfig):
+    if not isinstance(config, PipelineConfig | JobConfig):
         config = load_config(config, overrides)
+    if isinstance(config, JobConfig):
+        raise ConfigError(f"{config.name!r} is a job, not a stream pipeline; use build_job().")
     source = _build("source", config.source, "source")
     stages = [_build("stage", s, f"stages[{i}]") for i, s in enumerate(config.stages)]
     sink = None if config.sink is None else _build("sink", config.sink, "sink")
     return Pipeline(source, stages, sink, config_yaml=config.to_yaml())
+
+
+def build_job(config: JobConfig | str | Path | dict[str, Any], overrides=()):
+    """Build a runnable :class:`~neurosig.core.stage.Job` from a configuration."""
+    if not isinstance(config, PipelineConfig | JobConfig):
+        config = load_config(config, overrides)
+    if isinstance(config, PipelineConfig):
+        raise ConfigError(f"{config.name!r} is a stream pipeline, not a job; use build_pipeline().")
+    return _build("job", config.job, "job")

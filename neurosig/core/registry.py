@@ -15,7 +15,7 @@ from neurosig.core.validate import did_you_mean
 
 __all__ = ["register", "resolve", "names", "Kind"]
 
-Kind = Literal["source", "stage", "sink"]
+Kind = Literal["source", "stage", "sink", "job"]
 
 _REGISTRY: dict[str, dict[str, str | type]] = {
     "source": {
@@ -35,6 +35,7 @@ _REGISTRY: dict[str, dict[str, str | type]] = {
     "sink": {
         "hdf5": "neurosig.io.hdf5:HDF5Sink",
     },
+    "job": {},
 }
 
 
@@ -48,7 +49,7 @@ def register(kind: Kind, name: str, obj: str | type) -> None:
 
     Parameters
     ----------
-    kind : {"source", "stage", "sink"}
+    kind : {"source", "stage", "sink", "job"}
         The component's role.
     name : str
         The name used in YAML (``type: NAME``).

@@ -24,7 +24,7 @@ from neurosig.core.chunks import Chunk
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.core.validate import did_you_mean
 
-__all__ = ["Component", "Stage", "Source", "Sink", "RunMeta"]
+__all__ = ["Component", "Stage", "Source", "Sink", "Job", "RunMeta"]
 
 
 def _format_validation_error(owner: str, err: pydantic.ValidationError) -> str:
@@ -39,9 +39,7 @@ def _validating(cls: type, init):
     """Wrap ``init`` so that its arguments are checked against its type hints."""
     sig = inspect.signature(init)
     names = [p for p in sig.parameters if p != "self"]
-    validated = pydantic.validate_call(
-        init, config=pydantic.ConfigDict(arbitrary_types_allowed=True)
-    )
+    validated = pydantic.validate_call(init, config=pydantic.ConfigDict(arbitrary_types_allowed=True))
 
     @functools.wraps(init)
     def __init__(self, *args, **kwargs):
@@ -176,3 +174,16 @@ class Sink(Component):
 
     def abort(self) -> None:
         """Drop a partial output after a failure."""
+
+
+class Job(Component):
+    """Work that is not a stream: train a model, evaluate decoders, run a benchmark.
+
+    A job names the stream pipelines that prepare its data (e.g. a ``preprocessing`` parameter with
+    a pipeline YAML path) instead of re-describing them. :meth:`run` returns a JSON-serialisable
+    summary of what it produced (metrics, output paths).
+    """
+
+    def run(self, progress: bool = False) -> dict[str, Any]:
+        """Do the work."""
+        raise NotImplementedError
