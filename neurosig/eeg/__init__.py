@@ -1,0 +1,1 @@
+"""EEG processing: causal filters, epochs, simulation, FASTER, AT-AT, RVQ."""
