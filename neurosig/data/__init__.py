@@ -1,0 +1,1 @@
+"""Dataset adapters: EEGdenoiseNet-style denoising data, and more."""

@@ -1,0 +1,476 @@
+"""EMG-removal benchmark data following the EEGdenoiseNet protocol (Zhang et al., J Neural Eng 2021).
+
+Epochs are 2 s at 256 Hz (512 samples), one channel each. A noisy epoch is ``y = x + λ·n`` with
+``λ = RMS(x) / (RMS(n)·10^(SNR/10))``; training SNRs are drawn uniformly in [−7, 2] dB and the test
+SNRs are ``linspace(−7, 2, 10)``. Each pair (noisy, clean) is divided by the standard deviation of the
+noisy epoch.
+
+Two ways to get the clean EEG and the EMG epochs:
+
+- :func:`load_eegdenoisenet` reads the published files (``EEG_all_epochs.npy``,
+  ``EMG_all_epochs.npy``) when a user has them;
+- :func:`build_from_recordings` builds the same kind of data from real recordings: clean EEG epochs
+  from cleaned EEG files (band-passed, resampled to 256 Hz) and real surface EMG (band-passed,
+  resampled, segmented), split by recording, never by epoch of one recording.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import signal
+
+from neurosig.core.errors import ConfigError, DataError, FormatError
+from neurosig.core.validate import check_existing_file, check_option
+
+__all__ = [
+    "SFREQ",
+    "N_TIMES",
+    "TRAIN_SNR_RANGE",
+    "TEST_SNRS",
+    "DenoiseData",
+    "mix",
+    "measured_snr",
+    "make_pairs",
+    "load_eegdenoisenet",
+    "build_from_recordings",
+    "read_emg_txt",
+    "CLEANINGS",
+]
+
+#: Sampling rate of the benchmark epochs, Hz.
+SFREQ = 256.0
+#: Samples per epoch (2 s at 256 Hz).
+N_TIMES = 512
+#: Range of the training SNRs, dB.
+TRAIN_SNR_RANGE = (-7.0, 2.0)
+#: The test SNR levels, dB.
+TEST_SNRS = np.linspace(-7.0, 2.0, 10)
+SPLITS = ("train", "val", "test")
+
+
+def _rms(a: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.mean(np.square(a, dtype=np.float64), axis=-1))
+
+
+def mix(clean: np.ndarray, noise: np.ndarray, snr_db: float | np.ndarray) -> np.ndarray:
+    """Mix clean epochs with noise epochs at a given SNR.
+
+    Parameters
+    ----------
+    clean, noise : ndarray, shape (n_epochs, n_times)
+        Clean EEG and artifact epochs (any unit, the same for both).
+    snr_db : float | ndarray, shape (n_epochs,)
+        Signal-to-noise ratio in dB, ``10·log10(RMS(clean) / RMS(λ·noise))`` (EEGdenoiseNet's
+        definition: ten times the log of an RMS ratio).
+
+    Returns
+    -------
+    noisy : ndarray, shape (n_epochs, n_times)
+        ``clean + λ·noise``, float64.
+
+    Raises
+    ------
+    DataError
+        If shapes differ or a noise epoch is flat (its RMS is zero).
+    """
+    clean = np.atleast_2d(np.asarray(clean, dtype=np.float64))
+    noise = np.atleast_2d(np.asarray(noise, dtype=np.float64))
+    if clean.shape != noise.shape:
+        raise DataError(f"clean {clean.shape} and noise {noise.shape} epochs must have the same shape.")
+    noise_rms = _rms(noise)
+    if np.any(noise_rms == 0):
+        raise DataError("a noise epoch is flat (RMS 0); drop flat epochs before mixing.")
+    snr = np.broadcast_to(np.asarray(snr_db, dtype=np.float64), clean.shape[:1])
+    lam = _rms(clean) / (noise_rms * 10.0 ** (snr / 10.0))
+    return clean + lam[:, None] * noise
+
+
+def measured_snr(clean: np.ndarray, noisy: np.ndarray) -> np.ndarray:
+    """SNR in dB computed back from a mixture: ``10·log10(RMS(clean) / RMS(noisy − clean))``."""
+    clean = np.asarray(clean, dtype=np.float64)
+    return 10.0 * np.log10(_rms(clean) / _rms(np.asarray(noisy, dtype=np.float64) - clean))
+
+
+def make_pairs(
+    clean: np.ndarray, noise: np.ndarray, snr_db: float | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mix and normalise: both the noisy epoch and its target are divided by the noisy epoch's std.
+
+    Returns
+    -------
+    noisy, target : ndarray, shape (n_epochs, n_times), float32
+    """
+    noisy = mix(clean, noise, snr_db)
+    scale = noisy.std(axis=-1, keepdims=True)
+    return (noisy / scale).astype(np.float32), (np.asarray(clean) / scale).astype(np.float32)
+
+
+@dataclass
+class DenoiseData:
+    """Clean EEG and EMG epochs per split.
+
+    Attributes
+    ----------
+    eeg, emg : dict of str to ndarray, shape (n_epochs, 512)
+        Epochs for ``"train"``, ``"val"`` and ``"test"`` (unit as read: volts for recordings).
+    provenance : dict
+        Where the epochs came from (files, cleaning, filters, split), for outputs and model cards.
+    """
+
+    eeg: dict[str, np.ndarray]
+    emg: dict[str, np.ndarray]
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for kind in ("eeg", "emg"):
+            parts = getattr(self, kind)
+            for split in SPLITS:
+                arr = parts.get(split)
+                if arr is None or arr.ndim != 2 or arr.shape[1] != N_TIMES or len(arr) == 0:
+                    shape = None if arr is None else arr.shape
+                    raise DataError(
+                        f"{kind} epochs for split {split!r} must be a non-empty (n, {N_TIMES}) array, "
+                        f"got {shape}; give more recordings or lower the rejection threshold."
+                    )
+
+    def test_pairs(self, snr_db: float, seed: int = 0, max_epochs: int | None = None):
+        """Fixed test (or any split's) pairs at one SNR: each clean epoch with a seeded EMG epoch.
+
+        Returns
+        -------
+        noisy, target : ndarray, shape (n, 512), float32
+        """
+        return self.fixed_pairs("test", snr_db, seed, max_epochs)
+
+    def fixed_pairs(self, split: str, snr_db: float | np.ndarray, seed: int = 0, max_epochs=None):
+        """Seeded pairs of one split; ``snr_db`` is one level or one per epoch."""
+        rng = np.random.default_rng(seed)
+        eeg = self.eeg[split]
+        if max_epochs is not None and len(eeg) > max_epochs:
+            eeg = eeg[np.sort(rng.choice(len(eeg), max_epochs, replace=False))]
+        emg = self.emg[split][rng.integers(0, len(self.emg[split]), len(eeg))]
+        return make_pairs(eeg, emg * rng.choice([-1.0, 1.0], (len(eeg), 1)), snr_db)
+
+
+def load_eegdenoisenet(root: str | Path, seed: int = 0) -> DenoiseData:
+    """Read the published EEGdenoiseNet epochs and split them 80/10/10 (by epoch, as published).
+
+    Parameters
+    ----------
+    root : str | Path
+        Folder holding ``EEG_all_epochs.npy`` (4514 × 512) and ``EMG_all_epochs.npy`` (5598 × 512),
+        as distributed by the EEGdenoiseNet authors.
+    seed : int
+        Seed of the shuffle before splitting.
+
+    Raises
+    ------
+    DataError
+        If a file is missing, naming the expected layout.
+    FormatError
+        If a file is not a 2-D array of 512-sample epochs.
+    """
+    root = Path(root).expanduser()
+    arrays = {}
+    for kind, name in (("eeg", "EEG_all_epochs.npy"), ("emg", "EMG_all_epochs.npy")):
+        path = root / name
+        if not path.is_file():
+            raise DataError(
+                f"EEGdenoiseNet file {name!r} not found in {str(root)!r}. Expected layout: "
+                f"{root}/EEG_all_epochs.npy (4514 × 512 float) and {root}/EMG_all_epochs.npy "
+                "(5598 × 512 float), from the EEGdenoiseNet release; or build data from local "
+                "recordings with neurosig.data.denoise.build_from_recordings()."
+            )
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except ValueError as err:
+            raise FormatError(f"not a numpy .npy array file ({err}).", path=path) from None
+        if arr.ndim != 2 or arr.shape[1] != N_TIMES:
+            raise FormatError(f"expected (n_epochs, {N_TIMES}) epochs, got shape {arr.shape}.", path=path)
+        arrays[kind] = np.asarray(arr, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    parts: dict[str, dict[str, np.ndarray]] = {"eeg": {}, "emg": {}}
+    for kind, arr in arrays.items():
+        order = rng.permutation(len(arr))
+        n_train, n_val = int(0.8 * len(arr)), int(0.1 * len(arr))
+        bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val), "test": (n_train + n_val, None)}
+        for split, (a, b) in bounds.items():
+            parts[kind][split] = arr[order[a:b]]
+    return DenoiseData(parts["eeg"], parts["emg"], {"source": "EEGdenoiseNet", "root": str(root)})
+
+
+# ---------------------------------------------------------------------------------------------------
+# Building from recordings
+
+
+def _resample(data: np.ndarray, sfreq: float, new_sfreq: float) -> np.ndarray:
+    ratio = Fraction(new_sfreq / sfreq).limit_denominator(1000)
+    return signal.resample_poly(data, ratio.numerator, ratio.denominator, axis=-1)
+
+
+def _bandpass(data: np.ndarray, sfreq: float, low: float, high: float) -> np.ndarray:
+    sos = signal.butter(4, [low, min(high, 0.45 * sfreq)], btype="band", fs=sfreq, output="sos")
+    return signal.sosfiltfilt(sos, data, axis=-1)
+
+
+def _zscore_reject(values: np.ndarray, threshold: float) -> np.ndarray:
+    """True where a robust z-score (median / MAD) of ``values`` stays within ``threshold``."""
+    med = np.median(values)
+    mad = 1.4826 * np.median(np.abs(values - med)) or 1.0
+    return np.abs(values - med) / mad <= threshold
+
+
+def _clean_threshold(raw, epochs: np.ndarray) -> np.ndarray:
+    """Keep (channel, epoch) pieces whose variance, range and deviation are not outliers.
+
+    A deterministic stand-in for FASTER's epoch and channel criteria (robust z ≤ 3 on log variance
+    and log amplitude range per channel-epoch, and on each channel's overall log variance).
+    """
+    n_ch, n_ep, _ = epochs.shape
+    keep = np.ones((n_ch, n_ep), dtype=bool)
+    ch_var = np.log(epochs.reshape(n_ch, -1).var(axis=1) + 1e-30)
+    keep &= _zscore_reject(ch_var, 3.0)[:, None]
+    for stat in (epochs.var(axis=2), np.ptp(epochs, axis=2)):
+        keep &= _zscore_reject(np.log(stat + 1e-30).ravel(), 3.0).reshape(n_ch, n_ep)
+    return keep
+
+
+def _clean_faster(raw, epochs: np.ndarray) -> np.ndarray:
+    if importlib.util.find_spec("neurosig.eeg.faster") is None:
+        raise ConfigError(
+            "cleaning='faster' needs neurosig.eeg.faster, which this installation lacks; "
+            "use cleaning='threshold' (or 'auto')."
+        )
+    from neurosig.eeg import faster  # noqa: PLC0415 - optional module
+
+    return faster.clean_mask(raw, epochs)
+
+
+def _clean_none(raw, epochs: np.ndarray) -> np.ndarray:
+    return np.ones(epochs.shape[:2], dtype=bool)
+
+
+#: Cleaning steps for :func:`build_from_recordings`: each takes the MNE Raw (after filtering and
+#: resampling) and its epochs ``(n_channels, n_epochs, 512)`` and returns a keep-mask
+#: ``(n_channels, n_epochs)``.
+CLEANINGS: dict[str, Callable[[Any, np.ndarray], np.ndarray]] = {
+    "faster": _clean_faster,
+    "threshold": _clean_threshold,
+    "none": _clean_none,
+}
+
+
+def _resolve_cleaning(cleaning: str | Callable) -> tuple[str, Callable]:
+    if callable(cleaning):
+        return getattr(cleaning, "__name__", "custom"), cleaning
+    if cleaning == "auto":
+        faster_ok = importlib.util.find_spec("neurosig.eeg.faster") is not None
+        cleaning = "faster" if faster_ok else "threshold"
+    check_option("cleaning", cleaning, [*CLEANINGS, "auto"])
+    return cleaning, CLEANINGS[cleaning]
+
+
+def _eeg_epochs(path: Path, clean_fn: Callable, band: tuple[float, float], line_freq: float | None):
+    import mne  # noqa: PLC0415 - heavy import only where needed
+
+    try:
+        raw = mne.io.read_raw(path, preload=True, verbose="error")
+    except (ValueError, OSError, RuntimeError) as err:
+        raise FormatError(f"MNE cannot read this EEG recording ({err}).", path=path) from None
+    raw.pick("eeg")
+    if line_freq is not None and line_freq < raw.info["sfreq"] / 2:
+        raw.notch_filter(line_freq, verbose="error")
+    raw.filter(band[0], min(band[1], 0.45 * raw.info["sfreq"]), verbose="error")
+    raw.resample(SFREQ, verbose="error")
+    data = raw.get_data()
+    n_ep = data.shape[1] // N_TIMES
+    epochs = data[:, : n_ep * N_TIMES].reshape(data.shape[0], n_ep, N_TIMES)
+    keep = np.asarray(clean_fn(raw, epochs), dtype=bool)
+    if keep.shape != epochs.shape[:2]:
+        raise DataError(f"cleaning returned a mask of shape {keep.shape}, expected {epochs.shape[:2]}.")
+    epochs = epochs - epochs.mean(axis=2, keepdims=True)
+    return epochs[keep], float(keep.mean())
+
+
+def read_emg_txt(path: str | Path) -> tuple[np.ndarray, float]:
+    """Read a UCI 'EMG data for gestures' text file onto a uniform 1 kHz grid.
+
+    Parameters
+    ----------
+    path : str | Path
+        Tab-separated file with a header; columns time (ms), channel1..channel8, class.
+
+    Returns
+    -------
+    data : ndarray, shape (8, n_samples)
+        EMG in the file's unit (volts), linearly interpolated onto a 1-ms grid.
+    sfreq : float
+        1000.0 Hz.
+    """
+    path = check_existing_file(path, "EMG file")
+    try:
+        table = np.loadtxt(path, skiprows=1, dtype=np.float64)
+    except ValueError as err:
+        raise FormatError(
+            f"expected tab-separated numbers after one header line ({err}).", path=path
+        ) from None
+    if table.ndim != 2 or table.shape[1] < 3:
+        raise FormatError(f"expected columns time, channel1.., class; got shape {table.shape}.", path=path)
+    t = table[:, 0]
+    if np.any(np.diff(t) <= 0):
+        raise FormatError("the time column (ms) must increase strictly.", path=path)
+    grid = np.arange(t[0], t[-1] + 1e-9, 1.0)
+    channels = table[:, 1:-1].T
+    return np.stack([np.interp(grid, t, ch) for ch in channels]), 1000.0
+
+
+def _emg_windows(data: np.ndarray, sfreq: float, band: tuple[float, float]) -> np.ndarray:
+    """Band-pass, resample to 256 Hz and cut 512-sample windows with 50 % overlap.
+
+    Returns
+    -------
+    windows : ndarray, shape (n_channels, n_windows, 512)
+        In time order along the second axis; each window has zero mean.
+    """
+    data = _resample(_bandpass(data, sfreq, *band), sfreq, SFREQ)
+    starts = np.arange(0, data.shape[1] - N_TIMES + 1, N_TIMES // 2)
+    wins = np.stack([data[:, s : s + N_TIMES] for s in starts], axis=1)
+    return wins - wins.mean(axis=2, keepdims=True)
+
+
+def _active(wins: np.ndarray, min_quantile: float) -> np.ndarray:
+    """Flatten windows, dropping those below the ``min_quantile`` of RMS.
+
+    Rest periods, where the Myo gives only quantisation steps, fall below it.
+    """
+    flat = wins.reshape(-1, N_TIMES)
+    rms = _rms(flat)
+    return flat[rms >= np.quantile(rms, min_quantile)]
+
+
+def _split_names(n: int, val_fraction: float, test_fraction: float) -> list[str]:
+    """Assign ``n`` recordings, in order, to train / val / test (at least one each)."""
+    if n < 3:
+        raise DataError(f"splitting by recording needs at least 3 EEG recordings, got {n}.")
+    n_test = max(1, round(n * test_fraction))
+    n_val = max(1, round(n * val_fraction))
+    return ["train"] * (n - n_val - n_test) + ["val"] * n_val + ["test"] * n_test
+
+
+def build_from_recordings(
+    eeg_files: Sequence[str | Path],
+    emg_files: Sequence[str | Path],
+    cleaning: str | Callable = "auto",
+    eeg_band: tuple[float, float] = (1.0, 70.0),
+    emg_band: tuple[float, float] = (1.0, 100.0),
+    line_freq: float | None = 60.0,
+    val_fraction: float = 0.15,
+    test_fraction: float = 0.15,
+    max_epochs_per_recording: int | None = None,
+    emg_min_quantile: float = 0.3,
+    seed: int = 0,
+) -> DenoiseData:
+    """Build EEGdenoiseNet-style data from real recordings, split by recording.
+
+    Parameters
+    ----------
+    eeg_files : sequence of path
+        MNE-readable EEG recordings. Each is band-passed (``eeg_band``, Hz, upper edge capped at
+        0.45·sfreq), notched at ``line_freq``, resampled to 256 Hz, cut into 2-s single-channel
+        epochs and cleaned. Recordings are assigned, in the order given, to train, validation and test.
+    emg_files : sequence of path
+        UCI gesture EMG text files (see :func:`read_emg_txt`), band-passed (``emg_band``, Hz),
+        resampled to 256 Hz and cut into 2-s windows (50 % overlap). With three or more files they
+        are split by file like the EEG; with one or two, the last file is the test set and the
+        others (or the one) are split in time: the last ``val_fraction`` for validation.
+    cleaning : {"auto", "faster", "threshold", "none"} or callable
+        How bad channel-epochs are rejected. ``"faster"`` uses :mod:`neurosig.eeg.faster`;
+        ``"threshold"`` is a robust-z rejection on variance and range; ``"auto"`` takes FASTER when
+        it is installed, else ``"threshold"``. A callable gets ``(raw, epochs)`` with epochs shaped
+        ``(n_channels, n_epochs, 512)`` and returns a boolean keep-mask ``(n_channels, n_epochs)``.
+    eeg_band, emg_band : tuple of float
+        Pass bands in Hz.
+    line_freq : float | None
+        Power-line frequency to notch in the EEG, Hz (60 for PhysioNet's eegmmidb).
+    val_fraction, test_fraction : float
+        Share of recordings for validation and test.
+    max_epochs_per_recording : int | None
+        Keep at most this many clean channel-epochs per EEG recording (seeded choice).
+    emg_min_quantile : float
+        Drop EMG windows below this quantile of window RMS (rest with quantisation noise only).
+    seed : int
+        Seed of the subsampling.
+
+    Returns
+    -------
+    DenoiseData
+        Epochs in volts, with provenance naming files, cleaning, bands and split.
+    """
+    if not eeg_files or not emg_files:
+        raise ConfigError("build_from_recordings needs at least one EEG file and one EMG file.")
+    name, clean_fn = _resolve_cleaning(cleaning)
+    rng = np.random.default_rng(seed)
+    eeg_paths = [check_existing_file(p, "EEG recording") for p in eeg_files]
+    eeg: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
+    kept = {}
+    split_of = dict(
+        zip(
+            [p.name for p in eeg_paths],
+            _split_names(len(eeg_paths), val_fraction, test_fraction),
+            strict=True,
+        )
+    )
+    for path in eeg_paths:
+        split = split_of[path.name]
+        epochs, kept[path.name] = _eeg_epochs(path, clean_fn, eeg_band, line_freq)
+        if max_epochs_per_recording is not None and len(epochs) > max_epochs_per_recording:
+            epochs = epochs[np.sort(rng.choice(len(epochs), max_epochs_per_recording, replace=False))]
+        eeg[split].append(epochs)
+    emg_paths = [check_existing_file(p, "EMG file") for p in emg_files]
+    emg_wins = [_emg_windows(*read_emg_txt(p), emg_band) for p in emg_paths]
+    emg = _split_emg(emg_wins, val_fraction, test_fraction, emg_min_quantile)
+    provenance = {
+        "source": "recordings",
+        "eeg_files": [p.name for p in eeg_paths],
+        "emg_files": [p.name for p in emg_paths],
+        "cleaning": name,
+        "kept_fraction": kept,
+        "eeg_band_hz": list(eeg_band),
+        "emg_band_hz": list(emg_band),
+        "line_freq_hz": line_freq,
+        "split": {
+            "eeg": split_of,
+            "emg": "by file" if len(emg_paths) >= 3 else "in time within the first file; second file test",
+        },
+    }
+    return DenoiseData({s: np.concatenate(v) for s, v in eeg.items()}, emg, provenance)
+
+
+def _split_emg(
+    wins: list[np.ndarray], val_fraction: float, test_fraction: float, min_quantile: float
+) -> dict[str, np.ndarray]:
+    """Split EMG windows ``(n_channels, n_windows, 512)`` per file by file, or in time."""
+    if len(wins) >= 3:
+        names = _split_names(len(wins), val_fraction, test_fraction)
+        return {
+            s: _active(
+                np.concatenate([w for w, n in zip(wins, names, strict=True) if n == s], axis=1), min_quantile
+            )
+            for s in SPLITS
+        }
+    # The boundary windows are dropped: with 50 % overlap they share samples with both sides.
+    if len(wins) == 1:
+        n_test = max(1, int(wins[0].shape[1] * test_fraction))
+        rest, test = wins[0][:, : -n_test - 1], wins[0][:, -n_test:]
+    else:
+        rest, test = wins[0], wins[1]
+    n_val = max(1, int(rest.shape[1] * val_fraction))
+    parts = {"train": rest[:, : -n_val - 1], "val": rest[:, -n_val:], "test": test}
+    return {s: _active(w, min_quantile) for s, w in parts.items()}
