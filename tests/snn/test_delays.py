@@ -1,0 +1,184 @@
+"""Learnable delays: DCLS equivalence, rounding, event-driven and streaming inference, bad input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from neurosig.core.chunks import SpikeChunk, SpikeInfo
+from neurosig.core.errors import ConfigError, DataError
+from neurosig.kernels.delays import delayed_scatter
+from neurosig.snn.delays import DelayedSynapses, sigma_schedule
+from neurosig.snn.stream import SpikeDelay
+from neurosig.testing import check_streaming_invariance
+
+
+def naive_delays(spikes: np.ndarray, weight: np.ndarray, delay: np.ndarray) -> np.ndarray:
+    """Obviously correct twin: y[b, t, o] = sum_i w[o, i] * s[b, t - d[o, i], i]."""
+    n_batch, n_steps, _ = spikes.shape
+    out = np.zeros((n_batch, n_steps, weight.shape[0]), dtype=np.float64)
+    for o in range(weight.shape[0]):
+        for i in range(weight.shape[1]):
+            d = int(delay[o, i])
+            if d < n_steps:
+                out[:, d:, o] += weight[o, i] * spikes[:, : n_steps - d, i]
+    return out
+
+
+def _spikes(rng, shape, density=0.1):
+    return (rng.random(shape) < density).astype(np.float32)
+
+
+def test_forward_equals_dcls1d():
+    dcls = pytest.importorskip("DCLS.construct.modules")
+    k = 9
+    ours = DelayedSynapses(6, 5, kernel_size=k, sigma=2.5, seed=1)
+    ref = dcls.Dcls1d(6, 5, kernel_count=1, dilated_kernel_size=k, bias=False, version="gauss")
+    with torch.no_grad():
+        ours.P.mul_(1.3)  # also exercise positions beyond the initial range
+        ref.weight.copy_(ours.weight.unsqueeze(-1))
+        ref.P.copy_(ours.P[None, :, :, None])
+        ref.SIG.copy_(ours.SIG[None, :, :, None])
+    x = torch.rand(30, 4, 6)
+    expected = ref(torch.nn.functional.pad(x.permute(1, 2, 0), (k - 1, 0))).permute(2, 0, 1)
+    torch.testing.assert_close(ours(x), expected, atol=1e-5, rtol=0)
+
+
+def test_causal_and_gradients_reach_weights_and_positions():
+    layer = DelayedSynapses(3, 2, kernel_size=5, seed=0)
+    x = torch.zeros(12, 1, 3)
+    x[6, 0, 1] = 1.0
+    y = layer(x)
+    assert torch.all(y[:6] == 0), "output before the first input spike must be zero (causal)"
+    y.pow(2).sum().backward()
+    assert layer.weight.grad.abs().sum() > 0 and layer.P.grad.abs().sum() > 0
+
+
+def test_rounded_layer_is_pure_delay():
+    layer = DelayedSynapses(1, 1, kernel_size=7, seed=0)
+    with torch.no_grad():
+        layer.weight.fill_(2.0)
+        layer.P.fill_(-1.2)  # tap round(-1.2 + 3) = 2 -> delay 7 - 1 - 2 = 4
+    layer.round_delays()
+    assert int(layer.delays()) == 4
+    x = torch.zeros(10, 1, 1)
+    x[1] = 1.0
+    y = layer(x)[:, 0, 0]
+    expected = torch.zeros(10)
+    expected[5] = 2.0
+    torch.testing.assert_close(y, expected)
+
+
+def test_event_driven_equals_dense_rounded_convolution():
+    rng = np.random.default_rng(0)
+    layer = DelayedSynapses(20, 16, kernel_size=11, seed=3)
+    layer.round_delays()
+    x = _spikes(rng, (5, 40, 20), 0.05)
+    with torch.no_grad():
+        dense = layer(torch.from_numpy(x).transpose(0, 1)).transpose(0, 1).numpy()
+    weight, delay = layer.rounded_numpy()
+    np.testing.assert_allclose(delayed_scatter(x, weight, delay), dense, atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(delayed_scatter(x, weight, delay), naive_delays(x, weight, delay), atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(0, 4), (1, 4), (8, 4)])
+def test_event_driven_edge_cases(shape):
+    rng = np.random.default_rng(1)
+    weight = rng.standard_normal((3, 4)).astype(np.float32)
+    delay = np.array([[0, 1, 7, 20]] * 3)  # a delay longer than the sequence
+    x = np.ones(shape, dtype=np.float32)
+    out = delayed_scatter(x, weight, delay)
+    assert out.shape == (shape[0], 3)
+    np.testing.assert_allclose(out, naive_delays(x[None], weight, delay)[0], atol=1e-5)
+
+
+def test_bad_input_errors():
+    weight, delay = np.ones((2, 3)), np.ones((2, 3), dtype=int)
+    with pytest.raises(DataError, match="non-negative integers"):
+        delayed_scatter(np.zeros((4, 3)), weight, -delay)
+    with pytest.raises(DataError, match="non-negative integers"):
+        delayed_scatter(np.zeros((4, 3)), weight, delay * 0.5)
+    with pytest.raises(DataError, match="shape"):
+        delayed_scatter(np.zeros((4, 5)), weight, delay)
+    with pytest.raises(DataError, match="shape"):
+        delayed_scatter(np.zeros((4, 3)), weight, delay[:, :2])
+    with pytest.raises(DataError, match="binary"):
+        delayed_scatter(np.full((4, 3), 2.0), weight, delay)
+    with pytest.raises(DataError, match="time-first"):
+        DelayedSynapses(3, 2)(torch.zeros(4, 5))
+    with pytest.raises(ConfigError, match="sigma"):
+        DelayedSynapses(3, 2, sigma=0.1)
+    with pytest.raises(ConfigError, match="kernel_size"):
+        DelayedSynapses(3, 2, kernel_size=0)
+
+
+def test_sigma_schedule_decays_then_holds():
+    values = [sigma_schedule(e, 8, start=12.0) for e in range(8)]
+    assert values[0] == 12.0 and values[2] == pytest.approx(0.23) and values[-1] == pytest.approx(0.23)
+    assert values[1] < values[0]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 60), max_size=6), st.integers(0, 2**16))
+def test_stream_stage_is_chunk_invariant(boundaries, seed):
+    rng = np.random.default_rng(seed)
+    weight = rng.standard_normal((4, 3)).tolist()
+    delay = rng.integers(0, 9, (4, 3)).tolist()
+    chunk = SpikeChunk(_spikes(rng, (60, 3), 0.2), SpikeInfo(dt=0.001, n_units=3), start=0)
+    check_streaming_invariance(lambda: SpikeDelay(weight=weight, delay=delay), chunk, boundaries)
+
+
+def test_stream_stage_equals_whole_sequence_and_layer():
+    rng = np.random.default_rng(2)
+    layer = DelayedSynapses(3, 4, kernel_size=6, seed=0)
+    stage = SpikeDelay.from_layer(layer)
+    x = _spikes(rng, (50, 3), 0.2)
+    out = np.concatenate([c.data for c in stage.process(SpikeChunk(x, SpikeInfo(0.01, 3)))])
+    weight, delay = layer.rounded_numpy()
+    np.testing.assert_allclose(out, naive_delays(x[None], weight, delay)[0], atol=1e-5)
+
+
+def test_stream_stage_bad_input():
+    stage = SpikeDelay(weight=[[1.0, 2.0]], delay=[[0, 3]])
+    with pytest.raises(DataError, match="binary"):
+        list(stage.process(SpikeChunk(np.full((3, 2), 0.5, np.float32), SpikeInfo(0.01, 2))))
+    with pytest.raises(DataError, match="units"):
+        list(stage.process(SpikeChunk(np.zeros((3, 5), np.float32), SpikeInfo(0.01, 5))))
+    stage.reset()
+    list(stage.process(SpikeChunk(np.zeros((3, 2), np.float32), SpikeInfo(0.01, 2), start=0)))
+    with pytest.raises(DataError, match="in order"):
+        list(stage.process(SpikeChunk(np.zeros((3, 2), np.float32), SpikeInfo(0.01, 2), start=7)))
+    with pytest.raises(DataError, match="non-negative"):
+        SpikeDelay(weight=[[1.0]], delay=[[-1]])
+    with pytest.raises(ConfigError):
+        SpikeDelay(weight=[[1.0]], delay=[["x"]])
+
+
+_CUDASIM_SCRIPT = """
+import numpy as np
+from numba import cuda
+from neurosig.kernels.delays import delayed_scatter
+rng = np.random.default_rng(0)
+x = (rng.random((2, 12, 5)) < 0.2).astype(np.float32)
+w = rng.standard_normal((3, 5)).astype(np.float32)
+d = rng.integers(0, 6, (3, 5))
+gpu = delayed_scatter(cuda.to_device(x), w, d).copy_to_host()
+np.testing.assert_allclose(gpu, delayed_scatter(x, w, d), atol=1e-5)
+print("cuda twin ok")
+"""
+
+
+def test_cuda_twin_under_simulator():
+    env = {**os.environ, "NUMBA_ENABLE_CUDASIM": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", _CUDASIM_SCRIPT], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "cuda twin ok" in result.stdout
