@@ -1,0 +1,160 @@
+"""The ``neurosig`` command: run pipelines and jobs, inspect files, run the demo and benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from neurosig._version import __version__
+from neurosig.core.errors import NeurosigError
+
+__all__ = ["main"]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _print_mapping(d: dict[str, Any], indent: int = 0) -> None:
+    pad = " " * indent
+    for key, value in d.items():
+        if isinstance(value, dict) and value:
+            print(f"{pad}{key}:")
+            _print_mapping(value, indent + 2)
+        elif isinstance(value, list) and len(value) > 12:
+            print(f"{pad}{key}: {', '.join(map(str, value[:12]))}, ... ({len(value)} in all)")
+        elif isinstance(value, list):
+            print(f"{pad}{key}: {', '.join(map(str, value))}")
+        else:
+            print(f"{pad}{key}: {value}")
+
+
+def _run_config(path: str, overrides: list[str], progress: bool) -> dict[str, Any]:
+    from neurosig.core.config import JobConfig, build_job, build_pipeline, load_config
+
+    config = load_config(path, overrides)
+    if isinstance(config, JobConfig):
+        result = build_job(config).run(progress=progress)
+        print(json.dumps(result, indent=2, default=str))
+        return result
+    summary = build_pipeline(config).run(progress=progress)
+    print(summary)
+    return {"output": summary.output, "skipped": summary.skipped}
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    _run_config(args.pipeline, args.set or [], progress=not args.no_progress)
+    return 0
+
+
+def file_info(path: str) -> dict[str, Any]:
+    """Describe a recording, an events file or a neurosig HDF5 output."""
+    from neurosig.core.validate import check_existing_file
+
+    p = check_existing_file(path)
+    if p.suffix.lower() in (".h5", ".hdf5"):
+        import h5py
+
+        from neurosig.io.hdf5 import read_attrs
+
+        attrs = read_attrs(p)
+        with h5py.File(p, "r") as f:
+            datasets = {k: f"{f[k].shape} {f[k].dtype}" for k in f.keys() if hasattr(f[k], "shape")}
+        info = {"path": str(p), "format": "neurosig HDF5", "datasets": datasets}
+        info.update({k: v for k, v in attrs.items() if k != "pipeline_yaml"})
+        return info
+    from neurosig.io.eeg import eeg_file_info
+
+    return eeg_file_info(p)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    info = file_info(args.file)
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+    else:
+        _print_mapping(info)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    pipeline = REPO_ROOT / "pipelines" / "demo.yaml"
+    if not pipeline.is_file():
+        raise NeurosigError(
+            f"the demo pipeline {pipeline} is missing; install neurosig from a source checkout "
+            "(pip install -e .) or run `neurosig run YOUR.yaml`."
+        )
+    out = Path(args.out)
+    target = out / "demo.h5"
+    if target.exists():
+        from neurosig.io.hdf5 import read_attrs
+
+        read_attrs(target)  # refuses a file neurosig did not write
+        target.unlink()  # the demo always runs afresh
+    overrides = [f"sink.path={target}"]
+    print(f"neurosig {__version__} demo: {pipeline.relative_to(REPO_ROOT)} (offline, simulated EEG)")
+    result = _run_config(str(pipeline), overrides, progress=not args.no_progress)
+    from neurosig.plotting import plot_signal_file
+
+    figure = plot_signal_file(result["output"], out / "demo.png")
+    print(f"wrote {result['output']}\nwrote {figure}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    folder = REPO_ROOT / "benchmarks"
+    scripts = sorted(p.stem.removeprefix("bench_") for p in folder.glob("bench_*.py"))
+    if not args.name:
+        print("benchmarks: " + ", ".join(scripts))
+        return 0
+    if args.name not in scripts:
+        from neurosig.core.validate import check_option
+
+        check_option("benchmark", args.name, scripts)
+    return subprocess.call([sys.executable, str(folder / f"bench_{args.name}.py"), *args.extra])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neurosig", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"neurosig {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a pipeline or job YAML file")
+    run.add_argument("pipeline", help="path to a pipeline YAML file (see pipelines/)")
+    run.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. sink.path=out.h5"
+    )
+    run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.set_defaults(func=cmd_run)
+
+    info = sub.add_parser("info", help="describe a recording or a neurosig HDF5 file")
+    info.add_argument("file")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(func=cmd_info)
+
+    demo = sub.add_parser("demo", help="run pipelines/demo.yaml offline on simulated EEG")
+    demo.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
+    demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    demo.set_defaults(func=cmd_demo)
+
+    bench = sub.add_parser("bench", help="list or run the benchmarks in benchmarks/")
+    bench.add_argument("name", nargs="?", help="benchmark name (omit to list)")
+    bench.add_argument("extra", nargs=argparse.REMAINDER, help="arguments for the benchmark script")
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``neurosig`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except NeurosigError as err:
+        print(f"neurosig: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

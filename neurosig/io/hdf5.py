@@ -1,0 +1,397 @@
+"""Self-describing HDF5 stores: append chunks, compress, commit atomically, skip when complete.
+
+Layout (one stream per file)::
+
+    /            attrs: format="neurosig-hdf5", format_version, neurosig_version, pipeline_yaml,
+                        source (JSON: type, path, sha256, ...), stream_info (JSON), created, complete
+    signal:  data (n_channels, n_samples) float32, attrs first_sample; markers (onset, duration,
+             description)
+    epochs:  data (n_epochs, n_channels, n_times) float32; onsets (s); labels
+    events:  events (n,) of EVENTS_DTYPE
+    spikes:  data (n_steps, n_units)
+    tokens:  tokens (n_channels, n_patches, n_scales, n_levels)
+
+Every dataset is chunked and compressed (gzip with shuffle) and grows along the stream axis. Writes
+go to ``NAME.partial``, which is renamed to ``NAME`` only when the run completes, so an interrupted
+run never leaves a file that looks complete; rerunning an identical run (same pipeline YAML, same
+source) skips it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pydantic
+
+from neurosig._version import __version__
+from neurosig.core.chunks import (
+    Chunk,
+    EpochsChunk,
+    EventChunk,
+    Marker,
+    SignalChunk,
+    SpikeChunk,
+    TokenChunk,
+    info_from_dict,
+)
+from neurosig.core.errors import ConfigError, DataError, FormatError
+from neurosig.core.stage import RunMeta, Sink, Source
+from neurosig.core.validate import check_existing_file
+
+__all__ = ["HDF5Sink", "HDF5Source", "read_hdf5", "read_attrs", "atomic_h5", "write_provenance"]
+
+FORMAT = "neurosig-hdf5"
+FORMAT_VERSION = 1
+_MARKER_DTYPE = np.dtype([("onset", "<f8"), ("duration", "<f8"), ("description", object)])
+
+# chunk type -> (main dataset, stream axis)
+_LAYOUT: dict[type, tuple[str, int]] = {
+    SignalChunk: ("data", 1),
+    EpochsChunk: ("data", 0),
+    EventChunk: ("events", 0),
+    SpikeChunk: ("data", 0),
+    TokenChunk: ("tokens", 1),
+}
+
+
+def _payload(chunk: Chunk) -> np.ndarray:
+    name = _LAYOUT[type(chunk)][0]
+    return getattr(chunk, name)
+
+
+def _str_dtype():
+    import h5py
+
+    return h5py.string_dtype()
+
+
+def read_attrs(path: str | Path) -> dict[str, Any]:
+    """Root attributes of a neurosig HDF5 file, JSON fields decoded.
+
+    Raises
+    ------
+    DataError
+        If the file is not HDF5 or was not written by neurosig.
+    """
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            attrs = dict(f.attrs)
+    except OSError:
+        raise DataError(
+            f"{path} exists and is not an HDF5 file; neurosig will not overwrite it. "
+            "Choose another output path or remove the file."
+        ) from None
+    if attrs.get("format") != FORMAT:
+        raise DataError(
+            f"{path} is an HDF5 file that neurosig did not write; it will not be overwritten. "
+            "Choose another output path or remove the file."
+        )
+    for key in ("source", "stream_info"):
+        if key in attrs:
+            attrs[key] = json.loads(attrs[key])
+    attrs["complete"] = bool(attrs.get("complete", False))
+    return attrs
+
+
+def write_provenance(h5file, meta: RunMeta) -> None:
+    """Write the standard root attributes (format, versions, pipeline YAML, source) to an open file."""
+    h5file.attrs["format"] = FORMAT
+    h5file.attrs["format_version"] = FORMAT_VERSION
+    h5file.attrs["neurosig_version"] = __version__
+    h5file.attrs["pipeline_yaml"] = meta.pipeline_yaml
+    h5file.attrs["source"] = json.dumps(meta.source, default=str, sort_keys=True)
+    h5file.attrs["created"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    h5file.attrs["complete"] = False
+
+
+def _same_run(attrs: dict[str, Any], meta: RunMeta) -> bool:
+    source = json.loads(json.dumps(meta.source, default=str, sort_keys=True))
+    return attrs.get("pipeline_yaml") == meta.pipeline_yaml and attrs.get("source") == source
+
+
+def _check_target(path: Path, overwrite: bool, meta: RunMeta | None = None) -> bool:
+    """Decide what to do with an existing output; return True if it is a complete copy of this run."""
+    if not path.exists():
+        return False
+    attrs = read_attrs(path)  # raises if the file is not ours
+    if meta is not None and attrs["complete"] and _same_run(attrs, meta):
+        return True
+    if not overwrite:
+        raise ConfigError(
+            f"{path} holds the output of a different run (another pipeline or source). "
+            "Pass overwrite=True (YAML: sink.overwrite: true, CLI: --set sink.overwrite=true) "
+            "or choose another path."
+        )
+    return False
+
+
+@contextlib.contextmanager
+def atomic_h5(path: str | Path, overwrite: bool = False) -> Iterator[Any]:
+    """Open ``PATH.partial`` for writing; rename it to ``PATH`` when the block succeeds.
+
+    On an exception the partial file is removed and the exception propagates. The caller writes the
+    provenance (see :func:`write_provenance`); ``complete`` is set on success.
+    """
+    import h5py
+
+    path = Path(path)
+    _check_target(path, overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    f = h5py.File(partial, "w")
+    try:
+        yield f
+        f.attrs["complete"] = True
+        f.close()
+        os.replace(partial, path)
+    except BaseException:
+        f.close()
+        partial.unlink(missing_ok=True)
+        raise
+
+
+class HDF5Sink(Sink):
+    """Write a stream to a self-describing HDF5 file.
+
+    Parameters
+    ----------
+    path : str
+        Output file (``.h5``). Parent folders are created.
+    overwrite : bool
+        Replace an existing neurosig output of a *different* run. An identical complete run is
+        always skipped; a file neurosig did not write is never replaced.
+    compression_level : int
+        gzip level 0–9 (0 disables compression).
+    """
+
+    name = "hdf5"
+
+    def __init__(
+        self,
+        path: str,
+        overwrite: bool = False,
+        compression_level: Annotated[int, pydantic.Field(ge=0, le=9)] = 4,
+    ):
+        self.path = path
+        self.overwrite = overwrite
+        self.compression_level = compression_level
+
+    @property
+    def _final(self) -> Path:
+        return Path(self.path)
+
+    @property
+    def _partial(self) -> Path:
+        return self._final.with_name(self._final.name + ".partial")
+
+    def is_complete(self, meta: RunMeta) -> bool:
+        """Whether ``path`` already holds the complete output of this very run."""
+        return _check_target(self._final, self.overwrite, meta)
+
+    def open(self, meta: RunMeta) -> None:
+        """Start ``PATH.partial`` with the provenance attributes."""
+        import h5py
+
+        self._final.parent.mkdir(parents=True, exist_ok=True)
+        self._partial.unlink(missing_ok=True)
+        self._file = h5py.File(self._partial, "w")
+        write_provenance(self._file, meta)
+        self._info = None
+        self._type: type | None = None
+        self._pending: list[np.ndarray] = []
+        self._pending_rows = 0
+
+    def _create(self, chunk: Chunk) -> None:
+        f = self._file
+        self._type = type(chunk)
+        self._info = chunk.info
+        f.attrs["stream_info"] = chunk.info.to_json()
+        f.attrs["chunk_type"] = type(chunk).__name__
+        name, axis = _LAYOUT[type(chunk)]
+        payload = _payload(chunk)
+        shape = list(payload.shape)
+        shape[axis] = 0
+        maxshape = list(payload.shape)
+        maxshape[axis] = None
+        chunks = list(payload.shape)
+        row_bytes = max(
+            1, payload.dtype.itemsize * int(np.prod([s for i, s in enumerate(chunks) if i != axis]))
+        )
+        chunks[axis] = int(np.clip((1 << 18) // row_bytes, 1, 1 << 16))
+        chunks = [max(1, c) for c in chunks]
+        self._flush_rows = chunks[axis]
+        compression = {"compression": "gzip", "compression_opts": self.compression_level, "shuffle": True}
+        if self.compression_level == 0:
+            compression = {}
+        f.create_dataset(
+            name, shape=shape, maxshape=maxshape, chunks=tuple(chunks), dtype=payload.dtype, **compression
+        )
+        if isinstance(chunk, SignalChunk):
+            f[name].attrs["first_sample"] = chunk.start
+            f.create_dataset("markers", shape=(0,), maxshape=(None,), dtype=self._marker_dtype())
+        if isinstance(chunk, EpochsChunk):
+            f.create_dataset("onsets", shape=(0,), maxshape=(None,), dtype="<f8")
+            f.create_dataset("labels", shape=(0,), maxshape=(None,), dtype=_str_dtype())
+
+    @staticmethod
+    def _marker_dtype():
+        return np.dtype([("onset", "<f8"), ("duration", "<f8"), ("description", _str_dtype())])
+
+    @staticmethod
+    def _append(dataset, values: np.ndarray, axis: int = 0) -> None:
+        n = values.shape[axis]
+        if n == 0:
+            return
+        old = dataset.shape[axis]
+        dataset.resize(old + n, axis=axis)
+        index = [slice(None)] * dataset.ndim
+        index[axis] = slice(old, old + n)
+        dataset[tuple(index)] = values
+
+    def write(self, chunk: Chunk) -> None:
+        """Append one chunk."""
+        if type(chunk) not in _LAYOUT:
+            raise DataError(f"HDF5Sink cannot store {type(chunk).__name__} chunks.")
+        if self._type is None:
+            self._create(chunk)
+        elif type(chunk) is not self._type or chunk.info != self._info:
+            raise DataError("HDF5Sink stores one stream per file; got a chunk of another stream.")
+        # Buffer small chunks so that each HDF5 chunk is compressed once, not once per append.
+        payload = _payload(chunk)
+        self._pending.append(payload)
+        self._pending_rows += payload.shape[_LAYOUT[self._type][1]]
+        if self._pending_rows >= self._flush_rows:
+            self._flush_pending()
+        if isinstance(chunk, SignalChunk) and chunk.markers:
+            rows = np.array(
+                [(m.onset, m.duration, m.description) for m in chunk.markers], dtype=self._marker_dtype()
+            )
+            self._append(self._file["markers"], rows)
+        if isinstance(chunk, EpochsChunk):
+            self._append(self._file["onsets"], chunk.onsets)
+            self._append(self._file["labels"], np.array(chunk.labels, dtype=object))
+
+    def _flush_pending(self) -> None:
+        if self._pending:
+            name, axis = _LAYOUT[self._type]
+            self._append(self._file[name], np.concatenate(self._pending, axis=axis), axis)
+            self._pending, self._pending_rows = [], 0
+
+    def commit(self) -> str:
+        """Write what is buffered, mark complete, close, and rename ``PATH.partial`` to ``PATH``."""
+        if self._type is None:
+            self.abort()
+            raise DataError(f"the stream was empty; nothing was written to {self._final}.")
+        self._flush_pending()
+        self._file.attrs["complete"] = True
+        self._file.close()
+        os.replace(self._partial, self._final)
+        return str(self._final)
+
+    def abort(self) -> None:
+        """Close and remove the partial file."""
+        f = getattr(self, "_file", None)
+        if f is not None and f.id.valid:
+            f.close()
+        self._partial.unlink(missing_ok=True)
+
+
+class HDF5Source(Source):
+    """Read a stream back from a neurosig HDF5 file.
+
+    Parameters
+    ----------
+    path : str
+        A complete neurosig HDF5 file.
+    chunk_size : int
+        Items per chunk along the stream axis (samples, epochs, events, steps or patches).
+    """
+
+    name = "hdf5"
+
+    def __init__(self, path: str, chunk_size: Annotated[int, pydantic.Field(gt=0)] = 4096):
+        self.path = path
+        self.chunk_size = chunk_size
+
+    def _attrs(self) -> dict[str, Any]:
+        path = check_existing_file(self.path, "HDF5 file")
+        attrs = read_attrs(path)
+        if not attrs["complete"]:
+            raise FormatError(
+                "this file was never completed (an interrupted run); rerun the pipeline.", path=path
+            )
+        return attrs
+
+    @property
+    def info(self):
+        """The stored stream's info."""
+        return info_from_dict(self._attrs()["stream_info"])
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance: the path, its sha256 and the source it was made from."""
+        from neurosig.io.eeg import sha256_file
+
+        attrs = self._attrs()
+        return {
+            "type": self.name,
+            "path": str(Path(self.path).resolve()),
+            "sha256": sha256_file(self.path),
+            "made_from": attrs.get("source"),
+        }
+
+    def __iter__(self) -> Iterator[Chunk]:
+        import h5py
+
+        attrs = self._attrs()
+        info = info_from_dict(attrs["stream_info"])
+        kind = {cls.__name__: cls for cls in _LAYOUT}[attrs["chunk_type"]]
+        name, axis = _LAYOUT[kind]
+        with h5py.File(self.path, "r") as f:
+            data = f[name]
+            n = data.shape[axis]
+            markers: list[Marker] = []
+            if kind is SignalChunk:
+                first = int(data.attrs["first_sample"])
+                markers = [
+                    Marker(float(r["onset"]), float(r["duration"]), r["description"].decode())
+                    for r in f["markers"][:]
+                ]
+            for a in range(0, n, self.chunk_size):
+                b = min(n, a + self.chunk_size)
+                index = [slice(None)] * data.ndim
+                index[axis] = slice(a, b)
+                block = data[tuple(index)]
+                if kind is SignalChunk:
+                    t0, t1 = (first + a) / info.sfreq, (first + b) / info.sfreq
+                    inside = tuple(m for m in markers if t0 <= m.onset < t1)
+                    yield SignalChunk(block, info, first + a, inside)
+                elif kind is EpochsChunk:
+                    labels = tuple(s.decode() for s in f["labels"][a:b])
+                    yield EpochsChunk(block, info, f["onsets"][a:b], labels, a)
+                elif kind is EventChunk:
+                    yield EventChunk(block, info)
+                elif kind is SpikeChunk:
+                    yield SpikeChunk(block, info, a)
+                else:
+                    yield TokenChunk(block, info, a)
+
+
+def read_hdf5(path: str | Path) -> tuple[Chunk, dict[str, Any]]:
+    """Read a whole neurosig HDF5 file: the stream as one chunk, and the root attributes."""
+    from neurosig.core.chunks import concat_chunks
+
+    source = HDF5Source(str(path), chunk_size=1 << 30)
+    chunks = list(source)
+    if not chunks:
+        raise DataError(f"{path} holds an empty stream.")
+    return concat_chunks(chunks), source._attrs()
