@@ -1,0 +1,468 @@
+"""Numba loops that decode and encode event-camera words (EVT 2.0, EVT 3.0, DAT, N-MNIST .bin).
+
+Every decoder has one signature so that one Python wrapper (:mod:`neurosig.io.events._words`) drives
+them all::
+
+    kernel(words, start, state, t, x, y, p, n, trig_t, trig_id, trig_v, n_trig,
+           width, height, strict, counts) -> (next_word, n, n_trig, status, category)
+
+``words`` is a view of the file's payload (one row per word), ``start`` the first word to decode,
+``state`` an int64 array that carries the decoder's state from one block to the next, ``t, x, y, p``
+preallocated event outputs filled from index ``n`` on, ``trig_*`` the same for trigger words.
+Decoding stops at the end of ``words`` (:data:`DONE`), when an output is full (:data:`EVENTS_FULL`,
+:data:`TRIGGERS_FULL`: grow it and call again from ``next_word``), or in strict mode at the first
+corrupt word (:data:`CORRUPT`, with ``next_word`` its index and ``category`` one of the ``BAD_*``
+codes). In lenient mode a corrupt word is skipped and ``counts[category]`` incremented;
+``counts[VENDOR]`` counts legitimate words that carry no event (OTHERS, CONTINUED).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurosig.kernels._numba import njit
+
+__all__ = [
+    "DONE",
+    "EVENTS_FULL",
+    "TRIGGERS_FULL",
+    "CORRUPT",
+    "BAD_WORD_TYPE",
+    "BAD_NO_TIME_BASE",
+    "BAD_TIME_HIGH_BACK",
+    "BAD_VECT_BASE",
+    "BAD_OUTSIDE_SENSOR",
+    "BAD_PARTIAL_VECTOR",
+    "BAD_POLARITY",
+    "VENDOR",
+    "N_COUNTS",
+    "MAX_EVENTS_PER_WORD",
+    "decode_evt2",
+    "decode_evt3",
+    "decode_dat",
+    "decode_nmnist",
+    "encode_evt2",
+    "encode_evt3",
+]
+
+DONE, EVENTS_FULL, TRIGGERS_FULL, CORRUPT = 0, 1, 2, 3
+
+BAD_WORD_TYPE = 0  # a word type the format does not define
+BAD_NO_TIME_BASE = 1  # an event or trigger before the first TIME_HIGH (or, in EVT3, before any ADDR_Y)
+BAD_TIME_HIGH_BACK = 2  # TIME_HIGH stepped back by less than half its range: not a wrap
+BAD_VECT_BASE = 3  # EVT3 vector with no VECT_BASE_X on this row, or a base outside the sensor
+BAD_OUTSIDE_SENSOR = 4  # pixel outside the sensor size declared by the header
+BAD_PARTIAL_VECTOR = 5  # EVT3 vector whose valid bits run past the sensor width
+BAD_POLARITY = 6  # DAT polarity other than 0 or 1
+VENDOR = 7  # legitimate words without events (OTHERS, CONTINUED_4, CONTINUED_12): not corruption
+N_COUNTS = 8
+
+#: Most events one word can yield (EVT 3.0 VECT_12).
+MAX_EVENTS_PER_WORD = 12
+
+_EVT2_TH_MASK = (1 << 28) - 1
+_EVT2_TH_HALF = 1 << 27
+_EVT3_TH_HALF = 1 << 11
+
+
+@njit
+def _advance_time_high(th, last, raw, bits):
+    """New absolute time-high count and whether ``raw`` is valid (wrap only on a large step back)."""
+    if last < 0:
+        return raw, True
+    if raw >= last:
+        return th + raw - last, True
+    if last - raw >= (1 << (bits - 1)):
+        return th + raw + (1 << bits) - last, True
+    return th, False
+
+
+@njit
+def decode_evt2(
+    words, start, state, t, x, y, p, n, trig_t, trig_id, trig_v, n_trig, width, height, strict, counts
+):
+    """Decode EVT 2.0 32-bit words; ``state = [time_high, last_raw_time_high (-1: none)]``."""
+    th = state[0]
+    last = state[1]
+    cap = t.shape[0]
+    tcap = trig_t.shape[0]
+    nw = words.shape[0]
+    i = start
+    status = DONE
+    cat = -1
+    while i < nw:
+        w = np.int64(words[i])
+        typ = w >> 28
+        cat = -1
+        if typ <= 1:
+            if last < 0:
+                cat = BAD_NO_TIME_BASE
+            else:
+                xx = (w >> 11) & 0x7FF
+                yy = w & 0x7FF
+                if xx >= width or yy >= height:
+                    cat = BAD_OUTSIDE_SENSOR
+                else:
+                    if n >= cap:
+                        status = EVENTS_FULL
+                        break
+                    t[n] = (th << 6) | ((w >> 22) & 63)
+                    x[n] = xx
+                    y[n] = yy
+                    p[n] = typ
+                    n += 1
+        elif typ == 8:
+            raw = w & _EVT2_TH_MASK
+            th, ok = _advance_time_high(th, last, raw, 28)
+            if ok:
+                last = raw
+            else:
+                cat = BAD_TIME_HIGH_BACK
+        elif typ == 0xA:
+            if last < 0:
+                cat = BAD_NO_TIME_BASE
+            else:
+                if n_trig >= tcap:
+                    status = TRIGGERS_FULL
+                    break
+                trig_t[n_trig] = (th << 6) | ((w >> 22) & 63)
+                trig_id[n_trig] = (w >> 8) & 0x1F
+                trig_v[n_trig] = w & 1
+                n_trig += 1
+        elif typ == 0xE or typ == 0xF:
+            counts[VENDOR] += 1
+        else:
+            cat = BAD_WORD_TYPE
+        if cat >= 0:
+            if strict:
+                status = CORRUPT
+                break
+            counts[cat] += 1
+        i += 1
+    state[0] = th
+    state[1] = last
+    return i, n, n_trig, status, cat
+
+
+@njit
+def decode_evt3(
+    words, start, state, t, x, y, p, n, trig_t, trig_id, trig_v, n_trig, width, height, strict, counts
+):
+    """Decode EVT 3.0 16-bit words.
+
+    ``state = [time_high, last_raw_time_high (-1), time_low, y (-1), vector_base_x (-1), vector_p]``.
+    The 24-bit time base is ``time_high << 12 | time_low``; a wrap (2**24 µs) is counted only when
+    TIME_HIGH steps back by at least half its range, never from TIME_LOW.
+    """
+    th = state[0]
+    last = state[1]
+    tl = state[2]
+    cy = state[3]
+    base = state[4]
+    vp = state[5]
+    cap = t.shape[0]
+    tcap = trig_t.shape[0]
+    nw = words.shape[0]
+    i = start
+    status = DONE
+    cat = -1
+    while i < nw:
+        w = np.int64(words[i])
+        typ = w >> 12
+        cat = -1
+        if typ == 0x2:  # ADDR_X: one event
+            if last < 0 or cy < 0:
+                cat = BAD_NO_TIME_BASE
+            else:
+                xx = w & 0x7FF
+                if xx >= width or cy >= height:
+                    cat = BAD_OUTSIDE_SENSOR
+                else:
+                    if n >= cap:
+                        status = EVENTS_FULL
+                        break
+                    t[n] = (th << 12) | tl
+                    x[n] = xx
+                    y[n] = cy
+                    p[n] = (w >> 11) & 1
+                    n += 1
+        elif typ == 0x0:  # ADDR_Y: a new row needs a new vector base
+            cy = w & 0x7FF
+            base = -1
+        elif typ == 0x6:  # TIME_LOW
+            tl = w & 0xFFF
+        elif typ == 0x4 or typ == 0x5:  # VECT_12, VECT_8
+            nbits = 12 if typ == 0x4 else 8
+            mask = w & ((1 << nbits) - 1)
+            if base < 0:
+                cat = BAD_VECT_BASE
+            elif last < 0:
+                cat = BAD_NO_TIME_BASE
+            elif cy >= height:
+                cat = BAD_OUTSIDE_SENSOR
+                base += nbits
+            else:
+                if n + nbits > cap:
+                    status = EVENTS_FULL
+                    break
+                tt = (th << 12) | tl
+                for k in range(nbits):
+                    if (mask >> k) & 1:
+                        if base + k >= width:
+                            cat = BAD_PARTIAL_VECTOR
+                        else:
+                            t[n] = tt
+                            x[n] = base + k
+                            y[n] = cy
+                            p[n] = vp
+                            n += 1
+                base += nbits
+        elif typ == 0x3:  # VECT_BASE_X
+            bx = w & 0x7FF
+            if bx >= width:
+                cat = BAD_VECT_BASE
+                base = -1
+            else:
+                base = bx
+                vp = (w >> 11) & 1
+        elif typ == 0x8:  # TIME_HIGH
+            raw = w & 0xFFF
+            th, ok = _advance_time_high(th, last, raw, 12)
+            if ok:
+                last = raw
+            else:
+                cat = BAD_TIME_HIGH_BACK
+        elif typ == 0xA:  # EXT_TRIGGER
+            if last < 0:
+                cat = BAD_NO_TIME_BASE
+            else:
+                if n_trig >= tcap:
+                    status = TRIGGERS_FULL
+                    break
+                trig_t[n_trig] = (th << 12) | tl
+                trig_id[n_trig] = (w >> 8) & 0xF
+                trig_v[n_trig] = w & 1
+                n_trig += 1
+        elif typ == 0x7 or typ == 0xE or typ == 0xF:  # CONTINUED_4, OTHERS, CONTINUED_12
+            counts[VENDOR] += 1
+        else:
+            cat = BAD_WORD_TYPE
+        if cat >= 0:
+            if strict:
+                status = CORRUPT
+                break
+            counts[cat] += 1
+        i += 1
+    state[0] = th
+    state[1] = last
+    state[2] = tl
+    state[3] = cy
+    state[4] = base
+    state[5] = vp
+    return i, n, n_trig, status, cat
+
+
+@njit
+def decode_dat(
+    words, start, state, t, x, y, p, n, trig_t, trig_id, trig_v, n_trig, width, height, strict, counts
+):
+    """Decode Prophesee DAT 8-byte events (``words`` is ``(n, 2)`` uint32: timestamp, address).
+
+    ``state = [time offset, last raw timestamp (-1)]``; the 32-bit µs counter wraps when it steps
+    back by more than half its range.
+    """
+    offset = state[0]
+    last = state[1]
+    cap = t.shape[0]
+    nw = words.shape[0]
+    i = start
+    status = DONE
+    cat = -1
+    while i < nw:
+        raw = np.int64(words[i, 0])
+        addr = np.int64(words[i, 1])
+        cat = -1
+        pol = addr >> 28
+        xx = addr & 0x3FFF
+        yy = (addr >> 14) & 0x3FFF
+        if pol > 1:
+            cat = BAD_POLARITY
+        elif xx >= width or yy >= height:
+            cat = BAD_OUTSIDE_SENSOR
+        else:
+            if n >= cap:
+                status = EVENTS_FULL
+                break
+            if last >= 0 and last - raw > (1 << 31):
+                offset += 1 << 32
+            last = raw
+            t[n] = offset + raw
+            x[n] = xx
+            y[n] = yy
+            p[n] = pol
+            n += 1
+        if cat >= 0:
+            if strict:
+                status = CORRUPT
+                break
+            counts[cat] += 1
+        i += 1
+    state[0] = offset
+    state[1] = last
+    return i, n, n_trig, status, cat
+
+
+@njit
+def decode_nmnist(
+    words, start, state, t, x, y, p, n, trig_t, trig_id, trig_v, n_trig, width, height, strict, counts
+):
+    """Decode N-MNIST / ATIS 5-byte events (``words`` is ``(n, 5)`` uint8).
+
+    ``state = [time offset]``: a record with ``y == 240`` adds 2**13 µs to all later timestamps.
+    """
+    offset = state[0]
+    cap = t.shape[0]
+    nw = words.shape[0]
+    i = start
+    status = DONE
+    cat = -1
+    while i < nw:
+        cat = -1
+        yy = np.int64(words[i, 1])
+        if yy == 240:
+            offset += 1 << 13
+        else:
+            xx = np.int64(words[i, 0])
+            b2 = np.int64(words[i, 2])
+            if xx >= width or yy >= height:
+                cat = BAD_OUTSIDE_SENSOR
+            else:
+                if n >= cap:
+                    status = EVENTS_FULL
+                    break
+                t[n] = offset + (((b2 & 127) << 16) | (np.int64(words[i, 3]) << 8) | np.int64(words[i, 4]))
+                x[n] = xx
+                y[n] = yy
+                p[n] = b2 >> 7
+                n += 1
+        if cat >= 0:
+            if strict:
+                status = CORRUPT
+                break
+            counts[cat] += 1
+        i += 1
+    state[0] = offset
+    return i, n, n_trig, status, cat
+
+
+@njit
+def _next_time(t, ie, trig_t, it):
+    """Time of the next item and whether it is a trigger (triggers go first at equal times)."""
+    big = np.int64(1) << 62
+    te = t[ie] if ie < t.shape[0] else big
+    tg = trig_t[it] if it < trig_t.shape[0] else big
+    if tg <= te:
+        return tg, True
+    return te, False
+
+
+@njit
+def encode_evt2(t, x, y, p, trig_t, trig_id, trig_v, ie, it, state, out):
+    """Encode events and triggers (both sorted by ``t``) as EVT 2.0 words into ``out``.
+
+    ``state = [time_high (-1: none written)]``. The first TIME_HIGH is 0 and later ones step by less
+    than half the counter's range, so that any ``t >= 0`` decodes back exactly. Returns
+    ``(ie, it, n_words)``; the caller flushes ``out[:n_words]`` and calls again while ``ie < len(t)``
+    or ``it < len(trig_t)``.
+    """
+    th = state[0]
+    cap = out.shape[0]
+    n = 0
+    while (ie < t.shape[0] or it < trig_t.shape[0]) and n < cap:
+        tn, is_trig = _next_time(t, ie, trig_t, it)
+        want = tn >> 6
+        if th != want:
+            th = 0 if th < 0 else th + min(want - th, _EVT2_TH_HALF - 1)
+            out[n] = (np.uint32(8) << 28) | np.uint32(th & _EVT2_TH_MASK)
+        elif is_trig:
+            out[n] = (
+                (np.uint32(0xA) << 28) | np.uint32((tn & 63) << 22) | np.uint32(trig_id[it] << 8)
+            ) | np.uint32(trig_v[it])
+            it += 1
+        else:
+            out[n] = (
+                (np.uint32(p[ie]) << 28) | np.uint32((tn & 63) << 22) | np.uint32(np.int64(x[ie]) << 11)
+            ) | np.uint32(y[ie])
+            ie += 1
+        n += 1
+    state[0] = th
+    return ie, it, n
+
+
+@njit
+def encode_evt3(t, x, y, p, trig_t, trig_id, trig_v, ie, it, state, out):
+    """Encode events and triggers (both sorted by ``t``) as EVT 3.0 words into ``out``.
+
+    ``state = [time_high, time_low, y]`` (-1: not written yet). Runs of 3 to 12 events with one time,
+    row and polarity and rising ``x`` within 12 pixels are written as VECT_BASE_X + VECT_8/VECT_12.
+    Returns ``(ie, it, n_words)`` as :func:`encode_evt2`.
+    """
+    th = state[0]
+    tl = state[1]
+    cy = state[2]
+    cap = out.shape[0]
+    ne = t.shape[0]
+    n = 0
+    while (ie < ne or it < trig_t.shape[0]) and n + 2 <= cap:
+        tn, is_trig = _next_time(t, ie, trig_t, it)
+        want = tn >> 12
+        if th != want:
+            th = 0 if th < 0 else th + min(want - th, _EVT3_TH_HALF - 1)
+            out[n] = np.uint16((0x8 << 12) | (th & 0xFFF))
+            tl = -1
+            n += 1
+        elif tl != (tn & 0xFFF):
+            tl = tn & 0xFFF
+            out[n] = np.uint16((0x6 << 12) | tl)
+            n += 1
+        elif is_trig:
+            out[n] = np.uint16((0xA << 12) | (np.int64(trig_id[it]) << 8) | np.int64(trig_v[it]))
+            it += 1
+            n += 1
+        elif cy != y[ie]:
+            cy = np.int64(y[ie])
+            out[n] = np.uint16(cy)
+            n += 1
+        else:
+            j = ie + 1
+            x0 = np.int64(x[ie])
+            while (
+                j < ne
+                and j - ie < 12
+                and t[j] == tn
+                and y[j] == y[ie]
+                and p[j] == p[ie]
+                and x[j] > x[j - 1]
+                and np.int64(x[j]) - x0 < 12
+            ):
+                j += 1
+            pol = np.int64(p[ie]) << 11
+            if j - ie >= 3:
+                mask = 0
+                for k in range(ie, j):
+                    mask |= 1 << (np.int64(x[k]) - x0)
+                out[n] = np.uint16((0x3 << 12) | pol | x0)
+                if np.int64(x[j - 1]) - x0 < 8:
+                    out[n + 1] = np.uint16((0x5 << 12) | mask)
+                else:
+                    out[n + 1] = np.uint16((0x4 << 12) | mask)
+                n += 2
+                ie = j
+            else:
+                out[n] = np.uint16((0x2 << 12) | pol | x0)
+                n += 1
+                ie += 1
+    state[0] = th
+    state[1] = tl
+    state[2] = cy
+    return ie, it, n
