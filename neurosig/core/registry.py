@@ -31,11 +31,14 @@ _REGISTRY: dict[str, dict[str, str | type]] = {
         "rereference": "neurosig.eeg.filters:Rereference",
         "resample": "neurosig.eeg.filters:Resample",
         "pick": "neurosig.eeg.filters:Pick",
+        "atat": "neurosig.eeg.atat.stage:ATATDenoise",
     },
     "sink": {
         "hdf5": "neurosig.io.hdf5:HDF5Sink",
     },
-    "job": {},
+    "job": {
+        "atat_train": "neurosig.eeg.atat.job:ATATTrainJob",
+    },
 }
 
 
