@@ -220,25 +220,28 @@ def _bandpass(data: np.ndarray, sfreq: float, low: float, high: float) -> np.nda
     return signal.sosfiltfilt(sos, data, axis=-1)
 
 
-def _zscore_reject(values: np.ndarray, threshold: float) -> np.ndarray:
-    """True where a robust z-score (median / MAD) of ``values`` stays within ``threshold``."""
+def _zscore_keep(values: np.ndarray, threshold: float, min_spread: float = 0.05) -> np.ndarray:
+    """True where a robust z-score (median / MAD) of ``values`` stays within ``threshold``.
+
+    The MAD is floored at ``min_spread`` so that near-identical values do not make tiny deviations
+    look extreme.
+    """
     med = np.median(values)
-    mad = 1.4826 * np.median(np.abs(values - med)) or 1.0
+    mad = max(1.4826 * np.median(np.abs(values - med)), min_spread)
     return np.abs(values - med) / mad <= threshold
 
 
 def _clean_threshold(raw, epochs: np.ndarray) -> np.ndarray:
-    """Keep (channel, epoch) pieces whose variance, range and deviation are not outliers.
+    """Keep (channel, epoch) pieces whose variance and range are not outliers.
 
-    A deterministic stand-in for FASTER's epoch and channel criteria (robust z ≤ 3 on log variance
-    and log amplitude range per channel-epoch, and on each channel's overall log variance).
+    A deterministic stand-in for FASTER's channel and epoch criteria: robust z ≤ 3 on each channel's
+    median log variance, and on the log variance and log amplitude range of every channel-epoch.
     """
     n_ch, n_ep, _ = epochs.shape
-    keep = np.ones((n_ch, n_ep), dtype=bool)
-    ch_var = np.log(epochs.reshape(n_ch, -1).var(axis=1) + 1e-30)
-    keep &= _zscore_reject(ch_var, 3.0)[:, None]
-    for stat in (epochs.var(axis=2), np.ptp(epochs, axis=2)):
-        keep &= _zscore_reject(np.log(stat + 1e-30).ravel(), 3.0).reshape(n_ch, n_ep)
+    log_var = np.log(epochs.var(axis=2) + 1e-30)
+    keep = np.repeat(_zscore_keep(np.median(log_var, axis=1), 3.0)[:, None], n_ep, axis=1)
+    for stat in (log_var, np.log(np.ptp(epochs, axis=2) + 1e-30)):
+        keep &= _zscore_keep(stat.ravel(), 3.0).reshape(n_ch, n_ep)
     return keep
 
 

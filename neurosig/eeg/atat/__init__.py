@@ -1,0 +1,1 @@
+"""AT-AT: EMG artifact removal with an autoencoder-targeted adversarial transformer."""

@@ -1,0 +1,143 @@
+"""EEGdenoiseNet metrics per SNR level, a markdown table and plots.
+
+RRMSE_t = RMS(ŷ − x) / RMS(x); RRMSE_s = RMS(PSD(ŷ) − PSD(x)) / RMS(PSD(x)); CC = Pearson(ŷ, x);
+each is computed per epoch and averaged over the epochs of one SNR level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from scipy import signal
+
+from neurosig.data.denoise import SFREQ, TEST_SNRS, DenoiseData
+
+__all__ = ["rrmse_t", "rrmse_s", "cc", "evaluate", "markdown_table", "plot_metrics", "plot_examples"]
+
+METRICS = ("cc", "rrmse_t", "rrmse_s")
+
+
+def _rms(a: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.mean(np.square(a, dtype=np.float64), axis=-1))
+
+
+def rrmse_t(pred: np.ndarray, clean: np.ndarray) -> np.ndarray:
+    """Relative RMS error in time, per epoch (rows of ``(n, n_times)``)."""
+    return _rms(pred - clean) / _rms(clean)
+
+
+def rrmse_s(pred: np.ndarray, clean: np.ndarray, sfreq: float = SFREQ) -> np.ndarray:
+    """Relative RMS error of the Welch power spectrum (1-s Hann segments), per epoch."""
+    _, p_pred = signal.welch(pred, fs=sfreq, nperseg=int(sfreq), axis=-1)
+    _, p_clean = signal.welch(clean, fs=sfreq, nperseg=int(sfreq), axis=-1)
+    return _rms(p_pred - p_clean) / _rms(p_clean)
+
+
+def cc(pred: np.ndarray, clean: np.ndarray) -> np.ndarray:
+    """Pearson correlation coefficient per epoch."""
+    p = pred - pred.mean(axis=-1, keepdims=True)
+    c = clean - clean.mean(axis=-1, keepdims=True)
+    return np.sum(p * c, axis=-1) / np.sqrt(np.sum(p * p, axis=-1) * np.sum(c * c, axis=-1))
+
+
+def evaluate(
+    denoise: Callable[[np.ndarray], np.ndarray],
+    data: DenoiseData,
+    snrs: np.ndarray = TEST_SNRS,
+    max_epochs: int | None = None,
+    seed: int = 0,
+    split: str = "test",
+) -> dict[str, list[float]]:
+    """Mean metrics per SNR level on a split.
+
+    Parameters
+    ----------
+    denoise : callable
+        Maps normalised noisy epochs ``(n, 512)`` float32 to denoised epochs of the same shape.
+    data : DenoiseData
+        The epochs; pairs are drawn with a fixed seed, so every model sees the same pairs.
+    snrs : ndarray
+        SNR levels in dB.
+    max_epochs : int | None
+        Clean epochs per level (seeded subset), ``None`` for all.
+    seed : int
+        Seed of the pairing.
+    split : str
+        Which split to evaluate on.
+
+    Returns
+    -------
+    dict
+        ``snr_db`` and, per metric, one mean per level.
+    """
+    out: dict[str, list[float]] = {"snr_db": [float(s) for s in snrs], **{m: [] for m in METRICS}}
+    funcs = {"cc": cc, "rrmse_t": rrmse_t, "rrmse_s": rrmse_s}
+    for i, snr in enumerate(snrs):
+        noisy, clean = data.fixed_pairs(split, float(snr), seed + i, max_epochs)
+        pred = np.asarray(denoise(noisy), dtype=np.float64)
+        for name in METRICS:
+            out[name].append(float(np.mean(funcs[name](pred, clean.astype(np.float64)))))
+    return out
+
+
+def markdown_table(results: dict[str, dict[str, list[float]]], metric: str = "cc") -> str:
+    """One row per model, one column per SNR level, for ``metric``."""
+    snrs = next(iter(results.values()))["snr_db"]
+    head = f"| {metric} | " + " | ".join(f"{s:.0f} dB" for s in snrs) + " | mean |"
+    rule = "|---" * (len(snrs) + 2) + "|"
+    rows = [
+        f"| {name} | " + " | ".join(f"{v:.3f}" for v in res[metric]) + f" | {np.mean(res[metric]):.3f} |"
+        for name, res in results.items()
+    ]
+    return "\n".join([head, rule, *rows])
+
+
+def plot_metrics(results: dict[str, dict[str, list[float]]], path: str | Path) -> Path:
+    """Save a PNG with one panel per metric: metric vs SNR, one line per model."""
+    import matplotlib  # noqa: PLC0415 - plotting is optional work
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    fig, axes = plt.subplots(1, len(METRICS), figsize=(4 * len(METRICS), 3.2))
+    for ax, metric in zip(axes, METRICS, strict=True):
+        for name, res in results.items():
+            ax.plot(res["snr_db"], res[metric], marker="o", ms=3, label=name)
+        ax.set_xlabel("SNR (dB)")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_examples(
+    noisy: np.ndarray, clean: np.ndarray, cleaned: dict[str, np.ndarray], path: str | Path, sfreq=SFREQ
+) -> Path:
+    """Save a PNG of a few epochs: noisy input, clean target and each model's output."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    n = len(noisy)
+    t = np.arange(noisy.shape[1]) / sfreq
+    fig, axes = plt.subplots(n, 1, figsize=(9, 2.2 * n), squeeze=False)
+    for i, ax in enumerate(axes[:, 0]):
+        ax.plot(t, noisy[i], color="0.75", lw=0.8, label="noisy")
+        ax.plot(t, clean[i], color="k", lw=1.0, label="clean")
+        for name, out in cleaned.items():
+            ax.plot(t, out[i], lw=0.9, label=name)
+        ax.set_ylabel("a.u.")
+    axes[-1, 0].set_xlabel("time (s)")
+    axes[0, 0].legend(fontsize=7, ncol=len(cleaned) + 2)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
