@@ -1,0 +1,163 @@
+"""The ``bci_eval`` job: the whole decoding comparison from one YAML file.
+
+::
+
+    name: bci_eval
+    job:
+      type: bci_eval
+      dataset: {type: eegbci, subjects: [1], runs: [4, 8, 12], path: ~/mne_data}
+      pipelines: [csp_lda, ts_lr, eegnet, shallow]
+      protocols: [within_subject]
+      preprocessing: [{type: average_reference}]
+      output: out/bci_eval
+
+``neurosig run pipelines/bci_eval.yaml`` loads the dataset, makes the folds, evaluates every pipeline
+on every fold (resuming finished folds), checks coverage and writes the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import pydantic
+
+from neurosig._version import __version__
+from neurosig.bci.dataset import EpochsSet, balance_classes
+from neurosig.bci.evaluation import ResultStore, check_coverage, evaluate
+from neurosig.bci.pipelines import BASELINES, PIPELINE_NAMES, make_pipeline
+from neurosig.bci.protocols import PROTOCOLS, make_folds
+from neurosig.bci.report import write_report
+from neurosig.core.errors import ConfigError
+from neurosig.core.stage import Job
+from neurosig.core.validate import check_option
+
+__all__ = ["BCIEvaluation", "DATASETS", "load_dataset"]
+
+#: Dataset ``type`` → ``"module:function"`` returning an EpochsSet (imported when used).
+DATASETS: dict[str, str] = {
+    "simulated": "neurosig.data.simulated:load_simulated",
+    "eegbci": "neurosig.data.eegbci:load_eegbci",
+    "local": "neurosig.data.local:load_local",
+    "moabb": "neurosig.data.moabb_data:load_moabb",
+}
+
+
+def load_dataset(spec: dict[str, Any]) -> EpochsSet:
+    """Load the dataset a job names: ``{"type": NAME, **params}`` with NAME in :data:`DATASETS`."""
+    params = dict(spec)
+    kind = params.pop("type", None)
+    if kind is None:
+        raise ConfigError(f"dataset needs a 'type'; choose one of {sorted(DATASETS)}.")
+    check_option("dataset.type", kind, DATASETS)
+    module, _, attr = DATASETS[kind].partition(":")
+    loader = getattr(importlib.import_module(module), attr)
+    try:
+        return loader(**params)
+    except TypeError as err:
+        raise ConfigError(f"dataset ({kind}): {err}; see the docstring of {DATASETS[kind]}.") from None
+
+
+class BCIEvaluation(Job):
+    """Compare decoders on motor-imagery data across protocols; write JSON, markdown and figures.
+
+    Parameters
+    ----------
+    dataset : dict
+        ``{"type": "simulated" | "eegbci" | "local" | "moabb", **loader parameters}``; the loader
+        cuts the trials (window, continuous band-pass, resampling).
+    pipelines : list of str
+        Decoders to compare: ``csp_lda``, ``ts_lr``, ``shallow``, ``deep``, ``eegnet``,
+        ``eegnet_fusion``, ``mi_eegnet``.
+    protocols : list of str
+        ``within_subject``, ``cross_session``, ``cross_subject``, ``transfer``.
+    n_folds : int
+        Folds per subject (within-subject and transfer).
+    seed : int
+        Base seed of the folds, the class balancing and the networks.
+    preprocessing : list of dict
+        Steps fitted on each fold's training trials only (``average_reference``, ``standardize``,
+        ``faster``), applied before every pipeline.
+    training : dict
+        Network training settings (``epochs``, ``batch_size``, ``lr``, ``validation``, ``patience``,
+        ``model_options``, ``device``).
+    balance : bool
+        Randomly undersample each subject's classes to equal counts (seeded), as the paper does.
+    output : str
+        Output folder (fold records, report, figures).
+    deterministic : bool
+        Deterministic torch algorithms (on by default).
+    figures : bool
+        Draw the PNG figures.
+    """
+
+    name = "bci_eval"
+
+    def __init__(
+        self,
+        dataset: dict[str, Any],
+        pipelines: list[str] = list(PIPELINE_NAMES),  # noqa: B006 - pydantic copies defaults
+        protocols: list[str] = ["within_subject"],  # noqa: B006
+        n_folds: Annotated[int, pydantic.Field(ge=2)] = 5,
+        seed: int = 0,
+        preprocessing: list[dict[str, Any]] = [],  # noqa: B006
+        training: dict[str, Any] = {},  # noqa: B006
+        balance: bool = True,
+        output: str = "out/bci_eval",
+        deterministic: bool = True,
+        figures: bool = True,
+    ):
+        self.dataset = dataset
+        self.pipelines = pipelines
+        self.protocols = protocols
+        self.n_folds = n_folds
+        self.seed = seed
+        self.preprocessing = preprocessing
+        self.training = training
+        self.balance = balance
+        self.output = output
+        self.deterministic = deterministic
+        self.figures = figures
+        for p in pipelines:
+            check_option("pipelines", p, PIPELINE_NAMES)
+        for p in protocols:
+            check_option("protocols", p, PROTOCOLS)
+        if not pipelines or not protocols:
+            raise ConfigError("pipelines and protocols must each name at least one entry.")
+
+    def config_id(self) -> str:
+        """sha256 of the parameters that change results (not the output folder or figures)."""
+        params = {k: v for k, v in self.get_params().items() if k not in ("output", "figures", "pipelines",
+                                                                           "protocols")}
+        return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
+
+    def run(self, progress: bool = False) -> dict[str, Any]:
+        """Load, split, evaluate (resuming), check coverage, report.
+
+        Returns
+        -------
+        dict
+            Output paths (``results_json``, ``table_md``, ``figures``), the summary rows and
+            ``{"computed": n, "resumed": n}`` fold counts.
+        """
+        data = load_dataset(self.dataset)
+        if self.balance:
+            data = balance_classes(data, self.seed)
+        folds = [f for p in self.protocols for f in make_folds(data, p, self.n_folds, self.seed)]
+
+        def factory(name: str):
+            return lambda seed: make_pipeline(name, data.sfreq, data.ch_names, self.preprocessing,
+                                              self.training, seed, self.deterministic)
+
+        pipes = {name: factory(name) for name in self.pipelines}
+        records, counts = evaluate(data, pipes, folds, ResultStore(self.output), self.config_id(), progress)
+        check_coverage(records, folds, self.pipelines,
+                       skip=lambda protocol, pipeline: protocol == "transfer" and pipeline in BASELINES)
+        meta = {"neurosig_version": __version__, "job": {"type": self.name, **self.get_params()},
+                "data": data.describe(), "data_sha256": data.fingerprint(),
+                "channels": list(data.ch_names)}
+        out = write_report(records, Path(self.output), meta, self.figures)
+        return {**out, "folds": counts, "data": data.describe()}

@@ -1,0 +1,166 @@
+"""Reports of an evaluation: JSON results, a markdown table, PNG figures.
+
+Written only after :func:`~neurosig.bci.evaluation.check_coverage` passed. Files in the output folder:
+
+- ``results.json``: every fold record, the per-subject means, the summary rows, the transfer effects
+  and the paired Wilcoxon tests;
+- ``results.md``: the paper-style table (mean ± sd over subjects) and the tests;
+- ``accuracy_per_subject.png``, ``confusion_PROTOCOL.png`` and, with the transfer protocol,
+  ``transfer_effect.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neurosig.bci.metrics import confusion, per_subject, summarise, transfer_effect, wilcoxon_pairs
+
+__all__ = ["write_report", "markdown_table"]
+
+
+def markdown_table(summary: Sequence[dict[str, Any]]) -> str:
+    """The summary rows as a markdown table (accuracy and kappa as mean ± sd over subjects)."""
+    lines = [
+        "| protocol | pipeline | subjects | accuracy | balanced acc. | kappa | over chance (points) |"
+        " over chance / chance |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in summary:
+        lines.append(
+            f"| {r['protocol']} | {r['pipeline']} | {r['n_subjects']} "
+            f"| {100 * r['accuracy']:.1f} ± {100 * r['accuracy_sd']:.1f} "
+            f"| {100 * r['balanced_accuracy']:.1f} ± {100 * r['balanced_accuracy_sd']:.1f} "
+            f"| {r['kappa']:.3f} ± {r['kappa_sd']:.3f} "
+            f"| {100 * r['improvement']:+.1f} | {r['improvement_normalised']:+.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def _tests_table(tests: Sequence[dict[str, Any]]) -> str:
+    lines = ["| protocol | A | B | subjects | mean A − B (points) | W | p |",
+             "|---|---|---|---:|---:|---:|---:|"]
+    for t in tests:
+        w = "–" if t["statistic"] is None else f"{t['statistic']:.1f}"
+        p = "–" if t["p_value"] is None else f"{t['p_value']:.3g}"
+        lines.append(f"| {t['protocol']} | {t['a']} | {t['b']} | {t['n_subjects']} "
+                     f"| {100 * t['mean_difference']:+.1f} | {w} | {p} |")
+    return "\n".join(lines)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".partial")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _figures(records: Sequence[dict[str, Any]], out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    subj = per_subject(records)
+    keys = sorted(subj)
+    subjects = sorted({s for k in keys for s in subj[k]})
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(subjects) * max(1, len(keys)) ** 0.5), 4))
+    width = 0.8 / max(len(keys), 1)
+    for i, key in enumerate(keys):
+        acc = [100 * subj[key].get(s, {}).get("accuracy", np.nan) for s in subjects]
+        ax.bar(np.arange(len(subjects)) + i * width, acc, width, label="/".join(key))
+    chance = 100 * records[0]["metrics"]["chance"]
+    ax.axhline(chance, color="k", ls="--", lw=1, label="chance")
+    ax.set_xticks(np.arange(len(subjects)) + 0.4 - width / 2, subjects, rotation=45, ha="right")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7, ncol=2)
+    ax.set_title("Per-subject accuracy (mean over folds)")
+    fig.tight_layout()
+    paths.append(out / "accuracy_per_subject.png")
+    fig.savefig(paths[-1], dpi=100)
+    plt.close(fig)
+
+    for protocol in sorted({p for p, _ in keys}):
+        pipes = [pl for p, pl in keys if p == protocol]
+        fig, axes = plt.subplots(1, len(pipes), figsize=(2.6 * len(pipes), 2.8), squeeze=False)
+        for ax, pipe in zip(axes[0], pipes, strict=True):
+            cm, classes = confusion(records, protocol, pipe)
+            ax.imshow(cm, cmap="Blues")
+            for (i, j), v in np.ndenumerate(cm):
+                ax.text(j, i, str(v), ha="center", va="center", fontsize=8)
+            ax.set_xticks(range(len(classes)), classes, rotation=45, fontsize=7)
+            ax.set_yticks(range(len(classes)), classes, fontsize=7)
+            ax.set_title(pipe, fontsize=8)
+            ax.set_xlabel("predicted", fontsize=7)
+        axes[0][0].set_ylabel("true", fontsize=7)
+        fig.suptitle(f"Confusion matrices ({protocol}, all folds and subjects)", fontsize=9)
+        fig.tight_layout()
+        paths.append(out / f"confusion_{protocol}.png")
+        fig.savefig(paths[-1], dpi=100)
+        plt.close(fig)
+
+    effects = transfer_effect(records)
+    if effects:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        names = sorted(effects)
+        data = [[100 * v for v in effects[n].values()] for n in names]
+        ax.boxplot(data, tick_labels=names)
+        for i, d in enumerate(data):
+            ax.scatter(np.full(len(d), i + 1), d, s=12, color="k", zorder=3)
+        ax.axhline(0, color="k", lw=1, ls="--")
+        ax.set_ylabel("transfer − within-subject accuracy (points)")
+        ax.set_title("Transfer-learning effect per subject")
+        fig.tight_layout()
+        paths.append(out / "transfer_effect.png")
+        fig.savefig(paths[-1], dpi=100)
+        plt.close(fig)
+    return paths
+
+
+def write_report(
+    records: Sequence[dict[str, Any]], out: str | Path, meta: dict[str, Any] | None = None,
+    figures: bool = True,
+) -> dict[str, Any]:
+    """Write ``results.json``, ``results.md`` and the figures; return the paths and the summary.
+
+    Parameters
+    ----------
+    records : sequence of dict
+        Fold records that passed the coverage check.
+    out : str | Path
+        Output folder.
+    meta : dict | None
+        Provenance stored in ``results.json`` (configuration, dataset, versions).
+    figures : bool
+        Also draw the PNG figures.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = summarise(records)
+    tests = wilcoxon_pairs(records)
+    effects = transfer_effect(records)
+    subj = {"/".join(k): v for k, v in per_subject(records).items()}
+    results = {"meta": meta or {}, "summary": summary, "per_subject": subj, "transfer_effect": effects,
+               "wilcoxon": tests, "folds": list(records)}
+    _atomic_write(out / "results.json", json.dumps(results, indent=1))
+    md = ["# BCI decoding evaluation", "", markdown_table(summary), ""]
+    if effects:
+        md += ["## Transfer-learning effect (transfer − within-subject accuracy, points)", "",
+               "| pipeline | mean | sd | subjects |", "|---|---:|---:|---:|"]
+        for name, per in sorted(effects.items()):
+            v = 100 * np.array(list(per.values()))
+            sd = v.std(ddof=1) if len(v) > 1 else 0.0
+            md.append(f"| {name} | {v.mean():+.1f} | {sd:.1f} | {len(v)} |")
+        md.append("")
+    md += ["## Paired Wilcoxon signed-rank tests across subjects (accuracy)", "", _tests_table(tests), "",
+           "Chance = 1 / n_classes; \"over chance\" = accuracy − chance, and that divided by chance.", ""]
+    _atomic_write(out / "results.md", "\n".join(md))
+    paths = _figures(records, out) if figures else []
+    return {"results_json": str(out / "results.json"), "table_md": str(out / "results.md"),
+            "figures": [str(p) for p in paths], "summary": summary}
