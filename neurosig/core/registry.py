@@ -50,6 +50,7 @@ _REGISTRY: dict[str, dict[str, str | type]] = {
     },
     "job": {
         "atat_train": "neurosig.eeg.atat.job:ATATTrainJob",
+        "bci_eval": "neurosig.bci.job:BCIEvaluation",
     },
 }
 
