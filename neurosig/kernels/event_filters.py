@@ -24,6 +24,7 @@ from neurosig.kernels._numba import njit, on_gpu
 __all__ = [
     "NEVER",
     "check_events",
+    "on_device",
     "new_pixel_state",
     "denoise_mask",
     "refractory_mask",
@@ -83,6 +84,12 @@ def check_events(events: np.ndarray, sensor_size: tuple[int, int, int], t_min: i
                 f"event {i} has {name}={int(values[i])}, outside the sensor_size {tuple(sensor_size)} "
                 f"(valid {name} is 0..{limit - 1}); crop the events or declare the right sensor_size."
             )
+
+
+def on_device(array) -> bool:
+    """Whether a field array lives on a CUDA device: :func:`~neurosig.kernels._numba.on_gpu`, plus the
+    CUDA simulator's arrays, which lack ``__cuda_array_interface__`` (they have ``copy_to_host``)."""
+    return on_gpu(array) or hasattr(array, "copy_to_host")
 
 
 def new_pixel_state(sensor_size: tuple[int, int, int]) -> np.ndarray:
@@ -147,7 +154,7 @@ def denoise_mask(t, x, y, width: int, filter_time: int, neighbours: int, last):
         On the same device as ``t``.
     """
     _check_neighbours(neighbours)
-    if on_gpu(t):
+    if on_device(t):
         from neurosig.kernels.event_filters_cuda import denoise_mask_cuda
 
         return denoise_mask_cuda(t, x, y, width, filter_time, neighbours, last)
@@ -162,7 +169,7 @@ def refractory_mask(t, x, y, width: int, period: int, last):
     Every event, kept or not, restarts its pixel's refractory period (as in tonic). Arguments and
     device dispatch as in :func:`denoise_mask`; the polarity is ignored.
     """
-    if on_gpu(t):
+    if on_device(t):
         from neurosig.kernels.event_filters_cuda import refractory_mask_cuda
 
         return refractory_mask_cuda(t, x, y, width, period, last)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from neurosig.core.errors import ConfigError
-from neurosig.kernels._numba import njit, on_gpu
-from neurosig.kernels.event_filters import NEVER, check_events
+from neurosig.kernels._numba import njit
+from neurosig.kernels.event_filters import NEVER, check_events, on_device
 
 __all__ = [
     "accumulate_frames_by_time",
@@ -116,7 +116,7 @@ def accumulate_frames_by_time(t, x, y, p, t0: int, num: int, den: int, frames, c
     Events whose bin is negative are skipped; bins ``>= T`` are skipped, or put into the last frame when
     ``clip_last``. Field arrays on the GPU run the CUDA twin (``frames`` must then be a device array).
     """
-    if on_gpu(t):
+    if on_device(t):
         from neurosig.kernels.event_repr_cuda import frames_by_time_cuda
 
         frames_by_time_cuda(t, x, y, p, t0, num, den, clip_last, frames)
@@ -126,7 +126,7 @@ def accumulate_frames_by_time(t, x, y, p, t0: int, num: int, den: int, frames, c
 
 def accumulate_frames_by_index(x, y, p, i0: int, num: int, den: int, frames) -> None:
     """Add event ``i`` to frame ``floor((i + i0) * num / den)``; bins ``>= T`` are skipped."""
-    if on_gpu(x):
+    if on_device(x):
         from neurosig.kernels.event_repr_cuda import frames_by_index_cuda
 
         frames_by_index_cuda(x, y, p, i0, num, den, frames)
@@ -142,7 +142,7 @@ def accumulate_voxel_grid(t, x, y, p, t0: int, duration: int, grid) -> None:
     event in bin 0.
     """
     scale = float(grid.shape[0] - 1)
-    if on_gpu(t):
+    if on_device(t):
         from neurosig.kernels.event_repr_cuda import voxel_grid_cuda
 
         voxel_grid_cuda(t, x, y, p, t0, scale, float(duration), grid)
@@ -169,7 +169,7 @@ def fill_time_surfaces(t, x, y, p, t0: int, dt: int, tau: float, k_start: int, m
     out : array of float32, shape (n_surfaces, P, H, W)
         Filled with ``exp(-(t_sample - memory) / tau)``, 0 where a pixel never fired.
     """
-    if on_gpu(t):
+    if on_device(t):
         from neurosig.kernels.event_repr_cuda import time_surfaces_cuda
 
         time_surfaces_cuda(t, x, y, p, t0, dt, tau, k_start, memory, out)

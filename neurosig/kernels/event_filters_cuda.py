@@ -1,0 +1,147 @@
+"""``numba.cuda`` twins of the event filters in :mod:`neurosig.kernels.event_filters`.
+
+Same arguments, same results, on device arrays. Both filters only need, for each event, the latest
+earlier event at some pixel, so the events are first grouped by pixel (a counting sort: atomic counts,
+a prefix sum, an atomic scatter, then each pixel's short list sorted back into stream order by one
+thread); each event then looks its neighbours up by binary search in their lists, in parallel. The
+state array ``last`` (padded layout, see :func:`~neurosig.kernels.event_filters.new_pixel_state`) is
+read for pixels with no earlier event in the chunk and updated at the end.
+
+Imported only when a device array reaches a filter, or under ``NUMBA_ENABLE_CUDASIM=1`` in tests.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import cuda
+
+__all__ = ["denoise_mask_cuda", "refractory_mask_cuda"]
+
+_THREADS = 256
+
+
+def _blocks(n: int) -> int:
+    return max(1, math.ceil(n / _THREADS))
+
+
+@cuda.jit
+def _pixel_index(x, y, row, pix, counts):  # pragma: no cover - device code
+    i = cuda.grid(1)
+    if i < x.shape[0]:
+        k = (np.int64(y[i]) + 1) * row + np.int64(x[i]) + 1
+        pix[i] = k
+        cuda.atomic.add(counts, k, 1)
+
+
+@cuda.jit
+def _scatter(pix, offsets, cursor, order):  # pragma: no cover - device code
+    i = cuda.grid(1)
+    if i < pix.shape[0]:
+        k = pix[i]
+        order[offsets[k] + cuda.atomic.add(cursor, k, 1)] = i
+
+
+@cuda.jit
+def _sort_segments(offsets, order):  # pragma: no cover - device code
+    k = cuda.grid(1)
+    if k < offsets.shape[0] - 1:
+        for a in range(offsets[k] + 1, offsets[k + 1]):
+            v = order[a]
+            b = a - 1
+            while b >= offsets[k] and order[b] > v:
+                order[b + 1] = order[b]
+                b -= 1
+            order[b + 1] = v
+
+
+@cuda.jit(device=True)
+def _latest_before(t, order, offsets, last, k, i):  # pragma: no cover - device code
+    """Latest timestamp at padded pixel ``k`` among events before ``i`` (or the carried state)."""
+    lo = offsets[k]
+    hi = offsets[k + 1]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if order[mid] < i:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo > offsets[k]:
+        return t[order[lo - 1]]
+    return last[k]
+
+
+@cuda.jit
+def _denoise_kernel(t, pix, order, offsets, last, row, filter_time, neighbours, keep):  # pragma: no cover
+    i = cuda.grid(1)
+    if i < t.shape[0]:
+        k = pix[i]
+        since = t[i] - filter_time
+        ok = False
+        for dy in range(-1, 2):
+            for dx in range(-1, 2):
+                if (dx == 0 and dy == 0) or (neighbours == 4 and dx != 0 and dy != 0):
+                    continue
+                if _latest_before(t, order, offsets, last, k + dy * row + dx, i) > since:
+                    ok = True
+        keep[i] = ok
+
+
+@cuda.jit
+def _refractory_kernel(t, order, offsets, last, period, keep):  # pragma: no cover - device code
+    k = cuda.grid(1)
+    if k < offsets.shape[0] - 1:
+        prev = last[k]
+        for a in range(offsets[k], offsets[k + 1]):
+            i = order[a]
+            keep[i] = t[i] - prev > period
+            prev = t[i]
+
+
+@cuda.jit
+def _update_last(t, order, offsets, last):  # pragma: no cover - device code
+    k = cuda.grid(1)
+    if k < offsets.shape[0] - 1 and offsets[k + 1] > offsets[k]:
+        last[k] = t[order[offsets[k + 1] - 1]]
+
+
+def _group_by_pixel(x, y, width: int, n_pix: int):
+    """Pixel of each event, CSR offsets per padded pixel, and event indices grouped in stream order."""
+    n = x.shape[0]
+    pix = cuda.device_array(n, dtype=np.int64)
+    counts = cuda.to_device(np.zeros(n_pix, dtype=np.int64))
+    _pixel_index[_blocks(n), _THREADS](x, y, width + 2, pix, counts)
+    offsets_host = np.zeros(n_pix + 1, dtype=np.int64)
+    np.cumsum(counts.copy_to_host(), out=offsets_host[1:])
+    offsets = cuda.to_device(offsets_host)
+    order = cuda.device_array(n, dtype=np.int64)
+    _scatter[_blocks(n), _THREADS](pix, offsets, cuda.to_device(np.zeros(n_pix, dtype=np.int64)), order)
+    _sort_segments[_blocks(n_pix), _THREADS](offsets, order)
+    return pix, offsets, order
+
+
+def denoise_mask_cuda(t, x, y, width: int, filter_time: int, neighbours: int, last):
+    """CUDA twin of :func:`neurosig.kernels.event_filters.denoise_mask` (device arrays in and out)."""
+    n = t.shape[0]
+    keep = cuda.device_array(n, dtype=np.bool_)
+    if n == 0:
+        return keep
+    pix, offsets, order = _group_by_pixel(x, y, width, last.shape[0])
+    _denoise_kernel[_blocks(n), _THREADS](
+        t, pix, order, offsets, last, width + 2, np.int64(filter_time), neighbours, keep
+    )
+    _update_last[_blocks(last.shape[0]), _THREADS](t, order, offsets, last)
+    return keep
+
+
+def refractory_mask_cuda(t, x, y, width: int, period: int, last):
+    """CUDA twin of :func:`neurosig.kernels.event_filters.refractory_mask` (device arrays in and out)."""
+    n = t.shape[0]
+    keep = cuda.device_array(n, dtype=np.bool_)
+    if n == 0:
+        return keep
+    _, offsets, order = _group_by_pixel(x, y, width, last.shape[0])
+    _refractory_kernel[_blocks(last.shape[0]), _THREADS](t, order, offsets, last, np.int64(period), keep)
+    _update_last[_blocks(last.shape[0]), _THREADS](t, order, offsets, last)
+    return keep
