@@ -1,0 +1,217 @@
+"""Hot loops of FASTER: Hurst exponents, gradients and per-epoch statistics.
+
+The public functions validate and convert (to C-contiguous float64) and call the jitted kernels. All
+functions reduce along the last axis of a 2-D array ``(n_series, n_times)`` (epochs are reshaped to
+``(n_epochs * n_channels, n_times)`` by the callers). The units of the outputs are those of the input
+(volts, volts², ...), except the Hurst exponents, which are dimensionless.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurosig.core.errors import DataError
+from neurosig.kernels._numba import njit
+
+__all__ = [
+    "hurst_diff",
+    "hurst_dispersional",
+    "median_gradient",
+    "series_stats",
+]
+
+
+def _as_2d(x: np.ndarray, min_times: int, what: str) -> np.ndarray:
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise DataError(f"{what} needs a 2-D array (n_series, n_times), got shape {x.shape}.")
+    if x.shape[1] < min_times:
+        raise DataError(
+            f"{what} needs at least {min_times} samples per series, got {x.shape[1]}; use longer epochs."
+        )
+    return x
+
+
+@njit
+def _hurst_diff(x):
+    n_series, n = x.shape
+    out = np.empty(n_series)
+    for i in range(n_series):
+        s1 = 0.0
+        s2 = 0.0
+        # Second differences at lag 1 (samples 3 .. n-2) and lag 2 (samples 5 .. n-2).
+        for k in range(3, n - 1):
+            d1 = x[i, k] - 2.0 * x[i, k - 1] + x[i, k - 2]
+            s1 += d1 * d1
+        for k in range(5, n - 1):
+            d2 = x[i, k] - 2.0 * x[i, k - 2] + x[i, k - 4]
+            s2 += d2 * d2
+        m1 = s1 / (n - 4)
+        m2 = s2 / (n - 6)
+        out[i] = 0.5 * np.log2(m2 / m1) if m1 > 0.0 and m2 > 0.0 else np.nan
+    return out
+
+
+def hurst_diff(x: np.ndarray) -> np.ndarray:
+    """Hurst exponent from the ratio of second differences at lags 2 and 1 (mne-faster's estimator).
+
+    ``H = ½ · log2(mean(d2²) / mean(d1²))`` where ``d1[k] = x[k] − 2x[k−1] + x[k−2]`` and ``d2`` is the
+    same at lag 2, over the samples mne-faster keeps (it drops the filter's start-up and last sample).
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_series, n_times)
+        Time series (any unit); ``n_times >= 8``.
+
+    Returns
+    -------
+    h : ndarray, shape (n_series,)
+        Hurst exponents (dimensionless); NaN for a series whose second differences are all zero.
+    """
+    return _hurst_diff(_as_2d(x, 8, "hurst_diff"))
+
+
+@njit
+def _hurst_dispersional(x, scales):
+    n_series, n = x.shape
+    n_scales = scales.shape[0]
+    out = np.empty(n_series)
+    logm = np.log(scales.astype(np.float64))
+    logsd = np.empty(n_scales)
+    for i in range(n_series):
+        ok = True
+        for s in range(n_scales):
+            m = scales[s]
+            n_bins = n // m
+            total = 0.0
+            total2 = 0.0
+            for b in range(n_bins):
+                acc = 0.0
+                for k in range(b * m, (b + 1) * m):
+                    acc += x[i, k]
+                mean = acc / m
+                total += mean
+                total2 += mean * mean
+            grand = total / n_bins
+            var = total2 / n_bins - grand * grand
+            if var <= 0.0:
+                ok = False
+                break
+            logsd[s] = 0.5 * np.log(var)
+        if not ok:
+            out[i] = np.nan
+            continue
+        # Least-squares slope of log(SD of bin means) against log(bin size); H = 1 + slope.
+        mx = logm.mean()
+        my = logsd.mean()
+        num = 0.0
+        den = 0.0
+        for s in range(n_scales):
+            num += (logm[s] - mx) * (logsd[s] - my)
+            den += (logm[s] - mx) ** 2
+        out[i] = 1.0 + num / den
+    return out
+
+
+def hurst_dispersional(x: np.ndarray, min_bins: int = 8) -> np.ndarray:
+    """Hurst exponent by dispersional analysis (Bassingthwaighte), as the FASTER paper uses.
+
+    The series is cut into bins of ``m = 1, 2, 4, ...`` samples (at least ``min_bins`` bins each); the
+    standard deviation of the bin means scales as ``m^(H−1)``, so ``H`` is one plus the least-squares
+    slope of ``log SD`` against ``log m``. White noise gives 0.5; smoother (drifting, 1/f) series more.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_series, n_times)
+        Time series (any unit); ``n_times >= 4 * min_bins``.
+    min_bins : int
+        Fewest bins at the largest scale.
+
+    Returns
+    -------
+    h : ndarray, shape (n_series,)
+        Hurst exponents (dimensionless); NaN for a constant series.
+    """
+    x = _as_2d(x, 4 * min_bins, "hurst_dispersional")
+    n_scales = int(np.floor(np.log2(x.shape[1] / min_bins))) + 1
+    scales = (2 ** np.arange(n_scales)).astype(np.int64)
+    return _hurst_dispersional(x, scales)
+
+
+@njit
+def _median_gradient(x, absolute):
+    n_series, n = x.shape
+    out = np.empty(n_series)
+    buf = np.empty(n - 1)
+    for i in range(n_series):
+        for k in range(n - 1):
+            d = x[i, k + 1] - x[i, k]
+            buf[k] = abs(d) if absolute else d
+        out[i] = np.median(buf)
+    return out
+
+
+def median_gradient(x: np.ndarray, absolute: bool = False) -> np.ndarray:
+    """Median of the first difference of each series (the paper's signed gradient, or of ``|diff|``).
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_series, n_times)
+        Time series in any unit; ``n_times >= 2``.
+    absolute : bool
+        Take the median of ``|diff|`` (mne-faster) instead of ``diff`` (the paper).
+
+    Returns
+    -------
+    g : ndarray, shape (n_series,)
+        Median gradient in the input's unit per sample.
+    """
+    return _median_gradient(_as_2d(x, 2, "median_gradient"), absolute)
+
+
+@njit
+def _series_stats(x):
+    n_series, n = x.shape
+    mean = np.empty(n_series)
+    var = np.empty(n_series)
+    ptp = np.empty(n_series)
+    for i in range(n_series):
+        acc = 0.0
+        lo = x[i, 0]
+        hi = x[i, 0]
+        for k in range(n):
+            v = x[i, k]
+            acc += v
+            if v < lo:
+                lo = v
+            if v > hi:
+                hi = v
+        m = acc / n
+        acc2 = 0.0
+        for k in range(n):
+            d = x[i, k] - m
+            acc2 += d * d
+        mean[i] = m
+        var[i] = acc2 / n
+        ptp[i] = hi - lo
+    return mean, var, ptp
+
+
+def series_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, variance (population, ``ddof=0``) and peak-to-peak range of each series in one pass.
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_series, n_times)
+        Time series in volts (or any unit); ``n_times >= 1``.
+
+    Returns
+    -------
+    mean : ndarray, shape (n_series,)
+        In the input's unit.
+    var : ndarray, shape (n_series,)
+        In the input's unit squared.
+    ptp : ndarray, shape (n_series,)
+        Maximum minus minimum, in the input's unit.
+    """
+    return _series_stats(_as_2d(x, 1, "series_stats"))
