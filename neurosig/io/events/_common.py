@@ -88,12 +88,14 @@ class DecodeReport:
     fmt: str
     counts: np.ndarray = field(default_factory=lambda: np.zeros(k.N_COUNTS, np.int64))
     truncated_bytes: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
 
     def skipped(self) -> dict[str, int]:
         """Corrupt words skipped, by kind (only kinds that occurred)."""
         out = {_KEYS[c]: int(self.counts[c]) for c in _KEYS if self.counts[c]}
         if self.truncated_bytes:
             out["truncated_bytes"] = self.truncated_bytes
+        out.update({name: n for name, n in self.extra.items() if n})
         return out
 
     @property

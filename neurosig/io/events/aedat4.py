@@ -1,0 +1,120 @@
+"""iniVation AEDAT4 (``.aedat4``) through the maintained ``aedat`` package (FlatBuffers, LZ4, Zstd).
+
+The container is never parsed here: ``aedat.Decoder`` yields packets, of which the first ``events``
+stream becomes the event stream (its width/height are the sensor size) and ``triggers`` packets the
+trigger stream (``id`` = the trigger's source, ``value`` = 1). Frames and IMU samples are skipped.
+``aedat`` reports no byte offsets, so a corrupt packet raises :class:`FormatError` without one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from neurosig.core.errors import FormatError
+from neurosig.io.events._common import (
+    DecodeReport,
+    FileHeader,
+    check_sensor_size,
+    empty_events,
+    empty_triggers,
+)
+from neurosig.kernels.event_decoders import BAD_OUTSIDE_SENSOR
+
+__all__ = ["NAME", "probe", "read", "blocks"]
+
+NAME = "aedat4"
+
+
+def _decoder(path: Path):
+    import aedat
+
+    try:
+        return aedat.Decoder(path)
+    except Exception as err:  # noqa: BLE001 - the Rust decoder raises several kinds of errors
+        raise FormatError(
+            f"the aedat package cannot open this AEDAT4 file ({err}); check that it is a complete "
+            "AEDAT 4.0 recording.",
+            path=path,
+        ) from None
+
+
+def probe(path: Path, sensor_size=None) -> FileHeader:
+    """Read the stream table of an AEDAT4 file."""
+    streams = _decoder(path).id_to_stream()
+    events = [(sid, s) for sid, s in sorted(streams.items()) if s.get("type") == "events"]
+    if not events:
+        raise FormatError("this AEDAT4 file has no events stream.", path=path)
+    sid, stream = events[0]
+    fields = {"stream_id": str(sid), "streams": ",".join(str(s.get("type")) for s in streams.values())}
+    if sensor_size is not None:
+        return FileHeader(NAME, 0, check_sensor_size(sensor_size, 1 << 16, NAME), "argument", fields)
+    return FileHeader(NAME, 0, (int(stream["width"]), int(stream["height"]), 2), "header", fields)
+
+
+def _convert(packet: np.ndarray) -> np.ndarray:
+    out = empty_events(len(packet))
+    out["t"] = packet["t"]
+    out["x"] = packet["x"]
+    out["y"] = packet["y"]
+    out["p"] = packet["on"]
+    return out
+
+
+def _triggers(packet: np.ndarray) -> np.ndarray:
+    out = empty_triggers(len(packet))
+    out["t"] = packet["t"]
+    out["id"] = packet["source"] if "source" in (packet.dtype.names or ()) else 0
+    out["value"] = 1
+    return out
+
+
+def blocks(path: Path, header: FileHeader, strict: bool = True, block_bytes: int = 0) -> Iterator:
+    """Yield ``(events, triggers, report)`` per packet (``block_bytes`` is unused: packets are the blocks)."""
+    report = DecodeReport(path, NAME)
+    sid = int(header.fields["stream_id"])
+    width, height = header.sensor_size[:2]
+    decoder = _decoder(path)
+    index = 0
+    while True:
+        try:
+            packet = next(decoder)
+        except StopIteration:
+            return
+        except Exception as err:  # noqa: BLE001 - the Rust decoder raises several kinds of errors
+            if strict:
+                raise FormatError(
+                    f"AEDAT4 packet {index} cannot be decoded ({err}); the file is damaged or truncated. "
+                    "Pass strict=False to keep the packets before it.",
+                    path=path,
+                ) from None
+            report.extra["unreadable_packets"] = 1
+            return
+        index += 1
+        if packet.get("stream_id") == sid and "events" in packet:
+            events = _convert(packet["events"])
+            bad = (events["x"] >= width) | (events["y"] >= height)
+            if bad.any():
+                if strict:
+                    raise FormatError(
+                        f"AEDAT4 packet {index - 1} has events outside the sensor {width}x{height}; "
+                        "pass sensor_size=(width, height, 2) if the header is wrong, or strict=False "
+                        "to skip them.",
+                        path=path,
+                    )
+                report.counts[BAD_OUTSIDE_SENSOR] += int(bad.sum())
+                events = events[~bad]
+            yield events, empty_triggers(), report
+        elif "triggers" in packet:
+            yield empty_events(), _triggers(packet["triggers"]), report
+
+
+def read(path: Path, header: FileHeader, strict: bool = True):
+    """Decode the whole file: ``(events, triggers, report)``."""
+    parts = list(blocks(path, header, strict))
+    report = parts[-1][2] if parts else DecodeReport(path, NAME)
+    events = np.concatenate([p[0] for p in parts]) if parts else empty_events()
+    triggers = np.concatenate([p[1] for p in parts]) if parts else empty_triggers()
+    return events, triggers, report
