@@ -1,0 +1,184 @@
+"""Representation kernels against slow, obviously correct twins; empty and single-event inputs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from neurosig.core.chunks import EVENTS_DTYPE
+from neurosig.core.errors import ConfigError, DataError
+from neurosig.kernels.event_repr import (
+    to_frame,
+    to_histogram,
+    to_local_time_surfaces,
+    to_spikes,
+    to_time_surface,
+    to_voxel_grid,
+)
+
+SIZE = (7, 5, 2)
+W, H, P = SIZE
+
+
+def make_events(seed: int, n: int, t_max: int = 20_000) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    ev = np.zeros(n, dtype=EVENTS_DTYPE)
+    ev["t"] = np.sort(rng.integers(0, t_max, n)) + 1_000
+    ev["x"] = rng.integers(0, W, n)
+    ev["y"] = rng.integers(0, H, n)
+    ev["p"] = rng.integers(0, P, n)
+    return ev
+
+
+def naive_frames(ev, bins, n_frames):
+    out = np.zeros((n_frames, P, H, W), dtype=np.int64)
+    for e, b in zip(ev, bins, strict=True):
+        if 0 <= b < n_frames:
+            out[b, e["p"], e["y"], e["x"]] += 1
+    return out
+
+
+def naive_voxel(ev, n_bins):
+    """Zhu et al. 2019: t* = (B - 1)(t - t0)/(t_N - t0); weights max(0, 1 - |b - t*|)."""
+    out = np.zeros((n_bins, 1, H, W))
+    t0, t1 = int(ev["t"][0]), int(ev["t"][-1])
+    for e in ev:
+        ts = 0.0 if t1 == t0 else (n_bins - 1) * (int(e["t"]) - t0) / (t1 - t0)
+        for b in range(n_bins):
+            out[b, 0, e["y"], e["x"]] += (1 if e["p"] else -1) * max(0.0, 1 - abs(b - ts))
+    return out
+
+
+def naive_surface(ev, t_sample, tau):
+    out = np.zeros((P, H, W))
+    for e in ev[ev["t"] < t_sample]:
+        out[e["p"], e["y"], e["x"]] = math.exp(-(t_sample - int(e["t"])) / tau)
+    return out
+
+
+events_st = st.builds(make_events, st.integers(0, 2**31), st.integers(1, 150))
+
+
+@settings(max_examples=30, deadline=None)
+@given(ev=events_st, window=st.integers(1, 8_000), incomplete=st.booleans())
+def test_frames_by_time_window(ev, window, incomplete):
+    span = (int(ev["t"][-1]) - int(ev["t"][0])) // window
+    n = span + 1 if incomplete else span
+    bins = [(int(t) - int(ev["t"][0])) // window for t in ev["t"]]
+    np.testing.assert_array_equal(
+        to_frame(ev, SIZE, time_window=window, include_incomplete=incomplete), naive_frames(ev, bins, n)
+    )
+
+
+@settings(max_examples=30, deadline=None)
+@given(ev=events_st, count=st.integers(1, 40), incomplete=st.booleans())
+def test_frames_by_event_count(ev, count, incomplete):
+    n = -(-len(ev) // count) if incomplete else len(ev) // count
+    bins = [i // count for i in range(len(ev))]
+    np.testing.assert_array_equal(
+        to_frame(ev, SIZE, event_count=count, include_incomplete=incomplete), naive_frames(ev, bins, n)
+    )
+
+
+@settings(max_examples=30, deadline=None)
+@given(ev=events_st, n=st.integers(1, 12))
+def test_frames_by_bins_keep_every_event(ev, n):
+    t0, t1 = int(ev["t"][0]), int(ev["t"][-1])
+    bins = [min(int((int(t) - t0) * n / (t1 - t0)), n - 1) if t1 > t0 else 0 for t in ev["t"]]
+    frames = to_frame(ev, SIZE, n_time_bins=n)
+    np.testing.assert_array_equal(frames, naive_frames(ev, bins, n))
+    assert frames.sum() == len(ev)
+    by_count = to_frame(ev, SIZE, n_event_bins=n)
+    np.testing.assert_array_equal(by_count, naive_frames(ev, [i * n // len(ev) for i in range(len(ev))], n))
+
+
+@settings(max_examples=30, deadline=None)
+@given(ev=events_st, n=st.integers(1, 9))
+def test_voxel_grid_equals_zhu(ev, n):
+    np.testing.assert_allclose(to_voxel_grid(ev, SIZE, n), naive_voxel(ev, n), atol=1e-5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(ev=events_st, dt=st.integers(500, 6_000), tau=st.floats(100, 10_000), incomplete=st.booleans())
+def test_time_surfaces_equal_naive(ev, dt, tau, incomplete):
+    surfaces = to_time_surface(ev, SIZE, dt, tau, incomplete)
+    t0 = int(ev["t"][0])
+    last = (int(ev["t"][-1]) - t0) // dt
+    assert len(surfaces) == (last + 1 if incomplete else last)
+    for k, surface in enumerate(surfaces):
+        np.testing.assert_allclose(surface, naive_surface(ev, t0 + (k + 1) * dt, tau), rtol=1e-6, atol=1e-7)
+
+
+@settings(max_examples=25, deadline=None)
+@given(ev=events_st, radius=st.integers(0, 3), tau=st.floats(100, 10_000))
+def test_local_time_surfaces_equal_naive(ev, radius, tau):
+    got = to_local_time_surfaces(ev, SIZE, radius, tau)
+    side = 2 * radius + 1
+    for i in range(0, len(ev), 7):
+        e = ev[i]
+        want = np.zeros((P, side, side))
+        for j in range(i + 1):
+            f = ev[j]
+            dx, dy = int(f["x"]) - int(e["x"]), int(f["y"]) - int(e["y"])
+            if abs(dx) <= radius and abs(dy) <= radius:
+                want[f["p"], dy + radius, dx + radius] = math.exp(-(int(e["t"]) - int(f["t"])) / tau)
+        np.testing.assert_allclose(got[i], want, rtol=1e-6, atol=1e-7)
+        assert got[i, e["p"], radius, radius] == 1.0
+
+
+def test_histogram_and_spikes_agree_with_frames():
+    ev = make_events(3, 300)
+    np.testing.assert_array_equal(to_histogram(ev, SIZE), to_frame(ev, SIZE, n_time_bins=1)[0])
+    frames = to_frame(ev, SIZE, time_window=2_000)
+    counts = to_spikes(ev, SIZE, 2_000, binary=False)
+    np.testing.assert_array_equal(counts, frames.reshape(len(frames), -1))
+    spikes = to_spikes(ev, SIZE, 2_000)
+    assert spikes.dtype == np.uint8 and set(np.unique(spikes)) <= {0, 1}
+    np.testing.assert_array_equal(spikes, counts > 0)
+    # unit = (p * H + y) * W + x
+    e = ev[0]
+    assert counts[0, (e["p"] * H + e["y"]) * W + e["x"]] >= 1
+
+
+def test_empty_input_shapes():
+    empty = np.zeros(0, dtype=EVENTS_DTYPE)
+    assert to_frame(empty, SIZE, n_time_bins=3).shape == (3, P, H, W)  # (T, P, H, W), never W and H swapped
+    assert to_frame(empty, SIZE, time_window=100).shape == (0, P, H, W)
+    assert to_frame(empty, SIZE, event_count=10).shape == (0, P, H, W)
+    assert to_voxel_grid(empty, SIZE, 4).shape == (4, 1, H, W)
+    assert to_time_surface(empty, SIZE, 100, 100.0).shape == (0, P, H, W)
+    assert to_local_time_surfaces(empty, SIZE, 2, 100.0).shape == (0, P, 5, 5)
+    assert to_histogram(empty, SIZE).sum() == 0
+
+
+def test_single_event_lands_in_a_frame():
+    one = make_events(4, 1)
+    for kwargs in ({"n_time_bins": 5}, {"n_event_bins": 5}, {"time_window": 10}, {"event_count": 3}):
+        frames = to_frame(one, SIZE, **kwargs)
+        assert frames.sum() == 1 and frames[0, one["p"][0], one["y"][0], one["x"][0]] == 1, kwargs
+    grid = to_voxel_grid(one, SIZE, 3)  # zero duration: bin 0, no division by zero
+    assert grid[0, 0, one["y"][0], one["x"][0]] == (1.0 if one["p"][0] else -1.0) and np.isfinite(grid).all()
+
+
+def test_bad_parameters_and_data():
+    ev = make_events(5, 20)
+    with pytest.raises(ConfigError, match="exactly one"):
+        to_frame(ev, SIZE, time_window=10, event_count=3)
+    with pytest.raises(ConfigError, match="exactly one"):
+        to_frame(ev, SIZE)
+    with pytest.raises(ConfigError, match="positive integer"):
+        to_frame(ev, SIZE, n_time_bins=0)
+    with pytest.raises(ConfigError, match="tau"):
+        to_time_surface(ev, SIZE, 100, 0.0)
+    with pytest.raises(ConfigError, match="radius"):
+        to_local_time_surfaces(ev, SIZE, -1, 10.0)
+    with pytest.raises(DataError, match="must not decrease"):
+        to_voxel_grid(ev[::-1].copy(), SIZE, 3)
+    bad = ev.copy()
+    bad["y"][5] = H
+    with pytest.raises(DataError, match="outside the sensor_size"):
+        to_frame(bad, SIZE, time_window=100)
