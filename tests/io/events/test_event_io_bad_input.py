@@ -1,0 +1,207 @@
+"""Bad input: strict mode raises FormatError with the byte offset; lenient skips, counts and warns."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from conftest import random_events
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from neurosig.core.errors import FormatError, NeurosigError
+from neurosig.io.events import EventDecodeWarning, info, iter_events, read_events, sniff, write_events
+
+EVT3_HEADER = b"% evt 3.0\n% format EVT3;height=720;width=1280\n% end\n"
+EVT2_HEADER = b"% evt 2.0\n% format EVT2;height=480;width=640\n% end\n"
+
+
+def _raw(tmp_path, header: bytes, words, dtype: str, name: str = "f.raw"):
+    path = tmp_path / name
+    path.write_bytes(header + np.asarray(words, dtype).tobytes())
+    return path
+
+
+def _evt3(tmp_path, words):
+    return _raw(tmp_path, EVT3_HEADER, words, "<u2")
+
+
+def _lenient(path, **kwargs):
+    with pytest.warns(EventDecodeWarning) as record:
+        chunk = read_events(path, strict=False, **kwargs)
+    assert len(record) == 1, "lenient decoding warns once per read"
+    return chunk, str(record[0].message)
+
+
+# a valid EVT3 prefix: TIME_HIGH 100, TIME_LOW 5, ADDR_Y 10, ADDR_X 20 (p=1)
+GOOD3 = [0x8000 | 100, 0x6000 | 5, 0x0000 | 10, 0x2000 | 0x800 | 20]
+H3 = len(EVT3_HEADER)
+
+
+@pytest.mark.parametrize(
+    "bad, category",
+    [
+        (0x8000 | 99, "time_high_backwards"),  # TIME_HIGH steps back by 1: corrupt, not a wrap
+        (0x4000 | 0b111, "invalid_vect_base"),  # VECT_12 on a new row without VECT_BASE_X
+        (0x1000, "unknown_word_type"),  # type 0x1 is not defined by EVT 3.0
+        (0x2000 | 1500, "outside_sensor"),  # ADDR_X beyond the 1280-pixel width
+    ],
+)
+def test_evt3_corrupt_words(tmp_path, bad, category):
+    path = _evt3(tmp_path, [*GOOD3, 0x0000 | 11, bad, 0x2000 | 21])
+    with pytest.raises(FormatError) as err:
+        read_events(path)
+    assert err.value.offset == H3 + 2 * 5 and err.value.path == path
+    assert "strict=False" in str(err.value)
+    chunk, message = _lenient(path)
+    assert category in message
+    assert [tuple(e) for e in chunk.events.tolist()] == [
+        (100 << 12 | 5, 20, 10, 1),
+        (100 << 12 | 5, 21, 11, 0),
+    ]
+    assert info(path, strict=False)["skipped"] == {category: 1}
+
+
+def test_evt3_partial_vector_and_early_events(tmp_path):
+    # VECT_BASE_X at 1276 then VECT_12 with bits 0..7: pixels 1280..1283 lie past the row's end
+    path = _evt3(tmp_path, [*GOOD3, 0x3000 | 1276, 0x4000 | 0xFF])
+    with pytest.raises(FormatError, match="partial vector") as err:
+        read_events(path)
+    assert err.value.offset == H3 + 2 * 5
+    chunk, message = _lenient(path)
+    assert "partial_vector" in message and len(chunk) == 1 + 4
+    early = _evt3(tmp_path, [0x0000 | 3, 0x2000 | 4, *GOOD3])  # ADDR_X before any TIME_HIGH
+    with pytest.raises(FormatError, match="before the first TIME_HIGH") as err:
+        read_events(early)
+    assert err.value.offset == H3 + 2
+
+
+def test_evt3_vendor_words_are_consumed_not_rejected(tmp_path):
+    # OTHERS + CONTINUED_12 + CONTINUED_4, and an EXT_TRIGGER: legitimate words, no error
+    path = _evt3(
+        tmp_path, [*GOOD3, 0xE000 | 0x123, 0xF000 | 0xABC, 0x7000 | 0x5, 0xA000 | 0x301, 0x2000 | 30]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        chunk = read_events(path)
+    assert len(chunk) == 2
+    d = info(path)
+    assert d["vendor_words"] == 3 and d["skipped"] == {}
+    assert d["triggers"] == {"count": 1, "per_channel": {3: 1}}
+
+
+def test_evt2_corrupt_words(tmp_path):
+    th, cd = 0x8 << 28, lambda x, y, p=1: (p << 28) | (x << 11) | y
+    path = _raw(tmp_path, EVT2_HEADER, [th | 7, cd(1, 2), 0x3 << 28, cd(3, 4), th | 6, cd(5, 6)], "<u4")
+    with pytest.raises(FormatError, match="not defined") as err:
+        read_events(path)
+    assert err.value.offset == len(EVT2_HEADER) + 4 * 2
+    chunk, message = _lenient(path)
+    assert "1 unknown_word_type" in message and "1 time_high_backwards" in message
+    assert chunk.events["x"].tolist() == [1, 3, 5]
+
+
+def test_truncated_file(tmp_path):
+    events = random_events(np.random.default_rng(0), 500, 640, 480, 30)
+    for fmt, word in (("evt2", 4), ("evt3", 2), ("dat", 8)):
+        path = write_events(tmp_path / f"t.{fmt}", events, fmt, sensor_size=(640, 480, 2))
+        data = path.read_bytes()
+        path.write_bytes(data[:-1])
+        with pytest.raises(FormatError, match="truncated") as err:
+            read_events(path)
+        assert err.value.offset == len(data) - word
+        with pytest.raises(FormatError, match="truncated"):
+            list(iter_events(path, block_bytes=64))
+        chunk, message = _lenient(path)
+        assert f"{word - 1} truncated_bytes" in message
+        assert len(chunk) >= 499
+
+
+def test_header_that_lies_about_the_sensor(tmp_path):
+    events = random_events(np.random.default_rng(1), 300, 1280, 720, 10)
+    path = write_events(tmp_path / "l.raw", events, "evt3", sensor_size=(1280, 720, 2))
+    path.write_bytes(path.read_bytes().replace(b"height=720;width=1280", b"height=480;width=640"))
+    with pytest.raises(FormatError, match="sensor_size=") as err:
+        read_events(path)
+    assert err.value.offset is not None and err.value.offset > 0
+    outside = int(np.sum((events["x"] >= 640) | (events["y"] >= 480)))
+    chunk, message = _lenient(path)
+    assert len(chunk) == 300 - outside and f"{outside} outside_sensor" in message
+    fixed = read_events(path, sensor_size=(1280, 720, 2))
+    np.testing.assert_array_equal(fixed.events, events)
+
+
+def test_events_outside_sensor_in_headerless_and_dat_files(tmp_path):
+    nmnist = tmp_path / "n.bin"
+    nmnist.write_bytes(bytes([3, 4, 0x80, 0, 10, 40, 4, 0, 0, 11]))  # second event: x = 40 > 33
+    with pytest.raises(FormatError, match="outside the sensor") as err:
+        read_events(nmnist)
+    assert err.value.offset == 5
+    events = random_events(np.random.default_rng(2), 50, 100, 100, 10)
+    dat = write_events(tmp_path / "d.dat", events, sensor_size=(100, 100, 2))
+    dat.write_bytes(dat.read_bytes().replace(b"% Width 100", b"% Width 10 "))
+    with pytest.raises(FormatError, match="outside the sensor"):
+        read_events(dat)
+
+
+def test_files_of_other_formats(tmp_path, shared_data):
+    edf = shared_data / "eeg/format-samples/mne/edf_test.edf"
+    if edf.is_file():
+        with pytest.raises(FormatError, match="not an event file") as err:
+            sniff(edf)
+        assert err.value.offset == 0
+    text = tmp_path / "notes.raw"
+    text.write_text("hello\n")
+    with pytest.raises(FormatError, match="not an event file"):
+        read_events(text)
+    aedat2 = tmp_path / "old.aedat"
+    aedat2.write_bytes(b"#!AER-DAT2.0\r\n")
+    with pytest.raises(FormatError, match="not supported"):
+        read_events(aedat2)
+    # EVT 3.0 words under an EVT 2.0 header: the first 32-bit word has an undefined type
+    events = random_events(np.random.default_rng(3), 100, 640, 480, 10)
+    path = write_events(tmp_path / "m.raw", events, "evt3", sensor_size=(640, 480, 2))
+    path.write_bytes(path.read_bytes().replace(b"evt 3.0", b"evt 2.0").replace(b"EVT3;", b"EVT2;"))
+    with pytest.raises(FormatError, match="corrupt evt2 word"):
+        read_events(path)
+
+
+def test_truncated_aedat4(tmp_path, shared_file):
+    src = shared_file("events/tonic_sample.aedat4")
+    whole = read_events(src)
+    cut = tmp_path / "cut.aedat4"
+    cut.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
+    with pytest.raises(FormatError, match="AEDAT4"):
+        read_events(cut)
+    chunk, message = _lenient(cut)
+    assert 0 < len(chunk) < len(whole) and "unreadable_packets" in message
+    np.testing.assert_array_equal(chunk.events, whole.events[: len(chunk)])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.binary(min_size=0, max_size=400),
+    kind=st.sampled_from(["evt2", "evt3", "dat", "nmnist"]),
+)
+def test_random_bytes_never_crash(tmp_path_factory, body, kind):
+    folder = tmp_path_factory.mktemp("fuzz")
+    head = {
+        "evt2": EVT2_HEADER,
+        "evt3": EVT3_HEADER,
+        "dat": b"% Width 64\n% Height 64\n\x0c\x08",
+        "nmnist": b"",
+    }
+    path = folder / ("f.bin" if kind == "nmnist" else f"f.{kind}")
+    path.write_bytes(head[kind] + body)
+    try:
+        read_events(path)
+    except NeurosigError as err:
+        assert isinstance(err, FormatError) and err.offset is not None
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        chunk = read_events(path, strict=False)
+        caught = [w for w in record if issubclass(w.category, EventDecodeWarning)]
+        d = info(path, strict=False)
+    assert d["n_events"] == len(chunk)
+    assert bool(d["skipped"]) == bool(caught)
