@@ -200,7 +200,11 @@ def test_random_bytes_never_crash(tmp_path_factory, body, kind):
         assert isinstance(err, FormatError) and err.offset is not None
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")
-        chunk = read_events(path, strict=False)
+        try:
+            chunk = read_events(path, strict=False)
+        except FormatError as err:  # lenient mode skips words, not an unreadable file header
+            assert err.offset == 0
+            return
         caught = [w for w in record if issubclass(w.category, EventDecodeWarning)]
         d = info(path, strict=False)
     assert d["n_events"] == len(chunk)
