@@ -44,6 +44,7 @@ _REGISTRY: dict[str, dict[str, str | type]] = {
         "to_spikes": "neurosig.events.representations:ToSpikesStage",
         "to_voxel_grid": "neurosig.events.representations:ToVoxelGridStage",
         "to_time_surface": "neurosig.events.representations:ToTimeSurfaceStage",
+        "spike_delay": "neurosig.snn.stream:SpikeDelay",
     },
     "sink": {
         "hdf5": "neurosig.io.hdf5:HDF5Sink",
@@ -51,6 +52,7 @@ _REGISTRY: dict[str, dict[str, str | type]] = {
     "job": {
         "atat_train": "neurosig.eeg.atat.job:ATATTrainJob",
         "bci_eval": "neurosig.bci.job:BCIEvaluation",
+        "snn_delays": "neurosig.snn.train:DelayTrainingJob",
     },
 }
 

@@ -42,14 +42,15 @@ def sigma_schedule(
     n_epochs : int
         Total number of epochs.
     start, end : float
-        Effective width (``|SIG| + 0.27``) at the first epoch and after the decay, in steps.
+        ``SIG`` at the first epoch and after the decay, in steps (the Gaussian's width is
+        ``SIG + 0.27``; the delay paper goes from ``K // 2`` to 0.23).
     fraction : float
         Part of training over which the width decays.
 
     Returns
     -------
     float
-        The effective Gaussian width in steps.
+        ``SIG`` in steps, for :meth:`DelayedSynapses.set_sigma`.
     """
     n_decay = max(1, round(fraction * n_epochs))
     if epoch >= n_decay:
@@ -70,7 +71,7 @@ class DelayedSynapses(nn.Module):
     kernel_size : int
         Number of delay taps ``K``; delays lie in ``0 .. K - 1`` steps (SHD: 25).
     sigma : float | None
-        Initial effective Gaussian width in steps (default ``K // 2``, as in the delay paper).
+        Initial ``SIG`` in steps (Gaussian width ``SIG + 0.27``; default ``K // 2``, as in the delay paper).
     bias : bool
         Whether to add a learnable bias per output unit.
     seed : int | None
@@ -83,7 +84,7 @@ class DelayedSynapses(nn.Module):
     P : Parameter, shape (out_features, in_features)
         Delay positions relative to the kernel centre, in ``[-K // 2, K - 1 - K // 2]``.
     SIG : Tensor buffer, shape (out_features, in_features)
-        Gaussian widths before the 0.27 offset (not learned; see :meth:`set_sigma`).
+        Gaussian widths before Dcls1d's 0.27 offset, in steps (scheduled, not learned; :meth:`set_sigma`).
     """
 
     def __init__(
@@ -121,15 +122,15 @@ class DelayedSynapses(nn.Module):
 
     @property
     def sigma(self) -> float:
-        """Current effective Gaussian width in steps (``|SIG| + 0.27``, mean over synapses)."""
-        return float(self.SIG.abs().mean()) + _SIG_OFFSET
+        """Current ``SIG`` in steps (mean over synapses); the Gaussians' width is ``SIG + 0.27``."""
+        return float(self.SIG.abs().mean())
 
     def set_sigma(self, sigma: float) -> None:
-        """Set every synapse's effective Gaussian width to ``sigma`` steps (``>= 0.27``)."""
-        if not sigma >= _SIG_OFFSET:
-            raise ConfigError(f"sigma must be >= {_SIG_OFFSET} steps (Dcls1d's floor), got {sigma!r}.")
+        """Set every synapse's ``SIG`` to ``sigma`` steps (``>= 0``; width ``sigma + 0.27``)."""
+        if not sigma >= 0:
+            raise ConfigError(f"sigma must be a number of steps >= 0, got {sigma!r}.")
         with torch.no_grad():
-            self.SIG.fill_(sigma - _SIG_OFFSET)
+            self.SIG.fill_(sigma)
 
     @torch.no_grad()
     def clamp_positions(self) -> None:

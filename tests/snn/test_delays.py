@@ -114,7 +114,7 @@ def test_bad_input_errors():
     with pytest.raises(DataError, match="time-first"):
         DelayedSynapses(3, 2)(torch.zeros(4, 5))
     with pytest.raises(ConfigError, match="sigma"):
-        DelayedSynapses(3, 2, sigma=0.1)
+        DelayedSynapses(3, 2, sigma=-0.1)
     with pytest.raises(ConfigError, match="kernel_size"):
         DelayedSynapses(3, 2, kernel_size=0)
 
