@@ -27,10 +27,12 @@ from neurosig.core.validate import did_you_mean
 __all__ = ["Component", "Stage", "Source", "Sink", "Job", "RunMeta"]
 
 
-def _format_validation_error(owner: str, err: pydantic.ValidationError) -> str:
+def _format_validation_error(owner: str, err: pydantic.ValidationError, params: list[str]) -> str:
     lines = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if p != "self") or "(arguments)"
+        # positional arguments are located by index (0 is self)
+        parts = [params[p] if isinstance(p, int) and p < len(params) else p for p in e["loc"]]
+        loc = ".".join(str(p) for p in parts if p != "self") or "(arguments)"
         lines.append(f"{owner}: parameter {loc!r}: {e['msg']} (got {e.get('input')!r})")
     return "; ".join(lines) + "."
 
@@ -52,7 +54,9 @@ def _validating(cls: type, init):
         try:
             validated(self, *args, **kwargs)
         except pydantic.ValidationError as err:
-            raise ConfigError(_format_validation_error(cls.__name__, err)) from None
+            raise ConfigError(_format_validation_error(cls.__name__, err, list(sig.parameters))) from None
+        if type(self).__init__ is __init__ and isinstance(self, Stage):
+            self.reset()  # state starts as after reset(), once the outermost __init__ is done
 
     __init__._neurosig_validated = True
     return __init__
@@ -117,7 +121,10 @@ class Stage(Component):
         return iter(self._flush())
 
     def reset(self) -> None:
-        """Forget all state, ready for a new stream (parameters are kept)."""
+        """Forget all state, ready for a new stream (parameters are kept).
+
+        Called once at construction too, so state attributes are always defined.
+        """
 
     def _process(self, chunk: Chunk) -> Iterable[Chunk]:
         raise NotImplementedError

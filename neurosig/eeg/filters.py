@@ -87,7 +87,7 @@ class _SOSStage(Stage):
         raise NotImplementedError
 
     def _process(self, chunk: SignalChunk) -> Iterable[SignalChunk]:
-        if getattr(self, "_sos", None) is None:
+        if self._sos is None:
             self._sos = self._design(chunk.info.sfreq)
             self._zi = np.zeros((self._sos.shape[0], chunk.info.n_channels, 2))
             self._info = chunk.info
@@ -97,6 +97,9 @@ class _SOSStage(Stage):
                 f"channels at {chunk.info.sfreq} Hz); call reset() between streams."
             )
         check_finite(f"{type(self).__name__} input", chunk.data)
+        if chunk.n_samples == 0:
+            yield chunk
+            return
         out, self._zi = signal.sosfilt(self._sos, chunk.data.astype(np.float64), axis=1, zi=self._zi)
         yield SignalChunk(out, chunk.info, chunk.start, chunk.markers)
 
@@ -236,7 +239,7 @@ class Pick(Stage):
         self._info: SignalInfo | None = None
 
     def _process(self, chunk: SignalChunk) -> Iterable[SignalChunk]:
-        if getattr(self, "_index", None) is None:
+        if self._index is None:
             names, types = chunk.info.ch_names, chunk.info.ch_types
             if self.channels is not None:
                 missing = [c for c in self.channels if c not in names]
@@ -324,7 +327,7 @@ class Resample(Stage):
         if chunk.info.sfreq == self.sfreq:
             yield chunk
             return
-        if not getattr(self, "_setup", None):
+        if self._setup is None:
             self._prepare(chunk.info)
         up, down, _, polyphase, out_info = self._setup
         n_hist = self._history.shape[1]

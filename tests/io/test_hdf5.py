@@ -1,0 +1,175 @@
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import h5py
+import numpy as np
+import pytest
+
+from neurosig.core.chunks import (
+    EVENTS_DTYPE,
+    EpochsChunk,
+    EpochsInfo,
+    EventChunk,
+    EventInfo,
+    Marker,
+    SignalChunk,
+    SignalInfo,
+    SpikeChunk,
+    SpikeInfo,
+    TokenChunk,
+    TokenInfo,
+)
+from neurosig.core.errors import ConfigError, DataError, FormatError
+from neurosig.core.stage import RunMeta
+from neurosig.io.hdf5 import HDF5Sink, HDF5Source, atomic_h5, read_attrs, read_hdf5, write_provenance
+from neurosig.testing import assert_chunks_close, split_chunk
+
+META = RunMeta(neurosig_version="x", pipeline_yaml="name: a\n", source={"type": "test", "sha256": "00"})
+RNG = np.random.default_rng(0)
+
+
+def _events():
+    ev = np.zeros(1000, EVENTS_DTYPE)
+    ev["t"] = np.sort(RNG.integers(0, 10**6, 1000))
+    ev["x"], ev["y"], ev["p"] = (
+        RNG.integers(0, 640, 1000),
+        RNG.integers(0, 480, 1000),
+        RNG.integers(0, 2, 1000),
+    )
+    return EventChunk(ev, EventInfo((640, 480, 2)))
+
+
+CHUNKS = {
+    "signal": SignalChunk(
+        RNG.standard_normal((3, 5000)),
+        SignalInfo(100.0, ("a", "b", "c")),
+        0,
+        (Marker(1.0, 0.5, "x"), Marker(30.0, 0, "y")),
+    ),
+    "epochs": EpochsChunk(
+        RNG.standard_normal((7, 2, 50)),
+        EpochsInfo(100.0, ("a", "b"), ("eeg", "eeg"), -0.1, 50),
+        np.arange(7.0),
+        list("abcabca"),
+    ),
+    "events": _events(),
+    "spikes": SpikeChunk((RNG.random((400, 5)) < 0.1).astype(np.uint8), SpikeInfo(0.001, 5)),
+    "tokens": TokenChunk(
+        RNG.integers(0, 256, (4, 30, 2, 3)), TokenInfo(("a", "b", "c", "d"), 1.0, 2, 3, 256)
+    ),
+}
+
+
+def _write(path, chunks, meta=META, **kw):
+    sink = HDF5Sink(str(path), **kw)
+    sink.open(meta)
+    for c in chunks:
+        sink.write(c)
+    return sink.commit()
+
+
+@pytest.mark.parametrize("kind", sorted(CHUNKS))
+def test_every_chunk_type_round_trips(tmp_path, kind):
+    chunk = CHUNKS[kind]
+    path = tmp_path / f"{kind}.h5"
+    _write(path, split_chunk(chunk, [3, 17, 18]))
+    back = list(HDF5Source(str(path), chunk_size=11))
+    assert_chunks_close([chunk], back, rtol=0, atol=0)
+    whole, attrs = read_hdf5(path)
+    assert_chunks_close([chunk], [whole], rtol=0, atol=0)
+    assert (
+        attrs["complete"] and attrs["source"] == META.source and attrs["pipeline_yaml"] == META.pipeline_yaml
+    )
+
+
+def test_datasets_are_chunked_and_compressed(tmp_path):
+    path = tmp_path / "s.h5"
+    _write(path, [CHUNKS["signal"]])
+    with h5py.File(path) as f:
+        assert f["data"].compression == "gzip" and f["data"].chunks is not None
+
+
+def test_identical_run_is_complete_other_run_needs_overwrite(tmp_path):
+    path = tmp_path / "s.h5"
+    _write(path, [CHUNKS["signal"]])
+    assert HDF5Sink(str(path)).is_complete(META)
+    other = META.model_copy(update={"pipeline_yaml": "name: b\n"})
+    with pytest.raises(ConfigError, match="overwrite"):
+        HDF5Sink(str(path)).is_complete(other)
+    assert not HDF5Sink(str(path), overwrite=True).is_complete(other)
+
+
+@pytest.mark.parametrize("content", [b"plain text", None])
+def test_a_file_that_is_not_ours_is_never_replaced(tmp_path, content):
+    path = tmp_path / "theirs.h5"
+    if content is None:
+        with h5py.File(path, "w") as f:
+            f["x"] = [1]
+    else:
+        path.write_bytes(content)
+    before = path.read_bytes()
+    with pytest.raises(DataError, match="not"):
+        HDF5Sink(str(path), overwrite=True).is_complete(META)
+    assert path.read_bytes() == before
+
+
+def test_empty_stream_and_mixed_streams_are_refused(tmp_path):
+    with pytest.raises(DataError, match="empty"):
+        _write(tmp_path / "e.h5", [])
+    assert not (tmp_path / "e.h5").exists() and not (tmp_path / "e.h5.partial").exists()
+    with pytest.raises(DataError, match="one stream"):
+        _write(tmp_path / "m.h5", [CHUNKS["signal"], CHUNKS["events"]])
+
+
+def test_atomic_h5_renames_on_success_and_cleans_on_failure(tmp_path):
+    good, bad = tmp_path / "good.h5", tmp_path / "bad.h5"
+    with atomic_h5(good) as f:
+        write_provenance(f, META)
+        f["codes"] = np.arange(3)
+    assert read_attrs(good)["complete"]
+    with pytest.raises(RuntimeError), atomic_h5(bad) as f:
+        write_provenance(f, META)
+        raise RuntimeError("interrupted")
+    assert not bad.exists() and not bad.with_name("bad.h5.partial").exists()
+
+
+def test_source_refuses_an_incomplete_file(tmp_path):
+    path = tmp_path / "half.h5"
+    with h5py.File(path, "w") as f:
+        write_provenance(f, META)
+    with pytest.raises(FormatError, match="never completed"):
+        list(HDF5Source(str(path)))
+
+
+def test_killed_run_leaves_nothing_complete_and_rerun_completes(tmp_path):
+    """SIGKILL a long run mid-way: only NAME.partial remains; the rerun writes NAME."""
+    out = tmp_path / "run.h5"
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from neurosig.core.config import build_pipeline
+        source = {{"type": "simulate", "duration": {{DUR}}, "n_channels": 19, "chunk_duration": 0.5}}
+        p = build_pipeline({{"source": source,
+                             "stages": [{{"type": "bandpass", "l_freq": 1, "h_freq": 30}}],
+                             "sink": {{"type": "hdf5", "path": r"{out}"}}}})
+        print(p.run())
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script.replace("{DUR}", "3600.0")], stdout=subprocess.PIPE)
+    partial = out.with_name("run.h5.partial")
+    deadline = time.time() + 60
+    while not partial.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert partial.exists() and not out.exists()
+    done = subprocess.run(
+        [sys.executable, "-c", script.replace("{DUR}", "5.0")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert read_attrs(out)["complete"] and not partial.exists()

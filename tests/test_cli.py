@@ -1,0 +1,82 @@
+import json
+import subprocess
+import sys
+
+import h5py
+import mne
+import numpy as np
+import yaml
+from scipy import signal
+
+from neurosig.cli import main
+from neurosig.eeg.filters import design_sos
+from neurosig.io.eeg import sha256_file
+
+S001R04 = "eeg/eegmmidb/S001/S001R04.edf"
+
+
+def test_version_and_help_need_no_heavy_imports():
+    code = (
+        "import sys; from neurosig.cli import build_parser; build_parser(); "
+        "print([m for m in ('torch', 'mne', 'h5py', 'numba', 'spikingjelly', 'tonic') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    version = subprocess.run(
+        [sys.executable, "-m", "neurosig.cli", "--version"], capture_output=True, text=True
+    )
+    assert version.stdout.startswith("neurosig ")
+
+
+def test_info_reports_channels_rate_duration_annotations(shared_file, capsys):
+    assert main(["info", str(shared_file(S001R04)), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (info["n_channels"], info["sfreq"], info["duration"]) == (64, 160.0, 125.0)
+    assert set(info["annotations"]) == {"T0", "T1", "T2"}
+
+
+def test_run_filter_pipeline_equals_offline_sosfilt(shared_file, tmp_path, capsys):
+    edf = shared_file(S001R04)
+    pipeline = tmp_path / "filter.yaml"
+    pipeline.write_text(
+        yaml.safe_dump(
+            {
+                "name": "filter",
+                "source": {"type": "file", "path": str(edf), "chunk_duration": 0.9},
+                "stages": [{"type": "bandpass", "l_freq": 1.0, "h_freq": 40.0}],
+                "sink": {"type": "hdf5", "path": str(tmp_path / "unused.h5")},
+            }
+        )
+    )
+    out = tmp_path / "filtered.h5"
+    assert main(["run", str(pipeline), "--set", f"sink.path={out}", "--no-progress"]) == 0
+    assert "output:" in capsys.readouterr().out
+    raw = mne.io.read_raw_edf(edf, preload=True, verbose="error")
+    expected = signal.sosfilt(design_sos(160.0, 1.0, 40.0), raw.get_data(), axis=1)
+    with h5py.File(out) as f:
+        data = f["data"][:]
+        attrs = dict(f.attrs)
+    np.testing.assert_allclose(data, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+    assert json.loads(attrs["source"])["sha256"] == sha256_file(edf)
+    config = yaml.safe_load(attrs["pipeline_yaml"])
+    assert config["stages"][0] == {"type": "bandpass", "l_freq": 1.0, "h_freq": 40.0}
+    assert config["sink"]["path"] == str(out)
+    # a rerun of the identical run is skipped
+    assert main(["run", str(pipeline), "--set", f"sink.path={out}", "--no-progress"]) == 0
+    assert "skipped" in capsys.readouterr().out
+
+
+def test_user_errors_exit_2_with_a_message(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("source: {type: simulate}\nstages: [{type: bandpas, l_freq: 1}]\n")
+    assert main(["run", str(bad)]) == 2
+    assert "Did you mean 'bandpass'" in capsys.readouterr().err
+    assert main(["info", str(tmp_path / "missing.edf")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_demo_writes_hdf5_and_figure(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert (tmp_path / "demo.h5").exists() and (tmp_path / "demo.png").stat().st_size > 10_000
+    assert str(tmp_path / "demo.h5") in text

@@ -1,0 +1,146 @@
+"""The contract every registered stage passes (scikit-learn's check_estimator, for streams).
+
+Each registered stage needs an entry in EXAMPLES: parameters and the kind of input it takes. Then it
+is checked for streaming invariance over random chunk boundaries, reset, bad input, untouched input,
+parameter round trip (Python and YAML) and pickling.
+"""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from neurosig.core.chunks import (
+    EVENTS_DTYPE,
+    EpochsChunk,
+    EpochsInfo,
+    EventChunk,
+    EventInfo,
+    SignalChunk,
+    SpikeChunk,
+    SpikeInfo,
+)
+from neurosig.core.config import build_pipeline
+from neurosig.core.errors import DataError
+from neurosig.core.registry import names, resolve
+from neurosig.testing import check_streaming_invariance, chunk_length
+
+
+def _signal() -> SignalChunk:
+    from neurosig.core.chunks import concat_chunks
+    from neurosig.eeg.simulate import SimulatedEEGSource
+
+    return concat_chunks(
+        list(SimulatedEEGSource(duration=12.0, sfreq=128.0, n_channels=19, seed=3, eog=True))
+    )
+
+
+def _epochs() -> EpochsChunk:
+    rng = np.random.default_rng(0)
+    info = EpochsInfo(128.0, tuple(f"c{i}" for i in range(8)), ("eeg",) * 8, 0.0, 128)
+    n = 40
+    return EpochsChunk(rng.normal(0, 1e-5, (n, 8, 128)), info, np.arange(n) * 2.0, ["a", "b"] * (n // 2))
+
+
+def _events() -> EventChunk:
+    rng = np.random.default_rng(0)
+    n = 4000
+    ev = np.zeros(n, dtype=EVENTS_DTYPE)
+    ev["t"] = np.sort(rng.integers(0, 200_000, n))
+    ev["x"] = rng.integers(0, 64, n)
+    ev["y"] = rng.integers(0, 48, n)
+    ev["p"] = rng.integers(0, 2, n)
+    return EventChunk(ev, EventInfo((64, 48, 2)))
+
+
+def _spikes() -> SpikeChunk:
+    rng = np.random.default_rng(0)
+    return SpikeChunk((rng.random((300, 20)) < 0.05).astype(np.float32), SpikeInfo(0.001, 20))
+
+
+INPUTS = {"signal": _signal, "epochs": _epochs, "events": _events, "spikes": _spikes}
+
+# name -> (parameters, input kind, rtol, atol)
+EXAMPLES: dict[str, tuple[dict, str, float, float]] = {
+    "bandpass": ({"l_freq": 1.0, "h_freq": 30.0}, "signal", 1e-5, 1e-9),
+    "highpass": ({"l_freq": 0.5}, "signal", 1e-5, 1e-9),
+    "lowpass": ({"h_freq": 40.0, "order": 6}, "signal", 1e-5, 1e-9),
+    "notch": ({"freqs": [50.0, 60.0]}, "signal", 1e-5, 1e-9),
+    "rereference": ({"ref": "average"}, "signal", 1e-5, 1e-9),
+    "pick": ({"types": ["eeg"]}, "signal", 0, 0),
+    "resample": ({"sfreq": 100.0}, "signal", 1e-5, 1e-9),
+    "epochs": ({"events": ["left", "right"], "tmin": -0.5, "tmax": 2.0}, "signal", 0, 0),
+}
+
+_cache: dict[str, object] = {}
+
+
+def _input(kind: str):
+    if kind not in _cache:
+        _cache[kind] = INPUTS[kind]()
+    return _cache[kind]
+
+
+def test_every_registered_stage_has_an_example():
+    missing = sorted(set(names("stage")) - set(EXAMPLES))
+    assert not missing, f"add example parameters for {missing} to tests/test_common.py EXAMPLES"
+
+
+STAGES = sorted(EXAMPLES)
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_registered_class_carries_its_name(name):
+    assert resolve("stage", name).name == name
+
+
+@pytest.mark.parametrize("name", STAGES)
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_streaming_invariance_and_reset(name, data):
+    params, kind, rtol, atol = EXAMPLES[name]
+    chunk = _input(kind)
+    n = chunk_length(chunk)
+    cuts = data.draw(st.lists(st.integers(0, n), min_size=0, max_size=8), label="boundaries")
+    cls = resolve("stage", name)
+    check_streaming_invariance(lambda: cls(**params), chunk, cuts, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_input_is_not_modified(name):
+    params, kind, *_ = EXAMPLES[name]
+    chunk = _input(kind)
+    payload = getattr(chunk, "data", getattr(chunk, "events", None)).copy()
+    stage = resolve("stage", name)(**params)
+    list(stage.process(chunk))
+    list(stage.flush())
+    after = getattr(chunk, "data", getattr(chunk, "events", None))
+    assert np.array_equal(payload, after)
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_wrong_chunk_type_is_a_data_error(name):
+    params, kind, *_ = EXAMPLES[name]
+    other = "spikes" if kind != "spikes" else "events"
+    stage = resolve("stage", name)(**params)
+    stage.reset()
+    if isinstance(_input(other), stage.accepts):
+        pytest.skip(f"{name} accepts {other} chunks too")
+    with pytest.raises(DataError, match="takes"):
+        list(stage.process(_input(other)))
+
+
+@pytest.mark.parametrize("name", STAGES)
+def test_params_round_trip_through_python_yaml_and_pickle(name):
+    params, *_ = EXAMPLES[name]
+    cls = resolve("stage", name)
+    stage = cls(**params)
+    assert cls(**stage.get_params()).get_params() == stage.get_params()
+    config = {"source": {"type": "simulate"}, "stages": [{"type": name, **params}]}
+    assert build_pipeline(config).stages[0].get_params() == stage.get_params()
+    clone = pickle.loads(pickle.dumps(stage))
+    assert clone.get_params() == stage.get_params()
