@@ -246,6 +246,11 @@ def _clean_threshold(raw, epochs: np.ndarray) -> np.ndarray:
 
 
 def _clean_faster(raw, epochs: np.ndarray) -> np.ndarray:
+    """FASTER's channel, epoch and channel-in-epoch steps (1, 2, 4; no ICA), rejecting what they flag.
+
+    Bad channels, bad epochs and bad channel-epochs are dropped rather than interpolated: the
+    benchmark needs clean epochs, not repaired ones.
+    """
     if importlib.util.find_spec("neurosig.eeg.faster") is None:
         raise ConfigError(
             "cleaning='faster' needs neurosig.eeg.faster, which this installation lacks; "
@@ -253,7 +258,14 @@ def _clean_faster(raw, epochs: np.ndarray) -> np.ndarray:
         )
     from neurosig.eeg import faster  # noqa: PLC0415 - optional module
 
-    return faster.clean_mask(raw, epochs)
+    sfreq = float(raw.info["sfreq"]) if raw is not None else SFREQ
+    data = np.transpose(epochs, (1, 0, 2))  # FASTER takes (n_epochs, n_channels, n_times)
+    good = ~faster.find_bad_channels(data, sfreq).bad
+    keep = np.zeros(epochs.shape[:2], dtype=bool)
+    bad_epochs = faster.find_bad_epochs(data[:, good]).bad
+    bad_in_epoch = faster.find_bad_channels_in_epochs(data[:, good], sfreq).bad  # (n_epochs, n_good)
+    keep[good] = (~bad_epochs[None, :]) & ~bad_in_epoch.T
+    return keep
 
 
 def _clean_none(raw, epochs: np.ndarray) -> np.ndarray:

@@ -134,3 +134,14 @@ def test_read_emg_rejects_non_numeric(tmp_path):
     bad.write_text("time\tchannel1\tclass\n1\tx\t0\n")
     with pytest.raises(FormatError, match="tab-separated"):
         denoise.read_emg_txt(bad)
+
+
+def test_faster_cleaning_rejects_a_corrupted_channel_epoch():
+    pytest.importorskip("neurosig.eeg.faster")
+    rng = np.random.default_rng(5)
+    epochs = 1e-5 * rng.standard_normal((16, 20, N_TIMES))
+    epochs[3, 11] *= 40.0
+    keep = denoise.CLEANINGS["faster"](None, epochs)
+    assert keep.shape == (16, 20)
+    assert not keep[3, 11]
+    assert keep.mean() > 0.8
