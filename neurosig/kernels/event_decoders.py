@@ -3,12 +3,14 @@
 Every decoder has one signature so that one Python wrapper (:mod:`neurosig.io.events._words`) drives
 them all::
 
-    kernel(words, start, state, t, x, y, p, n, trig_t, trig_id, trig_v, n_trig,
-           width, height, strict, counts) -> (next_word, n, n_trig, status, category)
+    kernel(words, start, state, events, n, triggers, n_trig, width, height, strict, counts)
+        -> (next_word, n, n_trig, status, category)
 
 ``words`` is a view of the file's payload (one row per word), ``start`` the first word to decode,
-``state`` an int64 array that carries the decoder's state from one block to the next, ``t, x, y, p``
-preallocated event outputs filled from index ``n`` on, ``trig_*`` the same for trigger words.
+``state`` an int64 array that carries the decoder's state from one block to the next, ``events`` a
+preallocated EVENTS_DTYPE array filled from index ``n`` on, ``triggers`` the same for trigger words
+(TRIGGER_DTYPE). Records are written field by field through the structured array (faster than four
+strided field views).
 Decoding stops at the end of ``words`` (:data:`DONE`), when an output is full (:data:`EVENTS_FULL`,
 :data:`TRIGGERS_FULL`: grow it and call again from ``next_word``), or in strict mode at the first
 corrupt word (:data:`CORRUPT`, with ``next_word`` its index and ``category`` one of the ``BAD_*``
@@ -78,14 +80,12 @@ def _advance_time_high(th, last, raw, bits):
 
 
 @njit
-def decode_evt2(
-    words, start, state, t, x, y, p, n, trig_t, trig_id, trig_v, n_trig, width, height, strict, counts
-):
+def decode_evt2(words, start, state, ev, n, trig, n_trig, width, height, strict, counts):
     """Decode EVT 2.0 32-bit words; ``state = [time_high, last_raw_time_high (-1: none)]``."""
     th = state[0]
     last = state[1]
-    cap = t.shape[0]
-    tcap = trig_t.shape[0]
+    cap = ev.shape[0]
+    tcap = trig.shape[0]
     nw = words.shape[0]
     i = start
     status = DONE
@@ -106,10 +106,11 @@ def decode_evt2(
                     if n >= cap:
                         status = EVENTS_FULL
                         break
-                    t[n] = (th << 6) | ((w >> 22) & 63)
-                    x[n] = xx
-                    y[n] = yy
-                    p[n] = typ
+                    e = ev[n]
+                    e.t = (th << 6) | ((w >> 22) & 63)
+                    e.x = xx
+                    e.y = yy
+                    e.p = typ
                     n += 1
         elif typ == 8:
             raw = w & _EVT2_TH_MASK
@@ -125,9 +126,10 @@ def decode_evt2(
                 if n_trig >= tcap:
                     status = TRIGGERS_FULL
                     break
-                trig_t[n_trig] = (th << 6) | ((w >> 22) & 63)
-                trig_id[n_trig] = (w >> 8) & 0x1F
-                trig_v[n_trig] = w & 1
+                g = trig[n_trig]
+                g.t = (th << 6) | ((w >> 22) & 63)
+                g.id = (w >> 8) & 0x1F
+                g.value = w & 1
                 n_trig += 1
         elif typ == 0xE or typ == 0xF:
             counts[VENDOR] += 1
@@ -145,9 +147,7 @@ def decode_evt2(
 
 
 @njit
-def decode_evt3(
-    words, start, state, t, x, y, p, n, trig_t, trig_id, trig_v, n_trig, width, height, strict, counts
-):
+def decode_evt3(words, start, state, ev, n, trig, n_trig, width, height, strict, counts):
     """Decode EVT 3.0 16-bit words.
 
     ``state = [time_high, last_raw_time_high (-1), time_low, y (-1), vector_base_x (-1), vector_p]``.
@@ -160,8 +160,8 @@ def decode_evt3(
     cy = state[3]
     base = state[4]
     vp = state[5]
-    cap = t.shape[0]
-    tcap = trig_t.shape[0]
+    cap = ev.shape[0]
+    tcap = trig.shape[0]
     nw = words.shape[0]
     i = start
     status = DONE
@@ -181,10 +181,11 @@ def decode_evt3(
                     if n >= cap:
                         status = EVENTS_FULL
                         break
-                    t[n] = (th << 12) | tl
-                    x[n] = xx
-                    y[n] = cy
-                    p[n] = (w >> 11) & 1
+                    e = ev[n]
+                    e.t = (th << 12) | tl
+                    e.x = xx
+                    e.y = cy
+                    e.p = (w >> 11) & 1
                     n += 1
         elif typ == 0x0:  # ADDR_Y: a new row needs a new vector base
             cy = w & 0x7FF
@@ -211,10 +212,11 @@ def decode_evt3(
                         if base + k >= width:
                             cat = BAD_PARTIAL_VECTOR
                         else:
-                            t[n] = tt
-                            x[n] = base + k
-                            y[n] = cy
-                            p[n] = vp
+                            e = ev[n]
+                            e.t = tt
+                            e.x = base + k
+                            e.y = cy
+                            e.p = vp
                             n += 1
                 base += nbits
         elif typ == 0x3:  # VECT_BASE_X
@@ -239,9 +241,10 @@ def decode_evt3(
                 if n_trig >= tcap:
                     status = TRIGGERS_FULL
                     break
-                trig_t[n_trig] = (th << 12) | tl
-                trig_id[n_trig] = (w >> 8) & 0xF
-                trig_v[n_trig] = w & 1
+                g = trig[n_trig]
+                g.t = (th << 12) | tl
+                g.id = (w >> 8) & 0xF
+                g.value = w & 1
                 n_trig += 1
         elif typ == 0x7 or typ == 0xE or typ == 0xF:  # CONTINUED_4, OTHERS, CONTINUED_12
             counts[VENDOR] += 1
@@ -263,9 +266,7 @@ def decode_evt3(
 
 
 @njit
-def decode_dat(
-    words, start, state, t, x, y, p, n, trig_t, trig_id, trig_v, n_trig, width, height, strict, counts
-):
+def decode_dat(words, start, state, ev, n, trig, n_trig, width, height, strict, counts):
     """Decode Prophesee DAT 8-byte events (``words`` is ``(n, 2)`` uint32: timestamp, address).
 
     ``state = [time offset, last raw timestamp (-1)]``; the 32-bit µs counter wraps when it steps
@@ -273,7 +274,7 @@ def decode_dat(
     """
     offset = state[0]
     last = state[1]
-    cap = t.shape[0]
+    cap = ev.shape[0]
     nw = words.shape[0]
     i = start
     status = DONE
@@ -296,10 +297,11 @@ def decode_dat(
             if last >= 0 and last - raw > (1 << 31):
                 offset += 1 << 32
             last = raw
-            t[n] = offset + raw
-            x[n] = xx
-            y[n] = yy
-            p[n] = pol
+            e = ev[n]
+            e.t = offset + raw
+            e.x = xx
+            e.y = yy
+            e.p = pol
             n += 1
         if cat >= 0:
             if strict:
@@ -313,15 +315,13 @@ def decode_dat(
 
 
 @njit
-def decode_nmnist(
-    words, start, state, t, x, y, p, n, trig_t, trig_id, trig_v, n_trig, width, height, strict, counts
-):
+def decode_nmnist(words, start, state, ev, n, trig, n_trig, width, height, strict, counts):
     """Decode N-MNIST / ATIS 5-byte events (``words`` is ``(n, 5)`` uint8).
 
     ``state = [time offset]``: a record with ``y == 240`` adds 2**13 µs to all later timestamps.
     """
     offset = state[0]
-    cap = t.shape[0]
+    cap = ev.shape[0]
     nw = words.shape[0]
     i = start
     status = DONE
@@ -340,10 +340,11 @@ def decode_nmnist(
                 if n >= cap:
                     status = EVENTS_FULL
                     break
-                t[n] = offset + (((b2 & 127) << 16) | (np.int64(words[i, 3]) << 8) | np.int64(words[i, 4]))
-                x[n] = xx
-                y[n] = yy
-                p[n] = b2 >> 7
+                e = ev[n]
+                e.t = offset + (((b2 & 127) << 16) | (np.int64(words[i, 3]) << 8) | np.int64(words[i, 4]))
+                e.x = xx
+                e.y = yy
+                e.p = b2 >> 7
                 n += 1
         if cat >= 0:
             if strict:

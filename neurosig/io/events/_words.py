@@ -78,9 +78,8 @@ class WordDecoder:
         i = n = nt = 0
         while True:
             i, n, nt, status, cat = lay.kernel(
-                words, i, self.state, ev["t"], ev["x"], ev["y"], ev["p"], n,
-                tr["t"], tr["id"], tr["value"], nt, width, height, self.strict, self.report.counts,
-            )  # fmt: skip
+                words, i, self.state, ev, n, tr, nt, width, height, self.strict, self.report.counts
+            )
             if status == k.DONE:
                 break
             if status == k.EVENTS_FULL:
