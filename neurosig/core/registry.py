@@ -45,14 +45,17 @@ _REGISTRY: dict[str, dict[str, str | type]] = {
         "to_voxel_grid": "neurosig.events.representations:ToVoxelGridStage",
         "to_time_surface": "neurosig.events.representations:ToTimeSurfaceStage",
         "spike_delay": "neurosig.snn.stream:SpikeDelay",
+        "rvq_tokenize": "neurosig.eeg.rvq.stage:RVQTokenize",
     },
     "sink": {
         "hdf5": "neurosig.io.hdf5:HDF5Sink",
+        "rvq_hdf5": "neurosig.eeg.rvq.store:RVQTokenSink",
     },
     "job": {
         "atat_train": "neurosig.eeg.atat.job:ATATTrainJob",
         "bci_eval": "neurosig.bci.job:BCIEvaluation",
         "snn_delays": "neurosig.snn.train:DelayTrainingJob",
+        "rvq_train": "neurosig.eeg.rvq.job:RVQTrainJob",
     },
 }
 

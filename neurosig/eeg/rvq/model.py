@@ -149,7 +149,7 @@ class TokenizerNet(nn.Module):
         return idx
 
     def codebooks(self) -> torch.Tensor:
-        """All codebooks, ``(scales, levels, codebook_size, code_dim)`` (``(1, 1, K, D)`` for the baseline)."""
+        """Codebooks ``(scales, levels, codebook_size, code_dim)``; ``(1, 1, K, D)`` for the baseline."""
         if self.config.quantizer == "single":
             return self.quantizers[0].codebook[None, None]
         return torch.stack([q.codebooks for q in self.quantizers])
