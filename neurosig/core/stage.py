@@ -24,7 +24,7 @@ from neurosig.core.chunks import Chunk
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.core.validate import did_you_mean
 
-__all__ = ["Component", "Stage", "Source", "Sink", "Job", "RunMeta"]
+__all__ = ["Component", "Stage", "Source", "ChunkSource", "Sink", "Job", "RunMeta"]
 
 
 def _format_validation_error(owner: str, err: pydantic.ValidationError, params: list[str]) -> str:
@@ -151,6 +151,33 @@ class Source(Component):
     def describe(self) -> dict[str, Any]:
         """Provenance for output attributes: at least ``type``; ``path`` and ``sha256`` for files."""
         return {"type": self.name, "params": {k: str(v) for k, v in self.get_params().items()}}
+
+
+class ChunkSource(Source):
+    """A source over chunks already in memory (or any iterable of chunks), e.g. to test a pipeline.
+
+    Parameters
+    ----------
+    chunks : iterable of chunks
+        The stream; a list can be iterated more than once.
+    """
+
+    name = "chunks"
+
+    def __init__(self, chunks: Any):
+        self.chunks = chunks
+
+    def __iter__(self) -> Iterator[Chunk]:
+        return iter(self.chunks)
+
+    @property
+    def n_chunks(self) -> int | None:
+        """Number of chunks, when the iterable knows its length."""
+        return len(self.chunks) if hasattr(self.chunks, "__len__") else None
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance: chunks given in memory."""
+        return {"type": self.name}
 
 
 class RunMeta(pydantic.BaseModel):

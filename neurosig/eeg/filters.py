@@ -1,8 +1,9 @@
 """Causal, stateful filter stages whose chunked output equals one-shot filtering.
 
 The array functions (:func:`design_sos`, :func:`notch_sos`, :func:`resampling_filter`) hold the
-design; the stages keep the per-channel filter state between chunks. IIR stages compute in float64
-and emit float32, so their chunked output equals ``scipy.signal.sosfilt`` over the whole signal.
+design; the stages keep the per-channel filter state between chunks. IIR stages run the Numba kernel
+:func:`neurosig.kernels.sosfilt.sosfilt_stateful` in float64 and emit float32, so their chunked
+output equals ``scipy.signal.sosfilt`` over the whole signal.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from neurosig.core.chunks import SignalChunk, SignalInfo
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.core.stage import Stage
 from neurosig.core.validate import check_band, check_finite
+from neurosig.kernels.sosfilt import sos_state, sosfilt_stateful
 
 __all__ = [
     "design_sos",
@@ -89,7 +91,7 @@ class _SOSStage(Stage):
     def _process(self, chunk: SignalChunk) -> Iterable[SignalChunk]:
         if self._sos is None:
             self._sos = self._design(chunk.info.sfreq)
-            self._zi = np.zeros((self._sos.shape[0], chunk.info.n_channels, 2))
+            self._zi = sos_state(self._sos.shape[0], chunk.info.n_channels)
             self._info = chunk.info
         elif chunk.info != self._info:
             raise DataError(
@@ -100,7 +102,7 @@ class _SOSStage(Stage):
         if chunk.n_samples == 0:
             yield chunk
             return
-        out, self._zi = signal.sosfilt(self._sos, chunk.data.astype(np.float64), axis=1, zi=self._zi)
+        out = sosfilt_stateful(self._sos, chunk.data, self._zi)
         yield SignalChunk(out, chunk.info, chunk.start, chunk.markers)
 
 
