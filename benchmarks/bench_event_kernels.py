@@ -1,0 +1,255 @@
+"""Event kernels against tonic 1.7 on the shared 539k-event EVT2 sample (640x480), in one run.
+
+For each transform: tonic's functional implementation and ours on the same events, median wall time over
+repeats, throughput in million events per second (Mev/s) and the ratio ours/tonic. Ours is timed on
+one thread, and on two threads each processing its own copy of the recording at once (the kernels
+release the GIL); tonic is single-threaded Python. The first call of each of our kernels (Numba compile
+or cache load) is timed separately and excluded from the medians. When a real GPU is present, the CUDA
+twins are timed on device-resident arrays too.
+
+Run: ``.venv/bin/python benchmarks/bench_event_kernels.py [--repeats N]``; writes
+``benchmarks/results/event_kernels.json`` and prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import tonic
+import tonic.functional as TF
+
+from neurosig.core.chunks import EVENTS_DTYPE
+from neurosig.kernels import event_filters as EF
+from neurosig.kernels import event_repr as ER
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = Path(os.environ.get("NEUROSIG_SHARED_DATA", ROOT.parent / "shared" / "data")) / "events"
+SAMPLE = SAMPLE / "expelliarmus_evt2_sample.raw"
+SIZE = (640, 480, 2)
+OUT = ROOT / "benchmarks" / "results" / "event_kernels.json"
+
+
+def load_events() -> np.ndarray:
+    """The EVT2 sample as EVENTS_DTYPE (neurosig's reader when present, else expelliarmus)."""
+    try:
+        from neurosig.io.events import read_events
+    except ImportError:
+        from expelliarmus import Wizard
+
+        raw = Wizard(encoding="evt2").read(str(SAMPLE))
+        events = np.empty(len(raw), dtype=EVENTS_DTYPE)
+        for name in EVENTS_DTYPE.names:
+            events[name] = raw[name]
+        return events
+    return read_events(SAMPLE).events
+
+
+def as_tonic(events: np.ndarray) -> np.ndarray:
+    out = np.empty(len(events), dtype=[("t", "<i8"), ("x", "<i2"), ("y", "<i2"), ("p", "<i1")])
+    for name in EVENTS_DTYPE.names:
+        out[name] = events[name]
+    return out
+
+
+def median_time(fn, repeats: int, make_arg) -> float:
+    times = []
+    for _ in range(repeats):
+        arg = make_arg()
+        t0 = time.perf_counter()
+        fn(arg)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def two_thread_time(fn, repeats: int, events: np.ndarray) -> float:
+    """Median wall time for two threads each running ``fn`` on its own copy of the events."""
+    copies = [events.copy(), events.copy()]
+    times = []
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            list(pool.map(fn, copies))
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+CASES = [
+    # name, tonic call, our call, target ratio
+    (
+        "Denoise(filter_time=10 ms), 4 neighbours",
+        lambda e: TF.denoise_numpy(e, filter_time=10_000),
+        lambda e: EF.denoise(e, SIZE, 10_000, neighbours=4),
+        100,
+    ),
+    (
+        "Denoise(filter_time=10 ms), 8 neighbours (ours only)",
+        lambda e: TF.denoise_numpy(e, filter_time=10_000),
+        lambda e: EF.denoise(e, SIZE, 10_000, neighbours=8),
+        100,
+    ),
+    (
+        "RefractoryPeriod(1 ms)",
+        lambda e: TF.refractory_period_numpy(e, refractory_period=1_000),
+        lambda e: EF.refractory_period(e, SIZE, 1_000),
+        100,
+    ),
+    (
+        "ToFrame(n_time_bins=10)",
+        lambda e: TF.to_frame_numpy(e, SIZE, n_time_bins=10),
+        lambda e: ER.to_frame(e, SIZE, n_time_bins=10),
+        5,
+    ),
+    (
+        "ToVoxelGrid(n_time_bins=10)",
+        lambda e: TF.to_voxel_grid_numpy(e, SIZE, n_time_bins=10),
+        lambda e: ER.to_voxel_grid(e, SIZE, 10),
+        5,
+    ),
+    (
+        "ToTimesurface(dt=5 ms, tau=5 ms)",
+        lambda e: TF.to_timesurface_numpy(e, SIZE, dt=5_000, tau=5_000.0),
+        lambda e: ER.to_time_surface(e, SIZE, 5_000, 5_000.0),
+        10,
+    ),
+]
+
+
+def gpu_rows(events: np.ndarray, repeats: int) -> list[dict]:
+    """Time the CUDA twins on device-resident field arrays (synchronised), when a real GPU exists."""
+    from numba import cuda
+
+    t, x, y, p = (cuda.to_device(np.ascontiguousarray(events[k])) for k in "txyp")
+    t0, span = int(events["t"][0]), int(events["t"][-1]) - int(events["t"][0])
+    w, h, n_pol = SIZE
+
+    def run(fn):
+        fn()
+        cuda.synchronize()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            cuda.synchronize()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    n_surf = span // 5_000
+    calls = {
+        "Denoise, 4 neighbours": lambda: EF.denoise_mask(
+            t, x, y, w, 10_000, 4, cuda.to_device(EF.new_pixel_state(SIZE))
+        ),
+        "RefractoryPeriod(1 ms)": lambda: EF.refractory_mask(
+            t, x, y, w, 1_000, cuda.to_device(EF.new_pixel_state(SIZE))
+        ),
+        "ToFrame(n_time_bins=10)": lambda: ER.accumulate_frames_by_time(
+            t, x, y, p, t0, 10, span, cuda.device_array((10, n_pol, h, w), np.int32), True
+        ),
+        "ToVoxelGrid(n_time_bins=10)": lambda: ER.accumulate_voxel_grid(
+            t, x, y, p, t0, span, cuda.device_array((10, 1, h, w), np.float32)
+        ),
+        "ToTimesurface(dt=5 ms, tau=5 ms)": lambda: ER.fill_time_surfaces(
+            t,
+            x,
+            y,
+            p,
+            t0,
+            5_000,
+            5_000.0,
+            0,
+            cuda.to_device(np.full((n_pol, h, w), EF.NEVER)),
+            cuda.device_array((n_surf, n_pol, h, w), np.float32),
+        ),
+    }
+    return [
+        {"op": name, "gpu_s": (s := run(fn)), "gpu_mev_s": len(events) / s / 1e6}
+        for name, fn in calls.items()
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    events = load_events()
+    n = len(events)
+    rows = []
+    for name, tonic_fn, our_fn, target in CASES:
+        t_first = time.perf_counter()
+        our_fn(events)
+        warmup = time.perf_counter() - t_first
+        ours_1 = median_time(our_fn, args.repeats, lambda: events)
+        ours_2 = two_thread_time(our_fn, args.repeats, events)
+        if name.endswith("(ours only)"):
+            tonic_s = rows[-1]["tonic_s"]
+        else:
+            tonic_s = median_time(tonic_fn, max(3, args.repeats // 2), lambda: as_tonic(events))
+        rows.append(
+            {
+                "op": name,
+                "tonic_s": tonic_s,
+                "tonic_mev_s": n / tonic_s / 1e6,
+                "ours_1t_s": ours_1,
+                "ours_1t_mev_s": n / ours_1 / 1e6,
+                "ours_2t_mev_s": 2 * n / ours_2 / 1e6,
+                "ratio_1t": tonic_s / ours_1,
+                "ratio_2t": (2 * n / ours_2) / (n / tonic_s),
+                "target_ratio": target,
+                "numba_first_call_s": warmup,
+            }
+        )
+    gpu = None
+    from neurosig.kernels._numba import cuda_enabled
+
+    if cuda_enabled() and os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
+        gpu = gpu_rows(events, args.repeats)
+    result = {
+        "sample": SAMPLE.name,
+        "n_events": n,
+        "sensor_size": list(SIZE),
+        "repeats": args.repeats,
+        "tonic_version": tonic.__version__,
+        "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores".strip(),
+        "rows": rows,
+        "gpu": gpu,
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"{n} events, {SIZE[0]}x{SIZE[1]}, median of {args.repeats} (tonic {tonic.__version__})\n")
+    header = [
+        "transform",
+        "tonic Mev/s",
+        "ours 1 thread Mev/s",
+        "ours 2 threads Mev/s",
+        "ratio 1t",
+        "ratio 2t",
+    ]
+    print("| " + " | ".join([*header, "target", "first call s"]) + " |")
+    print("|---" * (len(header) + 2) + "|")
+    for r in rows:
+        cells = [
+            r["op"],
+            f"{r['tonic_mev_s']:.2f}",
+            f"{r['ours_1t_mev_s']:.1f}",
+            f"{r['ours_2t_mev_s']:.1f}",
+            f"{r['ratio_1t']:.0f}x",
+            f"{r['ratio_2t']:.0f}x",
+            f"{r['target_ratio']}x",
+            f"{r['numba_first_call_s']:.2f}",
+        ]
+        print("| " + " | ".join(cells) + " |")
+    if gpu:
+        print("\n| CUDA twin | GPU Mev/s |\n|---|---|")
+        for r in gpu:
+            print(f"| {r['op']} | {r['gpu_mev_s']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()
