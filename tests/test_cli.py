@@ -80,3 +80,20 @@ def test_demo_writes_hdf5_and_figure(tmp_path, capsys):
     text = capsys.readouterr().out
     assert (tmp_path / "demo.h5").exists() and (tmp_path / "demo.png").stat().st_size > 10_000
     assert str(tmp_path / "demo.h5") in text
+
+
+def test_every_pipeline_file_validates():
+    """Each YAML in pipelines/ loads, and names only registered components."""
+    from pathlib import Path
+
+    from neurosig.core.config import JobConfig, build_job, build_pipeline, load_config
+
+    folder = Path(__file__).resolve().parents[1] / "pipelines"
+    files = sorted(folder.glob("*.yaml"))
+    assert files
+    for path in files:
+        config = load_config(path)
+        if isinstance(config, JobConfig):
+            build_job(config)
+        else:
+            build_pipeline(config)
