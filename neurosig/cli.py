@@ -45,8 +45,26 @@ def _run_config(path: str, overrides: list[str], progress: bool) -> dict[str, An
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    _run_config(args.pipeline, args.set or [], progress=not args.no_progress)
-    return 0
+    if not args.inputs:
+        _run_config(args.pipeline, args.set or [], progress=not args.no_progress)
+        return 0
+    from neurosig.core.config import load_config
+    from neurosig.executor import map_pipeline
+
+    results = map_pipeline(
+        load_config(args.pipeline, args.set or []),
+        args.inputs,
+        args.out_dir,
+        executor=args.executor,
+        scheduler=args.scheduler,
+        n_workers=args.workers,
+        progress=not args.no_progress,
+    )
+    for r in results:
+        print(f"{r.status:8} {r.input} -> {r.output}" + (f"  ({r.error})" if r.error else ""))
+    failed = sum(r.status == "failed" for r in results)
+    print(f"{len(results) - failed} of {len(results)} recordings done or already complete, {failed} failed")
+    return 1 if failed else 0
 
 
 def file_info(path: str) -> dict[str, Any]:
@@ -127,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. sink.path=out.h5"
     )
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    run.add_argument("--inputs", nargs="+", metavar="FILE", help="map the pipeline over these recordings")
+    run.add_argument("--out-dir", default="out", help="with --inputs: one OUT_DIR/NAME.h5 per recording")
+    run.add_argument("--executor", choices=["local", "dask"], default="local", help="with --inputs")
+    run.add_argument("--scheduler", help="with --executor dask: address of a running scheduler")
+    run.add_argument("--workers", type=int, default=2, help="with --executor dask: local workers")
     run.set_defaults(func=cmd_run)
 
     info = sub.add_parser("info", help="describe a recording or a neurosig HDF5 file")
