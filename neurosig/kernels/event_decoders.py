@@ -80,6 +80,36 @@ def _advance_time_high(th, last, raw, bits):
 
 
 @njit
+def _evt2_run(words, i, ev, n, th, last, width, height):
+    """The hot path: in-sensor CD events and forward TIME_HIGH steps, until any other word."""
+    nw = words.shape[0]
+    cap = ev.shape[0]
+    base = th << 6
+    while i < nw and n < cap:
+        w = np.int64(words[i])
+        typ = w >> 28
+        if typ <= 1:
+            xx = (w >> 11) & 0x7FF
+            yy = w & 0x7FF
+            if xx >= width or yy >= height:
+                break
+            e = ev[n]
+            e.t = base | ((w >> 22) & 63)
+            e.x = xx
+            e.y = yy
+            e.p = typ
+            n += 1
+        elif typ == 8 and (w & _EVT2_TH_MASK) >= last:
+            th += (w & _EVT2_TH_MASK) - last
+            last = w & _EVT2_TH_MASK
+            base = th << 6
+        else:
+            break
+        i += 1
+    return i, n, th, last
+
+
+@njit
 def decode_evt2(words, start, state, ev, n, trig, n_trig, width, height, strict, counts):
     """Decode EVT 2.0 32-bit words; ``state = [time_high, last_raw_time_high (-1: none)]``."""
     th = state[0]
@@ -91,6 +121,10 @@ def decode_evt2(words, start, state, ev, n, trig, n_trig, width, height, strict,
     status = DONE
     cat = -1
     while i < nw:
+        if last >= 0:
+            i, n, th, last = _evt2_run(words, i, ev, n, th, last, width, height)
+            if i >= nw:
+                break
         w = np.int64(words[i])
         typ = w >> 28
         cat = -1
@@ -266,6 +300,30 @@ def decode_evt3(words, start, state, ev, n, trig, n_trig, width, height, strict,
 
 
 @njit
+def _dat_run(words, i, ev, n, offset, last, width, height):
+    """The hot path: valid in-sensor events without a timestamp wrap, until any other."""
+    nw = words.shape[0]
+    stop = min(nw, i + ev.shape[0] - n)
+    wrap = last - (1 << 31)
+    while i < stop:
+        raw = np.int64(words[i, 0])
+        addr = np.int64(words[i, 1])
+        xx = addr & 0x3FFF
+        yy = (addr >> 14) & 0x3FFF
+        if addr >> 28 > 1 or xx >= width or yy >= height or raw < wrap:
+            break
+        e = ev[n]
+        e.t = offset + raw
+        e.x = xx
+        e.y = yy
+        e.p = addr >> 28
+        n += 1
+        i += 1
+        wrap = raw - (1 << 31)
+    return i, n, wrap + (1 << 31)
+
+
+@njit
 def decode_dat(words, start, state, ev, n, trig, n_trig, width, height, strict, counts):
     """Decode Prophesee DAT 8-byte events (``words`` is ``(n, 2)`` uint32: timestamp, address).
 
@@ -280,6 +338,9 @@ def decode_dat(words, start, state, ev, n, trig, n_trig, width, height, strict, 
     status = DONE
     cat = -1
     while i < nw:
+        i, n, last = _dat_run(words, i, ev, n, offset, last, width, height)
+        if i >= nw:
+            break
         raw = np.int64(words[i, 0])
         addr = np.int64(words[i, 1])
         cat = -1

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neurosig.core.chunks import EVENTS_DTYPE
 from neurosig.core.errors import FormatError
 from neurosig.io.events._common import (
     DecodeReport,
@@ -71,18 +72,35 @@ def _triggers(packet: np.ndarray) -> np.ndarray:
     return out
 
 
-def blocks(path: Path, header: FileHeader, strict: bool = True, block_bytes: int = 0) -> Iterator:
-    """Yield ``(events, triggers, report)`` per packet (``block_bytes`` is unused: packets are the blocks)."""
+def _checked(packets: list[np.ndarray], path: Path, header: FileHeader, strict: bool, report, first: int):
+    events = _convert(packets[0] if len(packets) == 1 else np.concatenate(packets))
+    width, height = header.sensor_size[:2]
+    bad = (events["x"] >= width) | (events["y"] >= height)
+    if bad.any():
+        if strict:
+            raise FormatError(
+                f"AEDAT4 event {first + int(np.argmax(bad))} lies outside the sensor {width}x{height}; "
+                "pass sensor_size=(width, height, 2) if the header is wrong, or strict=False to skip "
+                "such events.",
+                path=path,
+            )
+        report.counts[BAD_OUTSIDE_SENSOR] += int(bad.sum())
+        events = events[~bad]
+    return events
+
+
+def blocks(path: Path, header: FileHeader, strict: bool = True, block_bytes: int = 1 << 22) -> Iterator:
+    """Yield ``(events, triggers, report)``, joining packets into blocks of about ``block_bytes``."""
     report = DecodeReport(path, NAME)
     sid = int(header.fields["stream_id"])
-    width, height = header.sensor_size[:2]
     decoder = _decoder(path)
-    index = 0
+    pending: list[np.ndarray] = []
+    n_pending = n_done = index = 0
     while True:
         try:
             packet = next(decoder)
         except StopIteration:
-            return
+            break
         except Exception as err:  # noqa: BLE001 - the Rust decoder raises several kinds of errors
             if strict:
                 raise FormatError(
@@ -91,30 +109,28 @@ def blocks(path: Path, header: FileHeader, strict: bool = True, block_bytes: int
                     path=path,
                 ) from None
             report.extra["unreadable_packets"] = 1
-            return
+            break
         index += 1
         if packet.get("stream_id") == sid and "events" in packet:
-            events = _convert(packet["events"])
-            bad = (events["x"] >= width) | (events["y"] >= height)
-            if bad.any():
-                if strict:
-                    raise FormatError(
-                        f"AEDAT4 packet {index - 1} has events outside the sensor {width}x{height}; "
-                        "pass sensor_size=(width, height, 2) if the header is wrong, or strict=False "
-                        "to skip them.",
-                        path=path,
-                    )
-                report.counts[BAD_OUTSIDE_SENSOR] += int(bad.sum())
-                events = events[~bad]
-            yield events, empty_triggers(), report
+            pending.append(packet["events"])
+            n_pending += len(packet["events"])
+            if n_pending * EVENTS_DTYPE.itemsize >= block_bytes:
+                yield _checked(pending, path, header, strict, report, n_done), empty_triggers(), report
+                pending, n_done, n_pending = [], n_done + n_pending, 0
         elif "triggers" in packet:
             yield empty_events(), _triggers(packet["triggers"]), report
+    if pending:
+        yield _checked(pending, path, header, strict, report, n_done), empty_triggers(), report
 
 
 def read(path: Path, header: FileHeader, strict: bool = True):
     """Decode the whole file: ``(events, triggers, report)``."""
-    parts = list(blocks(path, header, strict))
+    parts = list(blocks(path, header, strict, block_bytes=1 << 62))
     report = parts[-1][2] if parts else DecodeReport(path, NAME)
-    events = np.concatenate([p[0] for p in parts]) if parts else empty_events()
-    triggers = np.concatenate([p[1] for p in parts]) if parts else empty_triggers()
-    return events, triggers, report
+    events = [p[0] for p in parts if len(p[0])]
+    triggers = [p[1] for p in parts if len(p[1])]
+    return (
+        np.concatenate(events) if events else empty_events(),
+        np.concatenate(triggers) if triggers else empty_triggers(),
+        report,
+    )
