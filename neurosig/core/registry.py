@@ -22,6 +22,7 @@ _REGISTRY: dict[str, dict[str, str | type]] = {
         "file": "neurosig.io.eeg:EEGFileSource",
         "simulate": "neurosig.eeg.simulate:SimulatedEEGSource",
         "hdf5": "neurosig.io.hdf5:HDF5Source",
+        "events": "neurosig.io.events.source:EventFileSource",
     },
     "stage": {
         "bandpass": "neurosig.eeg.filters:BandPass",
