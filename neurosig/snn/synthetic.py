@@ -82,15 +82,15 @@ def moving_dots(
     labels : ndarray of int, shape (n_samples,)
         The direction index of each sample.
     """
+    if size < n_steps + 2:
+        raise ConfigError(f"size={size} must be >= n_steps + 2 = {n_steps + 2} for the dot to fit.")
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, len(DIRECTIONS), size=n_samples)
     samples = []
     for label in labels:
         dx, dy = DIRECTIONS[label]
-        x0 = rng.integers(n_steps + 1, size - n_steps - 2) if dx else rng.integers(1, size - 2)
-        y0 = rng.integers(n_steps + 1, size - n_steps - 2) if dy else rng.integers(1, size - 2)
-        x0 -= dx * n_steps // 2
-        y0 -= dy * n_steps // 2
+        travel = n_steps - 1
+        x0, y0 = (rng.integers(max(0, -d * travel), size - 1 - max(0, d * travel)) for d in (dx, dy))
         rows = []
         prev: set[tuple[int, int]] = set()
         for step in range(n_steps):
