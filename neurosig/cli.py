@@ -31,10 +31,16 @@ def _print_mapping(d: dict[str, Any], indent: int = 0) -> None:
             print(f"{pad}{key}: {value}")
 
 
-def _run_config(path: str, overrides: list[str], progress: bool) -> dict[str, Any]:
-    from neurosig.core.config import JobConfig, build_job, build_pipeline, load_config
+def _run_config(path: str | Any, overrides: list[str], progress: bool) -> dict[str, Any]:
+    from neurosig.core.config import JobConfig, SuiteConfig, build_job, build_pipeline, load_config
 
     config = load_config(path, overrides)
+    if isinstance(config, SuiteConfig):
+        results = {}
+        for member in config.pipelines:
+            print(f"== {member.name}: {member.description}")
+            results[member.name] = _run_config(member.model_dump(exclude_none=True), [], progress)
+        return results
     if isinstance(config, JobConfig):
         result = build_job(config).run(progress=progress)
         print(json.dumps(result, indent=2, default=str))

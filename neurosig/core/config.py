@@ -9,6 +9,7 @@ A file is either a *stream pipeline* or a *job*. A stream pipeline::
       - {type: notch, freqs: [50.0]}
     sink: {type: hdf5, path: out/rec.h5}
 
+A *suite* lists pipelines and jobs to run in order (``pipelines: [...]``), like the demo.
 A job is one registered component that does non-stream work (training, evaluation)::
 
     name: train
@@ -21,7 +22,7 @@ constructor's parameters, which are checked by the same rules as a Python call.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic
 import yaml
@@ -34,9 +35,11 @@ __all__ = [
     "ComponentConfig",
     "PipelineConfig",
     "JobConfig",
+    "SuiteConfig",
     "load_config",
     "build_pipeline",
     "build_job",
+    "build_suite",
     "apply_overrides",
 ]
 
@@ -78,6 +81,19 @@ class JobConfig(pydantic.BaseModel):
 
     def to_yaml(self) -> str:
         """The configuration as YAML (recorded in outputs)."""
+        return yaml.safe_dump(self.model_dump(exclude_none=True), sort_keys=False)
+
+
+class SuiteConfig(pydantic.BaseModel):
+    """Several pipelines and jobs run one after another (e.g. the demo: an EEG and an event stream)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+    name: str = "suite"
+    description: str = ""
+    pipelines: Annotated[list[PipelineConfig | JobConfig], pydantic.Field(min_length=1)]
+
+    def to_yaml(self) -> str:
+        """The configuration as YAML."""
         return yaml.safe_dump(self.model_dump(exclude_none=True), sort_keys=False)
 
 
@@ -125,17 +141,19 @@ def _list_index(items: list[Any], part: str, where: str) -> int:
         if not -len(items) <= index < len(items):
             raise ConfigError(f"--set: {where!r} is out of range; the list has {len(items)} items.")
         return index
-    matches = [i for i, it in enumerate(items) if isinstance(it, dict) and it.get("type") == part]
+    key = lambda it: it.get("type", it.get("name")) if isinstance(it, dict) else None  # noqa: E731
+    matches = [i for i, it in enumerate(items) if key(it) == part]
     if len(matches) != 1:
-        types = [it.get("type") for it in items if isinstance(it, dict)]
         raise ConfigError(
-            f"--set: {where!r} must name exactly one stage; the stages are {types} "
+            f"--set: {where!r} must name exactly one item; the items are {[key(it) for it in items]} "
             "(use the index, e.g. stages.0.h_freq=30)."
         )
     return matches[0]
 
 
-def load_config(source: str | Path | dict[str, Any], overrides: list[str] = ()) -> PipelineConfig | JobConfig:
+def load_config(
+    source: str | Path | dict[str, Any], overrides: list[str] = ()
+) -> PipelineConfig | JobConfig | SuiteConfig:
     """Read and validate a pipeline configuration.
 
     Parameters
@@ -167,7 +185,7 @@ def load_config(source: str | Path | dict[str, Any], overrides: list[str] = ()) 
         if not isinstance(raw, dict):
             raise ConfigError(f"{origin} must be a mapping with 'source', 'stages' and 'sink'.")
     raw = apply_overrides(raw, list(overrides))
-    model = JobConfig if "job" in raw else PipelineConfig
+    model = SuiteConfig if "pipelines" in raw else JobConfig if "job" in raw else PipelineConfig
     try:
         return model.model_validate(raw)
     except pydantic.ValidationError as err:
@@ -175,9 +193,9 @@ def load_config(source: str | Path | dict[str, Any], overrides: list[str] = ()) 
             f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in err.errors()
         )
         raise ConfigError(
-            f"{origin} is not a valid {'job' if model is JobConfig else 'pipeline'} ({problems}). "
-            "A pipeline has 'source', optional 'stages' and optional 'sink'; a job has 'job'; "
-            "each component has a 'type'."
+            f"{origin} is not a valid {model.__name__.removesuffix('Config').lower()} ({problems}). "
+            "A pipeline has 'source', optional 'stages' and optional 'sink'; a job has 'job'; a suite "
+            "has 'pipelines' (a list of pipelines and jobs); each component has a 'type'."
         ) from None
 
 
@@ -191,10 +209,11 @@ def _build(kind: str, spec: ComponentConfig, where: str):
 
 def build_pipeline(config: PipelineConfig | str | Path | dict[str, Any], overrides=()) -> Pipeline:
     """Build a runnable pipeline from a configuration (see :func:`load_config`)."""
-    if not isinstance(config, PipelineConfig | JobConfig):
+    if not isinstance(config, PipelineConfig | JobConfig | SuiteConfig):
         config = load_config(config, overrides)
-    if isinstance(config, JobConfig):
-        raise ConfigError(f"{config.name!r} is a job, not a stream pipeline; use build_job().")
+    if not isinstance(config, PipelineConfig):
+        kind = "job" if isinstance(config, JobConfig) else "suite"
+        raise ConfigError(f"{config.name!r} is a {kind}, not a stream pipeline; use build_{kind}().")
     source = _build("source", config.source, "source")
     stages = [_build("stage", s, f"stages[{i}]") for i, s in enumerate(config.stages)]
     sink = None if config.sink is None else _build("sink", config.sink, "sink")
@@ -203,8 +222,17 @@ def build_pipeline(config: PipelineConfig | str | Path | dict[str, Any], overrid
 
 def build_job(config: JobConfig | str | Path | dict[str, Any], overrides=()):
     """Build a runnable :class:`~neurosig.core.stage.Job` from a configuration."""
-    if not isinstance(config, PipelineConfig | JobConfig):
+    if not isinstance(config, PipelineConfig | JobConfig | SuiteConfig):
         config = load_config(config, overrides)
-    if isinstance(config, PipelineConfig):
-        raise ConfigError(f"{config.name!r} is a stream pipeline, not a job; use build_pipeline().")
+    if not isinstance(config, JobConfig):
+        raise ConfigError(f"{config.name!r} is not a job; use build_pipeline() or build_suite().")
     return _build("job", config.job, "job")
+
+
+def build_suite(config: SuiteConfig | str | Path | dict[str, Any], overrides=()) -> list:
+    """Build every member of a suite: pipelines and jobs, in order."""
+    if not isinstance(config, PipelineConfig | JobConfig | SuiteConfig):
+        config = load_config(config, overrides)
+    if not isinstance(config, SuiteConfig):
+        raise ConfigError(f"{config.name!r} is not a suite (it has no 'pipelines' list).")
+    return [build_job(m) if isinstance(m, JobConfig) else build_pipeline(m) for m in config.pipelines]

@@ -41,7 +41,7 @@ def test_overrides_by_index_by_type_and_section():
     [
         ("nonsense", "key=value"),
         ("stages.7.h_freq=3", "out of range"),
-        ("stages.lowpass.h_freq=3", "exactly one stage"),
+        ("stages.lowpass.h_freq=3", "exactly one item"),
     ],
 )
 def test_bad_overrides_say_what_to_write(override, message):
@@ -79,7 +79,7 @@ def test_jobs_and_pipelines_are_told_apart():
     assert isinstance(job, JobConfig)
     with pytest.raises(ConfigError, match="is a job"):
         build_pipeline(job)
-    with pytest.raises(ConfigError, match="stream pipeline"):
+    with pytest.raises(ConfigError, match="not a job"):
         build_job(YAML)
     with pytest.raises(ConfigError, match="unknown job type 'nothing'"):
         build_job(job)
@@ -96,3 +96,21 @@ def test_registry_resolves_lazily_and_accepts_user_components():
     assert resolve("stage", "mine_test") is Mine
     with pytest.raises(ConfigError, match="kind="):
         names("widget")
+
+
+def test_suites_hold_pipelines_and_jobs_addressable_by_name():
+    from neurosig.core.config import SuiteConfig, build_suite
+
+    raw = {
+        "pipelines": [{**load_config(YAML).model_dump(), "name": "eeg"}, {"name": "j", "job": {"type": "x"}}]
+    }
+    suite = load_config(raw, ["pipelines.eeg.sink.path=y.h5"])
+    assert isinstance(suite, SuiteConfig)
+    assert suite.pipelines[0].sink.params["path"] == "y.h5"
+    assert isinstance(suite.pipelines[1], JobConfig)
+    with pytest.raises(ConfigError, match="unknown job type 'x'"):
+        build_suite(suite)
+    with pytest.raises(ConfigError, match="suite"):
+        build_pipeline(suite)
+    with pytest.raises(ConfigError, match="valid suite"):
+        load_config({"pipelines": []})
