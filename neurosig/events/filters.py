@@ -17,7 +17,7 @@ from pydantic import Field
 from neurosig.core.chunks import EventChunk, EventInfo
 from neurosig.events import functional as F
 from neurosig.events._base import EventStage
-from neurosig.kernels.event_filters import denoise_mask, new_pixel_state, refractory_mask
+from neurosig.kernels.event_filters import denoise_mask, new_pixel_state, refractory_mask, select
 
 __all__ = [
     "DenoiseStage",
@@ -60,7 +60,7 @@ class DenoiseStage(EventStage):
         ev = chunk.events
         width = chunk.info.sensor_size[0]
         keep = denoise_mask(ev["t"], ev["x"], ev["y"], width, self.filter_time, self.neighbours, self._last)
-        yield EventChunk(ev[keep], chunk.info)
+        yield EventChunk(select(ev, keep), chunk.info)
 
 
 class RefractoryStage(EventStage):
@@ -86,7 +86,7 @@ class RefractoryStage(EventStage):
             self._last = new_pixel_state(chunk.info.sensor_size)
         ev = chunk.events
         keep = refractory_mask(ev["t"], ev["x"], ev["y"], chunk.info.sensor_size[0], self.period, self._last)
-        yield EventChunk(ev[keep], chunk.info)
+        yield EventChunk(select(ev, keep), chunk.info)
 
 
 class HotPixelStage(EventStage):
@@ -120,12 +120,12 @@ class HotPixelStage(EventStage):
         held = np.concatenate(self._held)
         self._held = []
         self._hot = F.hot_pixel_mask(held, self._info.sensor_size, self.calibration, self.max_rate)
-        return EventChunk(held[~self._hot[held["y"], held["x"]]], self._info)
+        return EventChunk(select(held, ~self._hot[held["y"], held["x"]]), self._info)
 
     def _events(self, chunk: EventChunk) -> Iterable[EventChunk]:
         ev = chunk.events
         if self._hot is not None:
-            yield EventChunk(ev[~self._hot[ev["y"], ev["x"]]], chunk.info)
+            yield EventChunk(select(ev, ~self._hot[ev["y"], ev["x"]]), chunk.info)
             return
         self._info = chunk.info
         self._held.append(ev)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurosig.core.errors import ConfigError, DataError
-from neurosig.kernels.event_filters import check_events
+from neurosig.kernels.event_filters import check_events, select
 
 __all__ = [
     "crop",
@@ -43,7 +43,7 @@ def crop(events: np.ndarray, sensor_size: Size, x0: int, y0: int, width: int, he
     check_events(events, sensor_size)
     x, y = events["x"], events["y"]
     inside = (x >= x0) & (x < x0 + width) & (y >= y0) & (y < y0 + height)
-    out = events[inside]
+    out = select(events, inside)
     out["x"] -= np.uint16(x0)
     out["y"] -= np.uint16(y0)
     return out
@@ -127,4 +127,4 @@ def hot_pixel_mask(events: np.ndarray, sensor_size: Size, calibration: int, max_
 def remove_hot_pixels(events: np.ndarray, sensor_size: Size, calibration: int, max_rate: float) -> np.ndarray:
     """Drop every event of the pixels that :func:`hot_pixel_mask` finds hot (calibration window included)."""
     hot = hot_pixel_mask(events, sensor_size, calibration, max_rate)
-    return events[~hot[events["y"], events["x"]]]
+    return select(events, ~hot[events["y"], events["x"]])

@@ -25,6 +25,7 @@ __all__ = [
     "NEVER",
     "check_events",
     "on_device",
+    "select",
     "new_pixel_state",
     "denoise_mask",
     "refractory_mask",
@@ -63,27 +64,63 @@ def check_events(events: np.ndarray, sensor_size: tuple[int, int, int], t_min: i
     if len(events) == 0:
         return
     t = events["t"]
-    if len(t) > 1 and not bool(np.all(t[1:] >= t[:-1])):
-        first = int(np.argmax(t[1:] < t[:-1])) + 1
+    width, height, n_pol = sensor_size
+    bad, field = _first_invalid(t, events["x"], events["y"], events["p"], width, height, n_pol)
+    if bad >= 0 and field == 0:
         raise DataError(
-            f"event timestamps must not decrease, but event {first} has t={int(t[first])} µs after "
-            f"t={int(t[first - 1])} µs; sort with np.sort(events, order='t', kind='stable') first."
+            f"event timestamps must not decrease, but event {bad} has t={int(t[bad])} µs after "
+            f"t={int(t[bad - 1])} µs; sort with np.sort(events, order='t', kind='stable') first."
+        )
+    if bad >= 0 and field > 0:
+        name, limit = (("x", width), ("y", height), ("p", n_pol))[field - 1]
+        raise DataError(
+            f"event {bad} has {name}={int(events[name][bad])}, outside the sensor_size "
+            f"{tuple(sensor_size)} (valid {name} is 0..{limit - 1}); crop the events or declare the "
+            "right sensor_size."
         )
     if t_min is not None and int(t[0]) < t_min:
         raise DataError(
             f"this chunk starts at t={int(t[0])} µs, before the previous chunk's last event "
             f"(t={t_min} µs); feed chunks in time order, or call reset() before a new stream."
         )
-    width, height, n_pol = sensor_size
-    for name, limit in (("x", width), ("y", height), ("p", n_pol)):
-        values = events[name]
-        bad = (values >= limit) | (values < 0) if name == "p" else values >= limit
-        if bool(np.any(bad)):
-            i = int(np.argmax(bad))
-            raise DataError(
-                f"event {i} has {name}={int(values[i])}, outside the sensor_size {tuple(sensor_size)} "
-                f"(valid {name} is 0..{limit - 1}); crop the events or declare the right sensor_size."
-            )
+
+
+@njit
+def _first_invalid(t, x, y, p, width, height, n_pol):  # pragma: no cover - jitted
+    """Index of the first bad event and what is wrong (0 time order, 1 x, 2 y, 3 p), or (-1, -1)."""
+    for i in range(t.shape[0]):
+        if i > 0 and t[i] < t[i - 1]:
+            return i, 0
+        if x[i] >= width:
+            return i, 1
+        if y[i] >= height:
+            return i, 2
+        if p[i] < 0 or p[i] >= n_pol:
+            return i, 3
+    return -1, -1
+
+
+@njit
+def _compact(t, x, y, p, keep, ot, ox, oy, op):  # pragma: no cover - jitted
+    j = 0
+    for i in range(t.shape[0]):
+        if keep[i]:
+            ot[j] = t[i]
+            ox[j] = x[i]
+            oy[j] = y[i]
+            op[j] = p[i]
+            j += 1
+
+
+def select(events: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``events[keep]`` for a boolean mask, in one compiled pass.
+
+    NumPy's boolean indexing of the packed 13-byte :data:`~neurosig.EVENTS_DTYPE` costs several times
+    the filters themselves; this copies the four fields directly.
+    """
+    out = np.empty(int(np.count_nonzero(keep)), dtype=events.dtype)
+    _compact(events["t"], events["x"], events["y"], events["p"], keep, out["t"], out["x"], out["y"], out["p"])
+    return out
 
 
 def on_device(array) -> bool:
@@ -222,7 +259,7 @@ def denoise(
         neighbours,
         new_pixel_state(sensor_size),
     )
-    return events[keep]
+    return select(events, keep)
 
 
 def refractory_period(events: np.ndarray, sensor_size: tuple[int, int, int], period: int) -> np.ndarray:
@@ -251,4 +288,4 @@ def refractory_period(events: np.ndarray, sensor_size: tuple[int, int, int], per
     keep = refractory_mask(
         events["t"], events["x"], events["y"], sensor_size[0], period, new_pixel_state(sensor_size)
     )
-    return events[keep]
+    return select(events, keep)

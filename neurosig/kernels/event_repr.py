@@ -68,13 +68,14 @@ def _voxel_cpu(t, x, y, p, t0, scale, duration, grid):  # pragma: no cover - jit
 
 
 @njit
-def _write_surface(memory, t_sample, tau, out):  # pragma: no cover - jitted
-    n_pol, height, width = memory.shape
-    for q in range(n_pol):
-        for r in range(height):
-            for c in range(width):
-                m = memory[q, r, c]
-                out[q, r, c] = 0.0 if m == NEVER else np.exp(-np.float64(t_sample - m) / tau)
+def _write_exponent(memory, t_sample, tau, out):  # pragma: no cover - jitted
+    # The exponent -(t_sample - t_last) / tau, or -inf where a pixel never fired; the caller applies
+    # numpy's vectorised exp to the whole block afterwards.
+    mem = memory.ravel()
+    dst = out.ravel()
+    for k in range(mem.shape[0]):
+        m = mem[k]
+        dst[k] = -np.inf if m == NEVER else -np.float64(t_sample - m) / tau
 
 
 @njit
@@ -84,11 +85,11 @@ def _surfaces_cpu(t, x, y, p, t0, dt, tau, k_start, memory, out):  # pragma: no 
     for i in range(t.shape[0]):
         w = (t[i] - t0) // dt
         while k < w and k < k_stop:
-            _write_surface(memory, t0 + (k + 1) * dt, tau, out[k - k_start])
+            _write_exponent(memory, t0 + (k + 1) * dt, tau, out[k - k_start])
             k += 1
         memory[p[i], y[i], x[i]] = t[i]
     while k < k_stop:
-        _write_surface(memory, t0 + (k + 1) * dt, tau, out[k - k_start])
+        _write_exponent(memory, t0 + (k + 1) * dt, tau, out[k - k_start])
         k += 1
 
 
@@ -175,6 +176,7 @@ def fill_time_surfaces(t, x, y, p, t0: int, dt: int, tau: float, k_start: int, m
         time_surfaces_cuda(t, x, y, p, t0, dt, tau, k_start, memory, out)
         return
     _surfaces_cpu(t, x, y, p, np.int64(t0), np.int64(dt), float(tau), np.int64(k_start), memory, out)
+    np.exp(out, out=out)
 
 
 def _fields(events: np.ndarray):
