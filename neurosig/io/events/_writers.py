@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosig.core.errors import ConfigError
+from neurosig.core.errors import ConfigError, DataError
 from neurosig.io.events._common import check_writable_events, empty_triggers
 
 __all__ = ["AtomicWriter", "WordWriter"]
@@ -120,7 +120,7 @@ class WordWriter(AtomicWriter):
         floor = max(self.last_t, self.last_trig)
         check_writable_events(events, floor, self.sensor_size, self.fmt)
         if len(triggers) and (triggers["t"][0] < floor or np.any(np.diff(triggers["t"]) < 0)):
-            raise ConfigError(f"{self.fmt} triggers must be time-ordered with t >= 0 µs; sort them first.")
+            raise DataError(f"{self.fmt} triggers must be time-ordered with t >= 0 µs; sort them first.")
         t, x, y, p = (np.ascontiguousarray(events[f]) for f in ("t", "x", "y", "p"))
         tt, tid, tv = (np.ascontiguousarray(triggers[f]) for f in ("t", "id", "value"))
         ie = it = 0
