@@ -60,7 +60,8 @@ class TokenizerConfig(pydantic.BaseModel):
         Train with random truncation of the residual levels, so that decoding from the first
         ``l`` levels gives a usable coarse signal (the residual property).
     scale_uv : float
-        Signals are divided by this many µV before entering the network.
+        Signals are divided by this many µV before entering the network (20 µV puts typical EEG at
+        unit scale, where the time-domain and amplitude losses weigh as much as the phase term).
     clip_uv : float
         Samples are clipped to ± this many µV (NeuroRVQ clips at 500 µV).
     """
@@ -88,7 +89,7 @@ class TokenizerConfig(pydantic.BaseModel):
     unit_weight: Annotated[float, Field(ge=0)] = 0.1
     time_weight: Annotated[float, Field(ge=0)] = 1.0
     level_dropout: bool = True
-    scale_uv: Annotated[float, Field(gt=0)] = 100.0
+    scale_uv: Annotated[float, Field(gt=0)] = 20.0
     clip_uv: Annotated[float, Field(gt=0)] = 500.0
 
     @pydantic.model_validator(mode="after")

@@ -10,8 +10,11 @@ __all__ = ["spectral_targets", "tokenizer_loss"]
 
 
 def spectral_targets(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``(log1p amplitude, cos phase, sin phase)`` of the real FFT of patches ``(B, n)``."""
-    spec = torch.fft.rfft(x)
+    """``(log1p amplitude, cos phase, sin phase)`` of the real FFT of patches ``(B, n)``.
+
+    The FFT is orthonormal (``norm="ortho"``), so amplitudes are in signal units (Parseval).
+    """
+    spec = torch.fft.rfft(x, norm="ortho")
     amp = spec.abs()
     safe = amp.clamp(min=1e-8)
     return torch.log1p(amp), spec.real / safe, spec.imag / safe

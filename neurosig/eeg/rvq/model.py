@@ -178,7 +178,7 @@ class TokenizerNet(nn.Module):
         amp = torch.expm1(log_amp.clamp(max=30.0)).clamp(min=0.0)
         norm = torch.sqrt(cos**2 + sin**2).clamp(min=1e-6)
         spec = torch.complex(amp * cos / norm, amp * sin / norm)
-        return torch.fft.irfft(spec, n=self.config.patch_len)
+        return torch.fft.irfft(spec, n=self.config.patch_len, norm="ortho")
 
     def decode(self, zq: torch.Tensor) -> torch.Tensor:
         """Patches ``(B, patch_len)`` from quantised latents."""
