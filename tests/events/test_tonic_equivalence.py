@@ -109,3 +109,30 @@ def test_tonic_single_event_frame_is_empty_ours_is_not():
     assert F.to_frame_numpy(as_tonic(one), size, n_time_bins=3).sum() == 0  # tonic issue #313
     frames = to_frame(one, size, n_time_bins=3)
     assert frames.sum() == 1 and frames[0, 1, 3, 5] == 1
+
+
+def test_tonic_voxel_grid_divides_by_zero_and_overwrites_its_input_ours_does_not():
+    size = (12, 9, 2)
+    ev = random_events(2, 50, size)
+    theirs_in = as_tonic(ev)
+    F.to_voxel_grid_numpy(theirs_in, size, n_time_bins=3)
+    assert (theirs_in["p"] == -1).any()  # polarity 0 rewritten to -1 in the caller's array
+    before = ev.copy()
+    to_voxel_grid(ev, size, 3)
+    np.testing.assert_array_equal(ev, before)
+    same_time = ev.copy()
+    same_time["t"] = 1_000
+    with np.errstate(all="ignore"):
+        assert not np.isfinite(F.to_voxel_grid_numpy(as_tonic(same_time), size, n_time_bins=3)).all()
+    assert np.isfinite(to_voxel_grid(same_time, size, 3)).all()
+
+
+def test_tonic_start_up_memories_ours_start_empty():
+    size = (12, 9, 2)
+    isolated = np.zeros(1, dtype=EVENTS_DTYPE)
+    isolated["t"], isolated["x"], isolated["y"] = 5, 4, 4
+    assert len(F.denoise_numpy(as_tonic(isolated), filter_time=1_000)) == 1  # "supported" by nothing
+    assert len(denoise(isolated, size, 1_000, neighbours=4)) == 0
+    at_zero = np.zeros(1, dtype=EVENTS_DTYPE)
+    assert len(F.refractory_period_numpy(as_tonic(at_zero), refractory_period=10)) == 0  # first event lost
+    assert len(refractory_period(at_zero, size, 10)) == 1
