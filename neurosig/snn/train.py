@@ -234,6 +234,9 @@ class DelayTrainingJob(Job):
         Parts of the training file held out for validation (and for testing when ``test`` is None).
     seed : int
         Seed of the split, the shuffles and the initialisation.
+    threads : int | None
+        Torch intra-op threads for this run (``None`` keeps torch's setting); small networks train
+        fastest on one thread.
     """
 
     name = "snn_delays"
@@ -262,6 +265,7 @@ class DelayTrainingJob(Job):
         val_fraction: Annotated[float, pydantic.Field(gt=0, lt=1)] = 0.1,
         test_fraction: Annotated[float, pydantic.Field(gt=0, lt=1)] = 0.2,
         seed: int = 0,
+        threads: Annotated[int, pydantic.Field(gt=0)] | None = None,
     ) -> None:
         self.train = train
         self.test = test
@@ -285,6 +289,7 @@ class DelayTrainingJob(Job):
         self.val_fraction = val_fraction
         self.test_fraction = test_fraction
         self.seed = seed
+        self.threads = threads
 
     def _train_file(self, out: Path) -> Path:
         if self.train is not None:
@@ -307,6 +312,8 @@ class DelayTrainingJob(Job):
 
         out = Path(self.output_dir)
         out.mkdir(parents=True, exist_ok=True)
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
         torch.manual_seed(self.seed)
         opts = {"dt": self.dt, "n_bins": self.n_bins, "group": self.group}
         reader = SHDReader(self._train_file(out), **opts)
