@@ -33,6 +33,8 @@ _REGISTRY: dict[str, dict[str, str | type]] = {
         "resample": "neurosig.eeg.filters:Resample",
         "pick": "neurosig.eeg.filters:Pick",
         "epochs": "neurosig.eeg.epochs:Epochs",
+        "faster": "neurosig.eeg.faster_stages:Faster",
+        "faster_online": "neurosig.eeg.faster_stages:FasterOnline",
         "atat": "neurosig.eeg.atat.stage:ATATDenoise",
         "denoise": "neurosig.events.filters:DenoiseStage",
         "refractory": "neurosig.events.filters:RefractoryStage",
