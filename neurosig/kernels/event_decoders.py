@@ -62,6 +62,9 @@ N_COUNTS = 8
 #: Most events one word can yield (EVT 3.0 VECT_12).
 MAX_EVENTS_PER_WORD = 12
 
+#: Index of the single set bit of a 12-bit power of two (the valid pixels of a VECT_12/VECT_8 mask).
+_BIT_INDEX = np.zeros(1 << 12, np.int64)
+_BIT_INDEX[1 << np.arange(12)] = np.arange(12)
 _EVT2_TH_MASK = (1 << 28) - 1
 _EVT2_TH_HALF = 1 << 27
 _EVT3_TH_HALF = 1 << 11
@@ -181,6 +184,57 @@ def decode_evt2(words, start, state, ev, n, trig, n_trig, width, height, strict,
 
 
 @njit
+def _evt3_run(words, i, ev, n, th, last, tl, cy, base, vp, width, height):
+    """The hot path: well-formed events, rows, vectors and forward time words, until any other."""
+    nw = words.shape[0]
+    cap = ev.shape[0] - MAX_EVENTS_PER_WORD
+    while i < nw and n <= cap:
+        w = np.int64(words[i])
+        typ = w >> 12
+        if typ == 0x2:
+            xx = w & 0x7FF
+            if cy < 0 or xx >= width or cy >= height:
+                break
+            e = ev[n]
+            e.t = (th << 12) | tl
+            e.x = xx
+            e.y = cy
+            e.p = (w >> 11) & 1
+            n += 1
+        elif typ == 0x0:
+            cy = w & 0x7FF
+            base = -1
+        elif typ == 0x6:
+            tl = w & 0xFFF
+        elif typ == 0x4 or typ == 0x5:
+            nbits = 12 if typ == 0x4 else 8
+            mask = w & ((1 << nbits) - 1)
+            if base < 0 or cy >= height or base + nbits > width:
+                break
+            tt = (th << 12) | tl
+            while mask:
+                low = mask & -mask
+                e = ev[n]
+                e.t = tt
+                e.x = base + _BIT_INDEX[low]
+                e.y = cy
+                e.p = vp
+                n += 1
+                mask ^= low
+            base += nbits
+        elif typ == 0x3 and (w & 0x7FF) < width:
+            base = w & 0x7FF
+            vp = (w >> 11) & 1
+        elif typ == 0x8 and (w & 0xFFF) >= last:
+            th += (w & 0xFFF) - last
+            last = w & 0xFFF
+        else:
+            break
+        i += 1
+    return i, n, th, last, tl, cy, base, vp
+
+
+@njit
 def decode_evt3(words, start, state, ev, n, trig, n_trig, width, height, strict, counts):
     """Decode EVT 3.0 16-bit words.
 
@@ -201,6 +255,12 @@ def decode_evt3(words, start, state, ev, n, trig, n_trig, width, height, strict,
     status = DONE
     cat = -1
     while i < nw:
+        if last >= 0:
+            i, n, th, last, tl, cy, base, vp = _evt3_run(
+                words, i, ev, n, th, last, tl, cy, base, vp, width, height
+            )
+            if i >= nw:
+                break
         w = np.int64(words[i])
         typ = w >> 12
         cat = -1
