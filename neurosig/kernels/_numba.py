@@ -23,8 +23,9 @@ def njit(fn=None, **options: Any):
 
 
 def on_gpu(array: Any) -> bool:
-    """Whether ``array`` lives on a CUDA device (a numba device array, a CuPy or torch CUDA tensor)."""
-    return hasattr(array, "__cuda_array_interface__")
+    """Whether ``array`` lives on a CUDA device: a numba device array (also the simulator's, which
+    has only ``copy_to_host``), a CuPy array or a torch CUDA tensor."""
+    return hasattr(array, "__cuda_array_interface__") or hasattr(array, "copy_to_host")
 
 
 @functools.cache
