@@ -14,7 +14,7 @@ import torch
 from spikingjelly.activation_based import functional
 from torch import nn
 
-from neurosig.core.errors import ConfigError
+from neurosig.core.errors import ConfigError, DataError
 from neurosig.snn.delays import DelayedSynapses
 from neurosig.snn.neurons import make_neuron
 
@@ -112,7 +112,24 @@ class DelaySNN(nn.Module):
         return [m for m in self.modules() if isinstance(m, DelayedSynapses)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Class scores ``(batch, n_outputs)`` for spikes ``x`` of shape ``(T, batch, n_inputs)``."""
+        """Class scores ``(batch, n_outputs)`` for spikes ``x`` of shape ``(T, batch, n_inputs)``.
+
+        Raises
+        ------
+        DataError
+            If ``x`` is not a time-first 3-D tensor of 0/1 spikes with ``n_inputs`` channels.
+        """
+        n_in = self.config["n_inputs"]
+        if x.dim() != 3 or x.shape[-1] != n_in:
+            raise DataError(
+                f"DelaySNN expects spikes of shape (T, batch, {n_in}), got {tuple(x.shape)}; "
+                "transpose batch-first data with x.transpose(0, 1)."
+            )
+        if bool(((x != 0) & (x != 1)).any()):
+            raise DataError(
+                "DelaySNN takes binary spikes (0 or 1); got other values. Clip counts with "
+                "x.clamp(max=1) or read SHD files with SHDReader(binary=True)."
+            )
         functional.reset_net(self)
         h = x
         for block in self.hidden:

@@ -14,6 +14,7 @@ import torch
 from neurosig.core.config import build_job, load_config
 from neurosig.core.errors import ConfigError, DataError, FormatError
 from neurosig.data.shd import SHDReader, make_delay_task, split_indices, write_shd
+from neurosig.snn.models import DelaySNN
 from neurosig.snn.train import DelayTrainingJob, evaluate, load_checkpoint
 
 PIPELINE = Path(__file__).resolve().parents[2] / "pipelines" / "snn_delays.yaml"
@@ -108,8 +109,22 @@ def test_split_is_disjoint_and_complete():
 
 
 def test_training_batches_are_checked():
-    from neurosig.snn.models import DelaySNN
-
     model = DelaySNN(4, 3, 2, n_layers=1, kernel_size=3)
     with pytest.raises(DataError, match="batch"):
         evaluate(model, [(torch.zeros(5, 4), torch.zeros(5))])
+    with pytest.raises(DataError, match="binary"):
+        model(torch.full((5, 2, 4), 2.0))
+    with pytest.raises(DataError, match="shape"):
+        model(torch.zeros(5, 2, 7))
+
+
+@pytest.mark.parametrize("neuron", ["lif", "plif", "alif"])
+@pytest.mark.parametrize("delays", [True, False])
+def test_networks_train_end_to_end(neuron, delays):
+    model = DelaySNN(6, 8, 3, n_layers=2, kernel_size=5, delays=delays, neuron=neuron, tau=2.0, seed=1)
+    x = (torch.rand(20, 4, 6) < 0.3).float()
+    scores = model(x)
+    assert scores.shape == (4, 3)
+    torch.nn.functional.cross_entropy(scores, torch.tensor([0, 1, 2, 0])).backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None for g in grads) and any(g.abs().sum() > 0 for g in grads)
