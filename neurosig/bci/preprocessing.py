@@ -10,8 +10,8 @@ YAML names (``preprocessing: [{type: ...}, ...]`` in a ``bci_eval`` job):
 ================= ===================================================================================
 ``average_reference`` subtract the mean over channels (stateless)
 ``standardize``    per-channel mean and standard deviation learnt on the training trials
-``faster``         FASTER (Nolan et al. 2010) fitted on the training trials, when
-                   :mod:`neurosig.eeg.faster` is installed
+``faster``         FASTER (Nolan et al. 2010): channels, ICA and components learnt on the
+                   training trials (:class:`FasterCleaner`)
 ================= ===================================================================================
 """
 
@@ -25,9 +25,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from neurosig.core.errors import ConfigError, DataError
-from neurosig.core.validate import check_option
+from neurosig.core.validate import check_option, did_you_mean
 
-__all__ = ["AverageReference", "Standardize", "Scale", "build_preprocessing", "PREPROCESSORS"]
+__all__ = [
+    "AverageReference", "Standardize", "Scale", "FasterCleaner", "build_preprocessing", "PREPROCESSORS",
+]
 
 
 def _check_3d(X: Any) -> np.ndarray:
@@ -91,11 +93,132 @@ class Scale(TransformerMixin, BaseEstimator):
         return np.asarray(X, dtype=np.float64) * self.factor
 
 
-#: YAML name → "module:Class" of a fold-fitted step; FASTER is resolved when it is used.
+class FasterCleaner(TransformerMixin, BaseEstimator):
+    """FASTER (Nolan et al. 2010) learnt on the training trials, applied to any trial.
+
+    ``fit`` runs the steps that learn from the data set (:mod:`neurosig.eeg.faster`): step 1 (bad
+    channels), step 2 (bad epochs, left out of the ICA fit only: a transformer cannot drop trials) and
+    step 3 (a seeded ICA on the good channels, bad components chosen). ``transform`` applies the learnt
+    ICA removal, then step 4 (bad channels within each trial, z-scored across channels of that trial,
+    deviations against the training means) and interpolates the step-1 and step-4 channels with
+    spherical splines. Test trials are only transformed, never used to decide anything.
+
+    Parameters
+    ----------
+    sfreq : float
+        Sampling rate in Hz (the evaluation fills it in).
+    ch_names : list of str
+        Channel names; standard 10-05 names get template positions for the interpolation.
+    metrics : {"paper", "mne-faster"}
+        FASTER metric profile.
+    threshold : float
+        ``|z|`` threshold of every step (the paper: 3).
+    ica : bool
+        Run step 3.
+    ica_method : {"fastica", "infomax", "picard"}
+        ICA algorithm (the paper: infomax).
+    random_state : int
+        ICA seed.
+    interpolate : bool
+        Interpolate bad channels (needs standard channel names).
+
+    Attributes
+    ----------
+    bad_channels_ : list of str
+        Step-1 channels, interpolated in every trial.
+    excluded_components_ : list of int
+        ICA components removed.
+    """
+
+    def __init__(
+        self, sfreq: float | None = None, ch_names: list[str] | None = None, metrics: str = "paper",
+        threshold: float = 3.0, ica: bool = True, ica_method: str = "infomax", random_state: int = 0,
+        interpolate: bool = True,
+    ):
+        self.sfreq = sfreq
+        self.ch_names = ch_names
+        self.metrics = metrics
+        self.threshold = threshold
+        self.ica = ica
+        self.ica_method = ica_method
+        self.random_state = random_state
+        self.interpolate = interpolate
+
+    def _info(self, n_channels: int, n_times: int):
+        from neurosig.core.chunks import EpochsInfo
+        from neurosig.eeg.faster_stages import mne_info
+
+        if self.sfreq is None or self.ch_names is None or len(self.ch_names) != n_channels:
+            raise ConfigError(
+                f"FasterCleaner needs sfreq and the {n_channels} channel names of the trials "
+                f"(got sfreq={self.sfreq!r}, {len(self.ch_names or [])} names)."
+            )
+        names = tuple(self.ch_names)
+        return mne_info(EpochsInfo(float(self.sfreq), names, ("eeg",) * len(names), 0.0, n_times))
+
+    def _epochs(self, X: np.ndarray):
+        import mne
+
+        epochs = mne.EpochsArray(np.asarray(X, dtype=np.float64), self.info_, verbose="error")
+        epochs.info["bads"] = list(self.bad_channels_)
+        return epochs
+
+    def _remove_components(self, X: np.ndarray) -> np.ndarray:
+        if self.ica_ is None:
+            return np.asarray(X, dtype=np.float64)
+        epochs = self._epochs(X)
+        self.ica_.apply(epochs, exclude=self.excluded_components_, verbose="error")
+        return epochs.get_data(copy=False)
+
+    def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> FasterCleaner:
+        """Learn bad channels, the ICA and its bad components from the training trials."""
+        from neurosig.eeg import faster as F
+
+        X = _check_3d(X)
+        self.info_ = self._info(X.shape[1], X.shape[2])
+        names = list(self.ch_names)
+        step1 = F.find_bad_channels(X, float(self.sfreq), names, self.metrics, self.threshold)
+        self.bad_channels_ = list(step1.bad_items())
+        self.good_ = [i for i, c in enumerate(names) if c not in self.bad_channels_]
+        step2 = F.find_bad_epochs(X[:, self.good_], None, self.metrics, self.threshold)
+        kept = np.flatnonzero(~step2.bad)
+        self.ica_, self.excluded_components_ = None, []
+        if self.ica:
+            epochs = self._epochs(X[kept])
+            good_names = [names[i] for i in self.good_]
+            self.ica_ = F.fit_ica(epochs, good_names, None, self.ica_method, self.random_state)
+            step3 = F.find_bad_components_ica(self.ica_, epochs, self.metrics, self.threshold)
+            self.excluded_components_ = [int(i) for i in np.flatnonzero(step3.bad)]
+        self.channel_means_ = self._remove_components(X[kept])[:, self.good_].mean(axis=(0, 2))
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Remove the learnt components, then find and interpolate bad channels trial by trial."""
+        from neurosig.eeg import faster as F
+
+        X = _check_3d(X)
+        if not hasattr(self, "info_"):
+            raise DataError("FasterCleaner is not fitted; fit it on the training trials first.")
+        out = self._remove_components(X)
+        if not self.interpolate:
+            return out.astype(np.float32)
+        names = list(self.ch_names)
+        step4 = F.find_bad_channels_in_epochs(
+            out[:, self.good_], float(self.sfreq), [names[i] for i in self.good_], self.metrics,
+            self.threshold, channel_means=self.channel_means_,
+        )
+        bad = np.zeros((len(out), len(names)), dtype=bool)
+        bad[:, [names.index(c) for c in self.bad_channels_]] = True
+        bad[:, self.good_] |= step4.bad
+        clean, _ = F.interpolate_channels_in_epochs(out, self.info_, bad)
+        return clean.astype(np.float32)
+
+
+#: YAML name → "module:Class" of a fold-fitted step (imported when used).
 PREPROCESSORS: dict[str, str] = {
     "average_reference": "neurosig.bci.preprocessing:AverageReference",
     "standardize": "neurosig.bci.preprocessing:Standardize",
-    "faster": "neurosig.eeg.faster:FasterTransformer",
+    "faster": "neurosig.bci.preprocessing:FasterCleaner",
 }
 
 
@@ -142,8 +265,11 @@ def build_preprocessing(
             params.setdefault("sfreq", sfreq)
         if "ch_names" in accepted:
             params.setdefault("ch_names", list(ch_names))
-        try:
-            steps.append((f"{i}_{kind}", cls(**params)))
-        except TypeError as err:
-            raise ConfigError(f"preprocessing[{i}] ({kind}): {err}.") from None
+        for key in params:
+            if key not in accepted:
+                raise ConfigError(
+                    f"preprocessing[{i}] ({kind}) has no parameter {key!r}; valid parameters are "
+                    f"{accepted}.{did_you_mean(key, accepted)}"
+                )
+        steps.append((f"{i}_{kind}", cls(**params)))
     return steps

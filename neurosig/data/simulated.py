@@ -51,13 +51,17 @@ def load_simulated(
     l_freq, h_freq, resample : float | None
         Continuous band-pass (Hz) and resampling, as in :func:`~neurosig.bci.dataset.epochs_from_raw`.
     artifacts : bool
-        Keep the simulator's blinks, EMG bursts and line noise (off: background and rhythms only).
+        Keep the simulator's blinks, EMG bursts and 50-Hz line noise (above 100 Hz sampling); off:
+        background and rhythms only.
     """
     from neurosig.eeg.simulate import simulate_raw
 
     if n_subjects < 1 or n_trials < 2:
         raise ConfigError(f"need n_subjects >= 1 and n_trials >= 2, got {n_subjects} and {n_trials}.")
-    extra = {} if artifacts else {"blink_rate": 0.0, "emg_rate": 0.0, "line_freq": 0.0}
+    if artifacts:  # line noise at 50 Hz only where the rate can carry it
+        extra = {"line_freq": 50.0 if sfreq > 100.0 else 0.0}
+    else:
+        extra = {"blink_rate": 0.0, "emg_rate": 0.0, "line_freq": 0.0}
     parts = []
     for k in range(n_subjects):
         raw = simulate_raw(duration=7.0 * n_trials, sfreq=sfreq, n_channels=n_channels, seed=seed + k,
