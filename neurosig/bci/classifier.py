@@ -283,7 +283,8 @@ class EEGClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Most probable class of each trial."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     # -- persistence ------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

@@ -1,19 +1,22 @@
-"""Fixtures for the BCI tests: one torch thread, small simulated motor-imagery subjects."""
+"""Fixtures for the BCI tests: one thread, small simulated motor-imagery subjects."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from threadpoolctl import threadpool_limits
 
 from neurosig.bci.dataset import EpochsSet
 
 
 @pytest.fixture(autouse=True)
-def _one_torch_thread():
+def _one_thread():
+    """One torch and one BLAS thread: the CPU is shared, and oversubscription slows everything."""
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield
+    with threadpool_limits(1):
+        yield
     torch.set_num_threads(previous)
 
 
