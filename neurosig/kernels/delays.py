@@ -21,22 +21,35 @@ __all__ = ["check_delay_params", "check_binary", "delayed_scatter"]
 
 
 @njit
-def _scatter_cpu(spikes, weight_t, offset_t, out):  # pragma: no cover - compiled
-    """For every nonzero ``spikes[b, t, i]``: ``out[b, t * n_out + offset_t[i, o]] += weight_t[i, o]``.
+def _scatter_cpu(spikes, weight_t, offset_t, delay_t, max_delay, out):  # pragma: no cover - compiled
+    """For every spike ``spikes[b, t, i] == 1``: ``out[b, t * n_out + offset_t[i, o]] += weight_t[i, o]``.
 
     ``offset_t[i, o] = delay[o, i] * n_out + o`` flattens the (time, output) index, so the inner loop
-    is one gather and one add; ``out`` has room for ``T + max_delay`` steps, so no bounds check.
+    is one gather and one add; only steps within ``max_delay`` of the horizon check the bound. Returns
+    False (and stops) at the first value that is neither 0 nor 1.
     """
     n_batch, n_steps, n_in = spikes.shape
     n_out = weight_t.shape[1]
+    horizon = out.shape[1] // n_out
     for b in range(n_batch):
         row = out[b]
         for t in range(n_steps):
             base = t * n_out
+            safe = t + max_delay < horizon
             for i in range(n_in):
-                if spikes[b, t, i] != 0:
+                v = spikes[b, t, i]
+                if v == 0:
+                    continue
+                if v != 1:
+                    return False
+                if safe:
                     for o in range(n_out):
                         row[base + offset_t[i, o]] += weight_t[i, o]
+                else:
+                    for o in range(n_out):
+                        if t + delay_t[i, o] < horizon:
+                            row[base + offset_t[i, o]] += weight_t[i, o]
+    return True
 
 
 def check_delay_params(weight: np.ndarray, delay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -114,15 +127,15 @@ def delayed_scatter(spikes, weight: np.ndarray, delay: np.ndarray, n_steps: int 
             f"spikes must have shape (batch, T, {weight.shape[1]}) or (T, {weight.shape[1]}) to match "
             f"weight (out, in) = {weight.shape}; got {np.shape(spikes)}."
         )
-    check_binary(spikes)
     horizon = spikes.shape[1] if n_steps is None else int(n_steps)
     n_batch, n_out = spikes.shape[0], weight.shape[0]
     max_delay = int(delay.max()) if delay.size else 0
-    room = max(horizon, spikes.shape[1] + max_delay)
     offset_t = np.ascontiguousarray((delay * n_out + np.arange(n_out)[:, None]).T)
-    flat = np.zeros((n_batch, room * n_out), dtype=np.float32)
-    _scatter_cpu(
-        np.ascontiguousarray(spikes, dtype=np.float32), np.ascontiguousarray(weight.T), offset_t, flat
-    )
-    out = np.ascontiguousarray(flat.reshape(n_batch, room, n_out)[:, :horizon])
+    flat = np.zeros((n_batch, horizon * n_out), dtype=np.float32)
+    spikes = np.ascontiguousarray(spikes, dtype=np.float32)
+    if not _scatter_cpu(
+        spikes, np.ascontiguousarray(weight.T), offset_t, np.ascontiguousarray(delay.T), max_delay, flat
+    ):
+        check_binary(spikes)  # raises, naming the first offending value
+    out = flat.reshape(n_batch, horizon, n_out)
     return out[0] if squeeze else out
