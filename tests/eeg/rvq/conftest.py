@@ -20,7 +20,9 @@ def _one_thread():
 
 def simulated(seed: int, duration: float = 60.0, n_channels: int = 19) -> np.ndarray:
     """Simulated EEG in volts, ``(n_channels, duration * 200)`` at 200 Hz, without line noise."""
-    source = SimulatedEEGSource(duration=duration, sfreq=200.0, n_channels=n_channels, seed=seed, line_freq=0.0)
+    source = SimulatedEEGSource(
+        duration=duration, sfreq=200.0, n_channels=n_channels, seed=seed, line_freq=0.0
+    )
     return concat_chunks(list(source)).data
 
 
