@@ -97,10 +97,10 @@ def _evt2_run(words, i, ev, n, th, last, width, height):
             if xx >= width or yy >= height:
                 break
             e = ev[n]
-            e.t = base | ((w >> 22) & 63)
-            e.x = xx
-            e.y = yy
-            e.p = typ
+            e["t"] = base | ((w >> 22) & 63)
+            e["x"] = xx
+            e["y"] = yy
+            e["p"] = typ
             n += 1
         elif typ == 8 and (w & _EVT2_TH_MASK) >= last:
             th += (w & _EVT2_TH_MASK) - last
@@ -144,10 +144,10 @@ def decode_evt2(words, start, state, ev, n, trig, n_trig, width, height, strict,
                         status = EVENTS_FULL
                         break
                     e = ev[n]
-                    e.t = (th << 6) | ((w >> 22) & 63)
-                    e.x = xx
-                    e.y = yy
-                    e.p = typ
+                    e["t"] = (th << 6) | ((w >> 22) & 63)
+                    e["x"] = xx
+                    e["y"] = yy
+                    e["p"] = typ
                     n += 1
         elif typ == 8:
             raw = w & _EVT2_TH_MASK
@@ -164,9 +164,9 @@ def decode_evt2(words, start, state, ev, n, trig, n_trig, width, height, strict,
                     status = TRIGGERS_FULL
                     break
                 g = trig[n_trig]
-                g.t = (th << 6) | ((w >> 22) & 63)
-                g.id = (w >> 8) & 0x1F
-                g.value = w & 1
+                g["t"] = (th << 6) | ((w >> 22) & 63)
+                g["id"] = (w >> 8) & 0x1F
+                g["value"] = w & 1
                 n_trig += 1
         elif typ == 0xE or typ == 0xF:
             counts[VENDOR] += 1
@@ -196,10 +196,10 @@ def _evt3_run(words, i, ev, n, th, last, tl, cy, base, vp, width, height):
             if cy < 0 or xx >= width or cy >= height:
                 break
             e = ev[n]
-            e.t = (th << 12) | tl
-            e.x = xx
-            e.y = cy
-            e.p = (w >> 11) & 1
+            e["t"] = (th << 12) | tl
+            e["x"] = xx
+            e["y"] = cy
+            e["p"] = (w >> 11) & 1
             n += 1
         elif typ == 0x0:
             cy = w & 0x7FF
@@ -215,10 +215,10 @@ def _evt3_run(words, i, ev, n, th, last, tl, cy, base, vp, width, height):
             while mask:
                 low = mask & -mask
                 e = ev[n]
-                e.t = tt
-                e.x = base + _BIT_INDEX[low]
-                e.y = cy
-                e.p = vp
+                e["t"] = tt
+                e["x"] = base + _BIT_INDEX[low]
+                e["y"] = cy
+                e["p"] = vp
                 n += 1
                 mask ^= low
             base += nbits
@@ -276,10 +276,10 @@ def decode_evt3(words, start, state, ev, n, trig, n_trig, width, height, strict,
                         status = EVENTS_FULL
                         break
                     e = ev[n]
-                    e.t = (th << 12) | tl
-                    e.x = xx
-                    e.y = cy
-                    e.p = (w >> 11) & 1
+                    e["t"] = (th << 12) | tl
+                    e["x"] = xx
+                    e["y"] = cy
+                    e["p"] = (w >> 11) & 1
                     n += 1
         elif typ == 0x0:  # ADDR_Y: a new row needs a new vector base
             cy = w & 0x7FF
@@ -307,10 +307,10 @@ def decode_evt3(words, start, state, ev, n, trig, n_trig, width, height, strict,
                             cat = BAD_PARTIAL_VECTOR
                         else:
                             e = ev[n]
-                            e.t = tt
-                            e.x = base + k
-                            e.y = cy
-                            e.p = vp
+                            e["t"] = tt
+                            e["x"] = base + k
+                            e["y"] = cy
+                            e["p"] = vp
                             n += 1
                 base += nbits
         elif typ == 0x3:  # VECT_BASE_X
@@ -336,9 +336,9 @@ def decode_evt3(words, start, state, ev, n, trig, n_trig, width, height, strict,
                     status = TRIGGERS_FULL
                     break
                 g = trig[n_trig]
-                g.t = (th << 12) | tl
-                g.id = (w >> 8) & 0xF
-                g.value = w & 1
+                g["t"] = (th << 12) | tl
+                g["id"] = (w >> 8) & 0xF
+                g["value"] = w & 1
                 n_trig += 1
         elif typ == 0x7 or typ == 0xE or typ == 0xF:  # CONTINUED_4, OTHERS, CONTINUED_12
             counts[VENDOR] += 1
@@ -373,10 +373,10 @@ def _dat_run(words, i, ev, n, offset, last, width, height):
         if addr >> 28 > 1 or xx >= width or yy >= height or raw < wrap:
             break
         e = ev[n]
-        e.t = offset + raw
-        e.x = xx
-        e.y = yy
-        e.p = addr >> 28
+        e["t"] = offset + raw
+        e["x"] = xx
+        e["y"] = yy
+        e["p"] = addr >> 28
         n += 1
         i += 1
         wrap = raw - (1 << 31)
@@ -419,10 +419,10 @@ def decode_dat(words, start, state, ev, n, trig, n_trig, width, height, strict, 
                 offset += 1 << 32
             last = raw
             e = ev[n]
-            e.t = offset + raw
-            e.x = xx
-            e.y = yy
-            e.p = pol
+            e["t"] = offset + raw
+            e["x"] = xx
+            e["y"] = yy
+            e["p"] = pol
             n += 1
         if cat >= 0:
             if strict:
@@ -462,10 +462,10 @@ def decode_nmnist(words, start, state, ev, n, trig, n_trig, width, height, stric
                     status = EVENTS_FULL
                     break
                 e = ev[n]
-                e.t = offset + (((b2 & 127) << 16) | (np.int64(words[i, 3]) << 8) | np.int64(words[i, 4]))
-                e.x = xx
-                e.y = yy
-                e.p = b2 >> 7
+                e["t"] = offset + (((b2 & 127) << 16) | (np.int64(words[i, 3]) << 8) | np.int64(words[i, 4]))
+                e["x"] = xx
+                e["y"] = yy
+                e["p"] = b2 >> 7
                 n += 1
         if cat >= 0:
             if strict:
@@ -508,7 +508,7 @@ def encode_evt2(t, x, y, p, trig_t, trig_id, trig_v, ie, it, state, out):
             out[n] = (np.uint32(8) << 28) | np.uint32(th & _EVT2_TH_MASK)
         elif is_trig:
             out[n] = (
-                (np.uint32(0xA) << 28) | np.uint32((tn & 63) << 22) | np.uint32(trig_id[it] << 8)
+                (np.uint32(0xA) << 28) | np.uint32((tn & 63) << 22) | np.uint32(np.int64(trig_id[it]) << 8)
             ) | np.uint32(trig_v[it])
             it += 1
         else:
