@@ -104,6 +104,11 @@ class EEGClassifier(ClassifierMixin, BaseEstimator):
         Extra keyword arguments for the model (e.g. ``{"dropout": 0.25}``).
     device : str
         Torch device (``"cpu"`` or ``"cuda"``).
+    recalibrate_bn : bool
+        After training, re-estimate the batch-norm running statistics on the training trials. The
+        comparison code's Keras momentum (0.99) moves them so slowly that after a short training on
+        few trials they are far from the data and every prediction falls in one class; ``False``
+        keeps the running averages as Keras would.
     """
 
     def __init__(
@@ -120,6 +125,7 @@ class EEGClassifier(ClassifierMixin, BaseEstimator):
         deterministic: bool = True,
         model_options: dict[str, Any] | None = None,
         device: str = "cpu",
+        recalibrate_bn: bool = True,
     ):
         self.model = model
         self.sfreq = sfreq
@@ -133,6 +139,7 @@ class EEGClassifier(ClassifierMixin, BaseEstimator):
         self.deterministic = deterministic
         self.model_options = model_options
         self.device = device
+        self.recalibrate_bn = recalibrate_bn
 
     # -- checks -----------------------------------------------------------------------------------
     def _check_params(self) -> None:
@@ -255,8 +262,34 @@ class EEGClassifier(ClassifierMixin, BaseEstimator):
                     break
         if best_state is not None:
             model.load_state_dict(best_state)
+        if self.recalibrate_bn:
+            self._recalibrate_batch_norm(xt[torch.as_tensor(train)])
         model.eval()
         return history
+
+    @torch.no_grad()
+    def _recalibrate_batch_norm(self, x: torch.Tensor) -> None:
+        """Re-estimate every batch norm's running mean and variance on ``x`` (dropout off)."""
+        model = self.model_
+        norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        if not norms or len(x) < 2:
+            return
+        model.eval()
+        momenta = [m.momentum for m in norms]
+        for m in norms:
+            m.reset_running_stats()
+            m.train()
+        seen = 0
+        for start in range(0, len(x), int(self.batch_size)):
+            batch = x[start:start + int(self.batch_size)]
+            if len(batch) < 2:
+                continue
+            seen += len(batch)
+            for m in norms:  # running stats become the trial-weighted average of the batch stats
+                m.momentum = len(batch) / seen
+            model(batch)
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum
 
     # -- inference --------------------------------------------------------------------------------
     def _check_fitted(self) -> None:

@@ -68,8 +68,8 @@ def test_max_norm_holds_after_training(data):
 
 def test_early_stopping_keeps_the_best_validation_weights(trial_factory):
     null = trial_factory(n_subjects=1, n_trials=40, n_times=128, effect=0.0, seed=5)
-    clf = EEGClassifier(model="eegnet", **{**FAST, "lr": 0.05, "validation": 0.25, "patience": 2,
-                                           "epochs": 60})
+    clf = EEGClassifier(model="eegnet", recalibrate_bn=False,
+                        **{**FAST, "lr": 0.05, "validation": 0.25, "patience": 2, "epochs": 60})
     clf.fit(null.X, null.y)
     val = clf.history_["val_loss"]
     assert len(val) < 60  # no skill to learn: the validation loss stops improving
@@ -124,3 +124,15 @@ def test_bad_input_errors(data):
     fitted = EEGClassifier(model="eegnet", **{**FAST, "epochs": 1}).fit(X, y)
     with pytest.raises(DataError, match="same channels and window"):
         fitted.predict(X[:, :, :100])
+
+
+def test_batch_norm_statistics_are_re_estimated_on_the_training_trials(data):
+    X, y = data
+    clf = EEGClassifier(model="eegnet", **{**FAST, "epochs": 2, "scale": 1e6}).fit(X, y)
+    first_bn = clf.model_.features[1]
+    with torch.no_grad():
+        conv = clf.model_.features[0](torch.as_tensor(X * 1e6, dtype=torch.float32).unsqueeze(1))
+    torch.testing.assert_close(first_bn.running_mean, conv.mean(dim=(0, 2, 3)), rtol=1e-3, atol=1e-4)
+    assert first_bn.momentum == pytest.approx(0.01)  # the Keras momentum is restored
+    keras = EEGClassifier(model="eegnet", recalibrate_bn=False, **{**FAST, "epochs": 2}).fit(X, y)
+    assert not torch.allclose(keras.model_.features[1].running_mean, first_bn.running_mean, atol=1e-3)
