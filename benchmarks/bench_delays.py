@@ -8,8 +8,9 @@
    (1 thread); outputs compared.
 3. FEAST (8 neurons, 7x7 context) on oriented moving edges: events per second while learning.
 
-Medians over repeats after a warm-up (Numba compilation excluded). When a CUDA GPU is present, the
-event-driven CUDA twin is timed too.
+Medians over repeats after a warm-up (Numba compilation excluded); the two sides of each ratio are
+timed in alternation, so load changes on a shared machine affect both. When a CUDA GPU is present,
+the event-driven CUDA twin is timed too.
 
 Run: ``.venv/bin/python benchmarks/bench_delays.py [--repeats N]``; writes
 ``benchmarks/results/delays.json`` and prints a markdown table.
@@ -18,7 +19,11 @@ Run: ``.venv/bin/python benchmarks/bench_delays.py [--repeats N]``; writes
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +31,7 @@ import torch
 from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import median_seconds, save  # noqa: E402
+from _common import save  # noqa: E402
 
 from neurosig.kernels._numba import cuda_enabled  # noqa: E402
 from neurosig.kernels.delays import delayed_scatter  # noqa: E402
@@ -35,6 +40,25 @@ from neurosig.snn.feast import Feast  # noqa: E402
 from neurosig.snn.synthetic import moving_edges  # noqa: E402
 
 BATCH, T, N_IN, N_OUT, K, DENSITY = 64, 100, 140, 256, 25, 0.05
+
+
+def interleaved_medians(fns: list[Callable[[], object]], repeats: int, pause: float = 0.3) -> list[float]:
+    """Median seconds of each function, timed in alternation (one warm-up each) so that a change
+    in the load of a shared machine hits both sides of a ratio alike.
+
+    Each timed call starts after ``pause`` seconds of idling: torch's OpenMP workers spin for a
+    while after a parallel region, and on a 2-core machine they would slow whatever runs next.
+    """
+    for fn in fns:
+        fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, bucket in zip(fns, times, strict=True):
+            time.sleep(pause)
+            t0 = time.perf_counter()
+            fn()
+            bucket.append(time.perf_counter() - t0)
+    return [statistics.median(b) for b in times]
 
 
 def bench_training(repeats: int) -> dict:
@@ -58,8 +82,7 @@ def bench_training(repeats: int) -> dict:
 
     with torch.no_grad():
         diff = (ours(x) - ref(F.pad(x.permute(1, 2, 0), (K - 1, 0))).permute(2, 0, 1)).abs().max()
-    t_ours = median_seconds(run_ours, repeats)
-    t_ref = median_seconds(run_ref, repeats)
+    t_ours, t_ref = interleaved_medians([run_ours, run_ref], repeats)
     return {
         "task": "delay layer fwd+bwd, SHD config (64x100, 140->256, K=25)",
         "ours_ms": 1e3 * t_ours,
@@ -68,7 +91,7 @@ def bench_training(repeats: int) -> dict:
         "ours/anchor": t_ours / t_ref,
         "speedup": t_ref / t_ours,
         "max_abs_diff": float(diff),
-        "events_per_s": float("nan"),
+        "events_per_s": None,
     }
 
 
@@ -87,8 +110,7 @@ def bench_inference(repeats: int) -> list[dict]:
 
     dense_out = dense().permute(0, 2, 1).numpy()
     event_out = delayed_scatter(spikes, weight, delay)
-    t_dense = median_seconds(dense, repeats)
-    t_event = median_seconds(lambda: delayed_scatter(spikes, weight, delay), repeats)
+    t_dense, t_event = interleaved_medians([dense, lambda: delayed_scatter(spikes, weight, delay)], repeats)
     rows = [
         {
             "task": f"inference, rounded delays, {DENSITY:.0%} spikes",
@@ -112,7 +134,7 @@ def bench_inference(repeats: int) -> list[dict]:
             delayed_scatter(device_spikes, weight, delay)
             cuda.synchronize()
 
-        t_gpu = median_seconds(on_gpu, repeats)
+        (t_gpu,) = interleaved_medians([on_gpu], repeats)
         gpu_out = delayed_scatter(device_spikes, weight, delay).copy_to_host()
         rows.append(
             {
@@ -137,15 +159,15 @@ def bench_feast(repeats: int) -> dict:
     def run():
         Feast((32, 32, 2), **settings).process(events)
 
-    seconds = median_seconds(run, repeats)
+    (seconds,) = interleaved_medians([run], repeats)
     return {
         "task": f"FEAST learning, {len(events)} events (8 neurons, 7x7)",
         "ours_ms": 1e3 * seconds,
         "anchor": "none (events/s)",
-        "anchor_ms": float("nan"),
-        "ours/anchor": float("nan"),
-        "speedup": float("nan"),
-        "max_abs_diff": float("nan"),
+        "anchor_ms": None,
+        "ours/anchor": None,
+        "speedup": None,
+        "max_abs_diff": None,
         "events_per_s": len(events) / seconds,
     }
 
@@ -156,8 +178,15 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     torch.manual_seed(0)
+    load_before = os.getloadavg()
     rows = [bench_training(args.repeats), *bench_inference(args.repeats), bench_feast(args.repeats)]
-    save("delays", rows, torch_threads=torch.get_num_threads(), repeats=args.repeats)
+    save(
+        "delays",
+        rows,
+        torch_threads=torch.get_num_threads(),
+        repeats=args.repeats,
+        load_average_before_after=[load_before, os.getloadavg()],
+    )
 
 
 if __name__ == "__main__":

@@ -16,10 +16,10 @@ from typing import Annotated
 import numpy as np
 import pydantic
 
-from neurosig.core.chunks import EVENTS_DTYPE, EventChunk, EventInfo
-from neurosig.core.errors import ConfigError, DataError
+from neurosig.core.chunks import EventChunk, EventInfo
+from neurosig.core.errors import ConfigError
 from neurosig.core.stage import Stage
-from neurosig.kernels.feast import feast_kernel
+from neurosig.kernels.feast import feast
 
 __all__ = ["Feast", "FeastOutput", "FeastStage"]
 
@@ -113,40 +113,23 @@ class Feast:
         DataError
             On a wrong dtype, pixels outside the sensor, or timestamps that go back in time.
         """
-        if not isinstance(events, np.ndarray) or events.dtype != EVENTS_DTYPE:
-            raise DataError(
-                f"FEAST takes events of neurosig.EVENTS_DTYPE, got {getattr(events, 'dtype', events)!r}."
-            )
-        width, height = self.info.sensor_size[:2]
-        if len(events) and (events["x"].max() >= width or events["y"].max() >= height):
-            raise DataError(f"events fall outside the {width}x{height} sensor; check sensor_size.")
-        if len(events) > 1 and np.any(np.diff(events["t"]) < 0):
-            raise DataError("event timestamps must not decrease; sort the events by t first.")
-        features = np.empty(len(events), dtype=np.int64)
-        first = (-self._seen) % self.record_every
-        history = np.empty(
-            ((len(events) - first - 1) // self.record_every + 1 if len(events) > first else 0, self.n_neurons)
-        )
-        rows = feast_kernel(
-            events["t"].astype(np.float64),
-            events["x"],
-            events["y"],
+        features, history = feast(
+            events,
             self.last_ts,
             self.weights,
             self.thresholds,
             self.radius,
-            self.tau * 1e6,
+            self.tau,
             self.eta,
             self.d_open,
             self.d_close,
-            learn,
-            self.record_every,
-            features,
-            history,
+            learn=learn,
+            record_every=self.record_every,
+            offset=self._seen,
         )
         self._seen += len(events)
         missed = float(np.mean(features < 0)) if len(events) else 0.0
-        return FeastOutput(features, history[:rows], missed)
+        return FeastOutput(features, history, missed)
 
 
 class FeastStage(Stage):

@@ -124,3 +124,13 @@ def test_bad_input():
         Feast((8, 8, 2), tau=0.0)
     with pytest.raises(ConfigError, match="n_neurons"):
         FeastStage(n_neurons=200)
+
+
+def test_threshold_history_does_not_depend_on_chunking():
+    events, _ = moving_edges([0, 1, 2], size=10, seed=2)
+    whole = Feast((10, 10, 2), record_every=7).process(events)
+    feast = Feast((10, 10, 2), record_every=7)
+    parts = [feast.process(events[a:b]) for a, b in ((0, 33), (33, 101), (101, len(events)))]
+    np.testing.assert_allclose(np.concatenate([p.thresholds for p in parts]), whole.thresholds)
+    np.testing.assert_array_equal(np.concatenate([p.features for p in parts]), whole.features)
+    assert len(whole.thresholds) == len(events) // 7
