@@ -538,7 +538,9 @@ def _spectral_slope(x: np.ndarray, sfreq: float, band: tuple[float, float], db: 
 
 def _jsonable(a: np.ndarray) -> Any:
     a = np.asarray(a, dtype=np.float64)
-    return np.where(np.isfinite(a), a, np.nan).astype(object).tolist() if a.size else []
+    out = a.astype(object)
+    out[~np.isfinite(a)] = None
+    return out.tolist()
 
 
 @dataclass

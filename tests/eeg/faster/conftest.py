@@ -6,8 +6,6 @@ import functools
 
 import pytest
 
-S001_RUNS = list(range(1, 15))
-
 
 @pytest.fixture(autouse=True, scope="session")
 def _quiet_mne():

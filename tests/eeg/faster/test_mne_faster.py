@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from neurosig.eeg import faster as F
-from tests.eeg.faster.conftest import S001_RUNS
 
 mne_faster = pytest.importorskip("mne_faster")
 
@@ -21,6 +20,7 @@ def _eeg(epochs):
     return epochs.get_data(picks="eeg"), epochs.info["sfreq"], epochs.ch_names
 
 
+S001_RUNS = range(1, 15)
 FAST_RUNS = (1, 4)
 RUNS = [r if r in FAST_RUNS else pytest.param(r, marks=pytest.mark.slow) for r in S001_RUNS]
 
