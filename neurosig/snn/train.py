@@ -296,11 +296,9 @@ class DelayTrainingJob(Job):
             return Path(self.train)
         from neurosig.data.shd import make_delay_task
 
-        path = out / "synthetic_delay_task.h5"
-        if path.exists():
-            return path
+        path = out / "synthetic_delay_task.h5"  # regenerated each run (deterministic, fast): never stale
         try:
-            return make_delay_task(path, seed=self.seed, dt=self.dt, **(self.synthetic or {}))
+            return make_delay_task(path, seed=self.seed, dt=self.dt, overwrite=True, **(self.synthetic or {}))
         except TypeError as err:
             raise ConfigError(
                 f"synthetic: {err}; see neurosig.data.shd.make_delay_task for its parameters."
