@@ -100,7 +100,7 @@ class RVQTrainJob(Job):
         self.threads = threads
         self.out_dir = out_dir
 
-    def _prepare(self, path: str, patch_len: int):
+    def prepare(self, path: str, patch_len: int):
         """A prepared recording, from ``out_dir/data`` when the same preparation ran before."""
         from neurosig.eeg.rvq.data import DEFAULT_PREPROCESSING, Recording, prepare, resolve_cleaning
 
@@ -150,8 +150,8 @@ class RVQTrainJob(Job):
         config = preset(self.preset, **self.overrides)
         files = expand(self.train_files, "train_files")
         held = expand(self.held_out_files, "held_out_files")
-        train_recs = [self._prepare(f, config.patch_len) for f in files]
-        test_recs = [self._prepare(f, config.patch_len) for f in held]
+        train_recs = [self.prepare(f, config.patch_len) for f in files]
+        test_recs = [self.prepare(f, config.patch_len) for f in held]
         wrong = sorted({r.sfreq for r in train_recs + test_recs} - {config.sfreq})
         if wrong:
             raise ConfigError(
