@@ -57,6 +57,8 @@ class ATATTrainJob(Job):
         Learning rate.
     adv_weight : float
         Adversarial loss weight (AT-AT).
+    loss : {"mse", "relative"}
+        Training loss (see :class:`~neurosig.eeg.atat.train.TrainConfig`).
     max_seconds : float | None
         Wall-clock budget for training, s.
     seed : int
@@ -86,6 +88,7 @@ class ATATTrainJob(Job):
         patience: PositiveInt = 6,
         lr: Annotated[float, pydantic.Field(gt=0)] = 2e-3,
         adv_weight: Annotated[float, pydantic.Field(ge=0)] = 0.02,
+        loss: Literal["mse", "relative"] = "mse",
         max_seconds: Annotated[float, pydantic.Field(gt=0)] | None = None,
         seed: int = 0,
         eval_epochs: PositiveInt = 500,
@@ -105,6 +108,7 @@ class ATATTrainJob(Job):
         self.patience = patience
         self.lr = lr
         self.adv_weight = adv_weight
+        self.loss = loss
         self.max_seconds = max_seconds
         self.seed = seed
         self.eval_epochs = eval_epochs
@@ -144,6 +148,7 @@ class ATATTrainJob(Job):
             patience=self.patience,
             seed=self.seed,
             adv_weight=self.adv_weight,
+            loss=self.loss,
             max_seconds=self.max_seconds,
         )
         out = Path(self.out_dir)

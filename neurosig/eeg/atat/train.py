@@ -1,10 +1,10 @@
 """One training harness for AT-AT and the baselines: seeded, early stopping, checkpoints.
 
 Every epoch draws fresh training pairs (random clean epoch, random EMG epoch with random sign,
-SNR uniform in [−7, 2] dB); validation uses fixed seeded pairs. The best model on validation MSE is
-kept and written as a checkpoint (``torch.save`` of plain tensors and a config dict, loadable with
-``weights_only=True``). AT-AT first pre-trains its autoencoder on clean EEG, then trains the
-transformer with MSE plus a least-squares adversarial term from its discriminator.
+SNR uniform in [−7, 2] dB); validation uses fixed seeded pairs and the training loss. The best model
+on validation is kept and written as a checkpoint (``torch.save`` of plain tensors and a config dict,
+loadable with ``weights_only=True``). AT-AT first pre-trains its autoencoder on clean EEG, then trains
+the transformer with the loss plus a least-squares adversarial term from its discriminator.
 """
 
 from __future__ import annotations
@@ -73,6 +73,10 @@ class TrainConfig:
         Validation pairs (fixed, seeded).
     max_seconds : float | None
         Wall-clock budget for the training passes; stops early when exceeded.
+    loss : {"mse", "relative"}
+        ``mse`` (EEGdenoiseNet's loss), or ``relative``: each epoch's squared error divided by its
+        clean target's mean power, so low-SNR pairs (small targets after normalisation) count as
+        much as high-SNR ones.
     """
 
     model: str = "atat"
@@ -87,6 +91,7 @@ class TrainConfig:
     ae_epochs: int = 3
     val_samples: int = 2048
     max_seconds: float | None = None
+    loss: str = "mse"
 
     def model_params(self) -> dict[str, Any]:
         """Constructor parameters of the model this config trains."""
@@ -154,6 +159,13 @@ def _pretrain_autoencoder(model: ATAT, data: DenoiseData, cfg: TrainConfig, rng:
         p.requires_grad_(False)
 
 
+def _loss(out: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
+    err = torch.mean((out - target) ** 2, dim=1)
+    if kind == "relative":
+        err = err / torch.mean(target**2, dim=1).clamp_min(1e-6)
+    return err.mean()
+
+
 def _lsgan_step(disc, opt, real, fake):
     loss = 0.5 * (torch.mean((disc(real) - 1) ** 2) + torch.mean(disc(fake) ** 2))
     opt.zero_grad()
@@ -184,6 +196,7 @@ def fit(
     -------
     TrainResult
     """
+    check_option("loss", cfg.loss, ("mse", "relative"))
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = build_model(cfg.model, cfg.model_params())
@@ -212,7 +225,7 @@ def fit(
         total = 0.0
         for xb, yb in zip(x.split(cfg.batch_size), y.split(cfg.batch_size), strict=True):
             out = model(xb)
-            loss = torch.mean((out - yb) ** 2)
+            loss = _loss(out, yb, cfg.loss)
             total += float(loss.detach()) * len(xb)
             if disc is not None:
                 _lsgan_step(disc, disc_opt, yb, out.detach())
@@ -221,7 +234,7 @@ def fit(
             loss.backward()
             opt.step()
         sched.step()
-        val = float(np.mean((predict(model, val_x) - val_y) ** 2))
+        val = float(_loss(torch.from_numpy(predict(model, val_x)), torch.from_numpy(val_y), cfg.loss))
         elapsed = time.perf_counter() - t0
         result.history.append(
             {"epoch": epoch, "train_loss": total / len(x), "val_loss": val, "seconds": elapsed}
