@@ -24,6 +24,7 @@ __all__ = [
     "check_writable_events",
     "empty_events",
     "empty_triggers",
+    "join",
 ]
 
 #: External trigger words of EVT 2.0/3.0 (and AEDAT4 triggers): ``t`` µs, channel ``id``, ``value`` 0/1.
@@ -235,6 +236,13 @@ def check_writable_events(events: np.ndarray, last_t: int, sensor_size: tuple[in
         )
     if np.any((events["p"] != 0) & (events["p"] != 1)):
         raise DataError(f"{fmt} stores polarity 0 or 1; map other values first.")
+
+
+def join(parts: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
+    """Concatenate arrays of one dtype (no copy for a single part; empty for none)."""
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else np.empty(0, dtype)
 
 
 def empty_events(n: int = 0) -> np.ndarray:

@@ -16,11 +16,13 @@ import numpy as np
 from neurosig.core.chunks import EVENTS_DTYPE
 from neurosig.core.errors import FormatError
 from neurosig.io.events._common import (
+    TRIGGER_DTYPE,
     DecodeReport,
     FileHeader,
     check_sensor_size,
     empty_events,
     empty_triggers,
+    join,
 )
 from neurosig.kernels.event_decoders import BAD_OUTSIDE_SENSOR
 
@@ -55,12 +57,18 @@ def probe(path: Path, sensor_size=None) -> FileHeader:
     return FileHeader(NAME, 0, (int(stream["width"]), int(stream["height"]), 2), "header", fields)
 
 
-def _convert(packet: np.ndarray) -> np.ndarray:
-    out = empty_events(len(packet))
-    out["t"] = packet["t"]
-    out["x"] = packet["x"]
-    out["y"] = packet["y"]
-    out["p"] = packet["on"]
+def _convert(packets: list[np.ndarray]) -> np.ndarray:
+    """aedat's event packets → one EVENTS_DTYPE array (field by field: no structured concatenation)."""
+    out = empty_events(sum(len(p) for p in packets))
+    a = 0
+    for packet in packets:
+        b = a + len(packet)
+        block = out[a:b]
+        block["t"] = packet["t"]
+        block["x"] = packet["x"]
+        block["y"] = packet["y"]
+        block["p"] = packet["on"]
+        a = b
     return out
 
 
@@ -73,7 +81,7 @@ def _triggers(packet: np.ndarray) -> np.ndarray:
 
 
 def _checked(packets: list[np.ndarray], path: Path, header: FileHeader, strict: bool, report, first: int):
-    events = _convert(packets[0] if len(packets) == 1 else np.concatenate(packets))
+    events = _convert(packets)
     width, height = header.sensor_size[:2]
     bad = (events["x"] >= width) | (events["y"] >= height)
     if bad.any():
@@ -129,8 +137,4 @@ def read(path: Path, header: FileHeader, strict: bool = True):
     report = parts[-1][2] if parts else DecodeReport(path, NAME)
     events = [p[0] for p in parts if len(p[0])]
     triggers = [p[1] for p in parts if len(p[1])]
-    return (
-        np.concatenate(events) if events else empty_events(),
-        np.concatenate(triggers) if triggers else empty_triggers(),
-        report,
-    )
+    return join(events, EVENTS_DTYPE), join(triggers, TRIGGER_DTYPE), report

@@ -26,6 +26,7 @@ from neurosig.io.events._common import (
     check_sensor_size,
     check_writable_events,
     empty_events,
+    join,
 )
 
 __all__ = ["NAME", "probe", "read", "blocks", "writer"]
@@ -83,9 +84,8 @@ def read(path: Path, header: FileHeader, strict: bool = True):
     """Read the whole file: ``(events, triggers, report)``."""
     parts = list(blocks(path, header, strict, block_bytes=1 << 62))
     report = parts[-1][2] if parts else DecodeReport(path, NAME)
-    events = np.concatenate([p[0] for p in parts]) if parts else empty_events()
-    triggers = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, TRIGGER_DTYPE)
-    return events, triggers, report
+    events = join([p[0] for p in parts if len(p[0])], EVENTS_DTYPE)
+    return events, join([p[1] for p in parts if len(p[1])], TRIGGER_DTYPE), report
 
 
 class Hdf5EventWriter:

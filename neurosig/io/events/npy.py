@@ -19,6 +19,7 @@ from neurosig.io.events._common import (
     check_sensor_size,
     check_writable_events,
     empty_triggers,
+    join,
 )
 from neurosig.io.events._convert import as_events
 from neurosig.io.events._writers import AtomicWriter
@@ -86,8 +87,7 @@ def read(path: Path, header: FileHeader, strict: bool = True):
     """Read the whole array: ``(events, triggers, report)``."""
     parts = list(blocks(path, header, strict, block_bytes=1 << 62))
     report = parts[-1][2] if parts else DecodeReport(path, NAME)
-    events = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, EVENTS_DTYPE)
-    return events, empty_triggers(), report
+    return join([p[0] for p in parts], EVENTS_DTYPE), empty_triggers(), report
 
 
 class NpyWriter(AtomicWriter):
