@@ -366,8 +366,12 @@ def convert(
     src_path, header, blocks = _blocks(src, strict, sensor_size, 1 << 22)
     kwargs: dict[str, Any] = {}
     if out_fmt == "hdf5":
-        kwargs["source"] = {"type": "events", "path": str(src_path.resolve()), "format": header.fmt,
-                            "sha256": _sha256(src_path)}  # fmt: skip
+        kwargs["source"] = {
+            "type": "events",
+            "path": str(src_path.resolve()),
+            "format": header.fmt,
+            "sha256": _sha256(src_path),
+        }
     dropped = 0
     writer = _module(out_fmt).writer(dst, header.sensor_size, overwrite, **kwargs)
     with writer:
