@@ -114,7 +114,7 @@ def delayed_scatter(spikes, weight: np.ndarray, delay: np.ndarray, n_steps: int 
         On wrong shapes, negative delays or non-binary spikes.
     """
     weight, delay = check_delay_params(weight, delay)
-    if on_gpu(spikes) or hasattr(spikes, "copy_to_host"):  # the CUDA simulator's arrays lack the interface
+    if on_gpu(spikes):
         from neurosig.kernels.delays_cuda import delayed_scatter_cuda
 
         return delayed_scatter_cuda(spikes, weight, delay, n_steps)
