@@ -92,27 +92,38 @@ def _quiet():
     return mne.utils.use_log_level("error")
 
 
+def _digest(rows: np.ndarray | None) -> str:
+    return "" if rows is None else hashlib.sha256(np.asarray(rows, dtype=np.int64).tobytes()).hexdigest()
+
+
 def _fit_predict(
-    factory: Factory, data: EpochsSet, fold: Fold, pretrained: dict[tuple[str, str], Any], pipeline: str,
+    factory: Factory, data: EpochsSet, fold: Fold, cache: dict[tuple, Any], pipeline: str,
 ) -> tuple[np.ndarray, float, float]:
+    """Fit (or reuse the model fitted on the very same trials and seed), then predict the test fold.
+
+    Folds that share their training trials (subjects of one held-out block; transfer folds of one
+    subject, which share the pretraining) reuse one fitted model; only the latest is kept in memory.
+    """
     t0 = time.perf_counter()
     with _quiet():
         if fold.protocol == "transfer":
-            key = (pipeline, fold.subject)
-            if key not in pretrained:
-                base = factory(fold.seed - fold.index)
-                base.fit(data.X[fold.pretrain], data.y[fold.pretrain])
-                pretrained.clear()  # keep one pretrained model in memory at a time
-                pretrained[key] = base
-            est = copy.deepcopy(pretrained[key])
+            base_seed = fold.seed - fold.index
+            key = (pipeline, base_seed, _digest(fold.pretrain))
+            if key not in cache:
+                cache.clear()
+                cache[key] = factory(base_seed).fit(data.X[fold.pretrain], data.y[fold.pretrain])
+            est = copy.deepcopy(cache[key])
             steps = [step for _, step in est.steps] if hasattr(est, "steps") else [est]
             X_train = data.X[fold.train]
             for step in steps[:-1]:  # preprocessing stays as fitted on the pretraining subjects
                 X_train = step.transform(X_train)
             steps[-1].fine_tune(X_train, data.y[fold.train])
         else:
-            est = factory(fold.seed)
-            est.fit(data.X[fold.train], data.y[fold.train])
+            key = (pipeline, fold.seed, _digest(fold.train))
+            if key not in cache:
+                cache.clear()
+                cache[key] = factory(fold.seed).fit(data.X[fold.train], data.y[fold.train])
+            est = cache[key]
         t1 = time.perf_counter()
         y_pred = np.asarray(est.predict(data.X[fold.test])).astype(str)
     return y_pred, t1 - t0, time.perf_counter() - t1
@@ -160,7 +171,7 @@ def evaluate(
         for name, factory in pipelines.items():
             if protocol == "transfer" and not supports_transfer(factory(0)):
                 continue
-            pretrained: dict[tuple[str, str], Any] = {}
+            cache: dict[tuple, Any] = {}
             for fold in tqdm(pfolds, desc=f"{protocol}/{name}", unit="fold", disable=not progress):
                 digest = fold_hash(config_id, fingerprint, name, fold)
                 record = store.load(protocol, name, fold.subject, fold.index, digest) if store else None
@@ -168,7 +179,7 @@ def evaluate(
                     counts["resumed"] += 1
                     records.append(record)
                     continue
-                y_pred, fit_s, pred_s = _fit_predict(factory, data, fold, pretrained, name)
+                y_pred, fit_s, pred_s = _fit_predict(factory, data, fold, cache, name)
                 y_true = data.y[fold.test]
                 record = {
                     "protocol": protocol, "pipeline": name, "subject": fold.subject, "fold": fold.index,

@@ -76,6 +76,9 @@ class BCIEvaluation(Job):
         ``within_subject``, ``cross_session``, ``cross_subject``, ``transfer``.
     n_folds : int
         Folds per subject (within-subject and transfer).
+    held_out : int
+        Subjects held out together in cross-subject and transfer (1: leave one subject out; the
+        paper holds out blocks of 10).
     seed : int
         Base seed of the folds, the class balancing and the networks.
     preprocessing : list of dict
@@ -102,6 +105,7 @@ class BCIEvaluation(Job):
         pipelines: list[str] = list(PIPELINE_NAMES),  # noqa: B006 - pydantic copies defaults
         protocols: list[str] = ["within_subject"],  # noqa: B006
         n_folds: Annotated[int, pydantic.Field(ge=2)] = 5,
+        held_out: Annotated[int, pydantic.Field(ge=1)] = 1,
         seed: int = 0,
         preprocessing: list[dict[str, Any]] = [],  # noqa: B006
         training: dict[str, Any] = {},  # noqa: B006
@@ -114,6 +118,7 @@ class BCIEvaluation(Job):
         self.pipelines = pipelines
         self.protocols = protocols
         self.n_folds = n_folds
+        self.held_out = held_out
         self.seed = seed
         self.preprocessing = preprocessing
         self.training = training
@@ -146,7 +151,8 @@ class BCIEvaluation(Job):
         data = load_dataset(self.dataset)
         if self.balance:
             data = balance_classes(data, self.seed)
-        folds = [f for p in self.protocols for f in make_folds(data, p, self.n_folds, self.seed)]
+        folds = [f for p in self.protocols
+                 for f in make_folds(data, p, self.n_folds, self.seed, self.held_out)]
 
         def factory(name: str):
             return lambda seed: make_pipeline(name, data.sfreq, data.ch_names, self.preprocessing,

@@ -5,9 +5,10 @@ protocol           folds
 ================== ==================================================================================
 within_subject     per subject, stratified k-fold over its trials (seeded)
 cross_session      per subject with several sessions, leave one session out
-cross_subject      leave one subject out: train on all other subjects, test on all of the subject
-transfer           per subject and fold: pretrain on all other subjects, fine-tune on the subject's
-                   training folds (the within-subject folds), test on its test fold
+cross_subject      leave one subject (or a block of ``held_out`` subjects) out: train on the others,
+                   test on every trial of each held-out subject
+transfer           per subject and fold: pretrain on the subjects outside its block, fine-tune on the
+                   subject's training folds (the within-subject folds), test on its test fold
 ================== ==================================================================================
 
 Folds are plain index arrays into an :class:`~neurosig.bci.dataset.EpochsSet`, so any estimator can be
@@ -79,17 +80,36 @@ def _check_trials(data: EpochsSet, rows: np.ndarray, n_folds: int, subject: str)
         )
 
 
-def _within(data: EpochsSet, n_folds: int, seed: int, protocol: str) -> list[Fold]:
+def _blocks(data: EpochsSet, held_out: int, seed: int) -> list[list[str]]:
+    """Subjects in held-out blocks: one subject each, or shuffled (seeded) blocks of ``held_out``."""
+    subjects = data.subjects
+    if held_out < 1:
+        raise ConfigError(f"held_out must be >= 1 subject, got {held_out}.")
+    if held_out >= len(subjects):
+        raise DataError(
+            f"held_out={held_out} leaves no subject to train on ({len(subjects)} subjects); lower it."
+        )
+    if held_out > 1:
+        subjects = list(np.random.default_rng(seed).permutation(subjects))
+    return [subjects[i:i + held_out] for i in range(0, len(subjects), held_out)]
+
+
+def _within(data: EpochsSet, n_folds: int, seed: int, protocol: str, held_out: int) -> list[Fold]:
     folds = []
+    pretrain_of = {}
+    if protocol == "transfer":
+        if len(data.subjects) < 2:
+            raise DataError("the transfer protocol needs at least two subjects (one to pretrain on).")
+        for block in _blocks(data, held_out, seed):
+            others = np.flatnonzero(~np.isin(data.subject, block))
+            pretrain_of.update(dict.fromkeys(block, others))
     for s, subject in enumerate(data.subjects):
         rows = np.flatnonzero(data.subject == subject)
         _check_trials(data, rows, n_folds, subject)
         cv = StratifiedKFold(n_folds, shuffle=True, random_state=seed + s)
-        others = np.flatnonzero(data.subject != subject) if protocol == "transfer" else None
-        if protocol == "transfer" and len(others) == 0:
-            raise DataError("the transfer protocol needs at least two subjects (one to pretrain on).")
         for k, (tr, te) in enumerate(cv.split(rows, data.y[rows])):
-            folds.append(Fold(protocol, subject, k, rows[tr], rows[te], others, seed + 1000 * s + k))
+            folds.append(Fold(protocol, subject, k, rows[tr], rows[te], pretrain_of.get(subject),
+                              seed + 1000 * s + k))
     return folds
 
 
@@ -110,19 +130,22 @@ def _cross_session(data: EpochsSet, seed: int) -> list[Fold]:
     return folds
 
 
-def _cross_subject(data: EpochsSet, seed: int) -> list[Fold]:
+def _cross_subject(data: EpochsSet, seed: int, held_out: int) -> list[Fold]:
     if len(data.subjects) < 2:
         raise DataError("cross_subject needs at least two subjects; this dataset has one.")
     folds = []
-    for s, subject in enumerate(data.subjects):
-        test = np.flatnonzero(data.subject == subject)
-        train = np.flatnonzero(data.subject != subject)
-        _check_trials(data, train, 1, f"all but {subject}")
-        folds.append(Fold("cross_subject", subject, 0, train, test, None, seed + 1000 * s))
+    for b, block in enumerate(_blocks(data, held_out, seed)):
+        train = np.flatnonzero(~np.isin(data.subject, block))
+        _check_trials(data, train, 1, f"all but {block}")
+        for subject in block:  # one model per block: every subject of the block shares the seed
+            test = np.flatnonzero(data.subject == subject)
+            folds.append(Fold("cross_subject", subject, 0, train, test, None, seed + 1000 * b))
     return folds
 
 
-def make_folds(data: EpochsSet, protocol: str, n_folds: int = 5, seed: int = 0) -> list[Fold]:
+def make_folds(
+    data: EpochsSet, protocol: str, n_folds: int = 5, seed: int = 0, held_out: int = 1
+) -> list[Fold]:
     """All folds of one protocol over a dataset.
 
     Parameters
@@ -135,6 +158,9 @@ def make_folds(data: EpochsSet, protocol: str, n_folds: int = 5, seed: int = 0) 
         Folds per subject (``within_subject`` and ``transfer``).
     seed : int
         Base seed; each fold gets its own seed derived from it.
+    held_out : int
+        Subjects held out together in ``cross_subject`` and ``transfer`` (1: leave one subject out;
+        the comparison paper holds out blocks of 10, drawn by ``seed``).
 
     Raises
     ------
@@ -146,7 +172,7 @@ def make_folds(data: EpochsSet, protocol: str, n_folds: int = 5, seed: int = 0) 
     if n_folds < 2:
         raise ConfigError(f"n_folds must be at least 2, got {n_folds}.")
     if protocol in ("within_subject", "transfer"):
-        return _within(data, n_folds, seed, protocol)
+        return _within(data, n_folds, seed, protocol, held_out)
     if protocol == "cross_session":
         return _cross_session(data, seed)
-    return _cross_subject(data, seed)
+    return _cross_subject(data, seed, held_out)

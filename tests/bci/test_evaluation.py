@@ -188,3 +188,13 @@ def test_yaml_job_bad_parameters(tmp_path):
         build_job(_job_config(tmp_path, training={"seed": 1})).run()
     with pytest.raises(ConfigError, match="preprocessing"):
         build_job(_job_config(tmp_path, preprocessing=[{"type": "ica"}])).run()
+
+
+def test_one_model_per_held_out_block(trial_factory):
+    data = trial_factory(n_subjects=4, n_trials=8)
+    log: list = []
+    folds = make_folds(data, "cross_subject", seed=0, held_out=2)
+    pipes = {"spy": lambda seed: Pipeline([("spy", FitSpy(log)), ("lv", LogVar()),
+                                            ("lda", LinearDiscriminantAnalysis())])}
+    records, _ = evaluate(data, pipes, folds)
+    assert len(log) == 2 and len(records) == 4

@@ -78,3 +78,24 @@ def test_bad_datasets_fail_clearly(trials):
     with pytest.raises(ConfigError, match="n_folds"):
         make_folds(trials, "within_subject", 1)
     assert "within_subject" in PROTOCOLS
+
+
+def test_held_out_blocks_share_training_trials_and_seed(trial_factory):
+    data = trial_factory(n_subjects=5, n_trials=8)
+    folds = make_folds(data, "cross_subject", seed=3, held_out=2)
+    assert sorted(f.subject for f in folds) == sorted(data.subjects)
+    by_seed: dict[int, list] = {}
+    for f in folds:
+        by_seed.setdefault(f.seed, []).append(f)
+    assert sorted(len(v) for v in by_seed.values()) == [1, 2, 2]
+    for block in by_seed.values():
+        held = {f.subject for f in block}
+        for f in block:
+            np.testing.assert_array_equal(f.train, block[0].train)
+            assert not held & set(data.subject[f.train])
+    transfer = make_folds(data, "transfer", 2, seed=3, held_out=2)
+    for f in transfer:
+        block = next(v for v in by_seed.values() if f.subject in {g.subject for g in v})
+        np.testing.assert_array_equal(f.pretrain, block[0].train)
+    with pytest.raises(DataError, match="leaves no subject"):
+        make_folds(data, "cross_subject", held_out=5)
