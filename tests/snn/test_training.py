@@ -128,3 +128,14 @@ def test_networks_train_end_to_end(neuron, delays):
     torch.nn.functional.cross_entropy(scores, torch.tensor([0, 1, 2, 0])).backward()
     grads = [p.grad for p in model.parameters() if p.requires_grad]
     assert all(g is not None for g in grads) and any(g.abs().sum() > 0 for g in grads)
+
+
+def test_job_with_separate_test_file_keeps_it_out_of_training(tmp_path):
+    train = make_delay_task(tmp_path / "train.h5", n_samples=120, seed=1)
+    test = make_delay_task(tmp_path / "test.h5", n_samples=40, seed=1)  # same class offsets (same seed)
+    config = load_config(PIPELINE)
+    params = {**config.job.params, "train": str(train), "test": str(test), "output_dir": str(tmp_path / "o")}
+    params.update(epochs=1, n_hidden=4)
+    summary = DelayTrainingJob(**params).run()
+    assert summary["n_test"] == 40 and summary["n_train"] + summary["n_val"] == 120
+    assert summary["n_val"] == 12
