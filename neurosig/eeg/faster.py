@@ -46,11 +46,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from scipy import signal, stats
+from scipy import signal
 
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.core.validate import check_finite, check_option
-from neurosig.kernels.faster import hurst_diff, hurst_dispersional, median_gradient, series_stats
+from neurosig.kernels.faster import (
+    excess_kurtosis,
+    hurst_diff,
+    hurst_dispersional,
+    median_gradient,
+    series_stats,
+)
 
 __all__ = [
     "Profile",
@@ -282,14 +288,31 @@ def _welch(x: np.ndarray, sfreq: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _line_noise(x: np.ndarray, sfreq: float) -> np.ndarray:
-    fs, ps = _welch(x, sfreq)
+    """Summed Welch power density (V²/Hz) at the bins of :data:`LINE_FREQS`.
+
+    The same numbers as ``scipy.signal.welch`` (Hann window, constant detrend, one-sided density,
+    ~10-s segments without overlap) at the two bins only: one DFT row per bin instead of full FFTs.
+    """
+    nperseg = min(x.shape[-1], 2 ** (int(np.log2(10 * sfreq)) + 1))
+    fs = np.fft.rfftfreq(nperseg, 1.0 / sfreq)
     idx = [int(np.searchsorted(fs, f)) for f in LINE_FREQS]
     if max(idx) >= len(fs):
         raise DataError(
             f"the line_noise metric needs power at {list(LINE_FREQS)} Hz, above Nyquist for sfreq={sfreq:g} "
             "Hz; leave 'line_noise' out of use_metrics."
         )
-    return ps[..., idx[0]] + ps[..., idx[1]]
+    n_seg = x.shape[-1] // nperseg
+    seg = x[..., : n_seg * nperseg].reshape(*x.shape[:-1], n_seg, nperseg)
+    window = signal.get_window("hann", nperseg)
+    k = np.asarray(idx, dtype=np.float64)
+    phase = 2 * np.pi * np.arange(nperseg)[:, None] * k[None, :] / nperseg
+    basis = np.hstack([window[:, None] * np.cos(phase), window[:, None] * np.sin(phase)])
+    # The DFT of a mean-removed segment is the DFT of the segment minus its mean times the window's.
+    parts = seg @ basis - seg.mean(axis=-1, keepdims=True) * basis.sum(axis=0)
+    power = (parts[..., :2] ** 2 + parts[..., 2:] ** 2) / (sfreq * np.sum(window**2))
+    one_sided = np.where((k > 0) & (k < nperseg / 2.0), 2.0, 1.0)
+    power = (power * one_sided).mean(axis=-2)
+    return power[..., 0] + power[..., 1]
 
 
 def _mean_correlation(x: np.ndarray, absolute: bool) -> np.ndarray:
@@ -341,7 +364,7 @@ def channel_metrics(
         elif name == "hurst":
             out[name] = _hurst(x, paper)
         elif name == "kurtosis":
-            out[name] = stats.kurtosis(x, axis=1)
+            out[name] = excess_kurtosis(x)
         else:
             out[name] = _line_noise(x, sfreq)
     return out
@@ -505,7 +528,7 @@ def component_metrics(
                 r = np.atleast_2d(np.asarray(eog_scores, dtype=np.float64))
                 out[name] = np.abs(r) if paper else r
         elif name == "kurtosis":
-            out[name] = stats.kurtosis(np.asarray(maps, dtype=np.float64).T, axis=1)
+            out[name] = excess_kurtosis(np.asarray(maps, dtype=np.float64).T)
         elif name in ("spectral_slope", "power_gradient"):
             out[name] = _spectral_slope(x, sfreq, band, db=name == "spectral_slope")
         elif name == "hurst":

@@ -14,6 +14,7 @@ from neurosig.core.errors import DataError
 from neurosig.kernels._numba import njit
 
 __all__ = [
+    "excess_kurtosis",
     "hurst_diff",
     "hurst_dispersional",
     "median_gradient",
@@ -215,3 +216,41 @@ def series_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         Maximum minus minimum, in the input's unit.
     """
     return _series_stats(_as_2d(x, 1, "series_stats"))
+
+
+@njit
+def _excess_kurtosis(x):
+    n_series, n = x.shape
+    out = np.empty(n_series)
+    for i in range(n_series):
+        acc = 0.0
+        for k in range(n):
+            acc += x[i, k]
+        m = acc / n
+        m2 = 0.0
+        m4 = 0.0
+        for k in range(n):
+            d = x[i, k] - m
+            d2 = d * d
+            m2 += d2
+            m4 += d2 * d2
+        m2 /= n
+        m4 /= n
+        out[i] = m4 / (m2 * m2) - 3.0 if m2 > 0.0 else np.nan
+    return out
+
+
+def excess_kurtosis(x: np.ndarray) -> np.ndarray:
+    """Excess (Fisher) kurtosis of each series, biased estimator (as ``scipy.stats.kurtosis``).
+
+    Parameters
+    ----------
+    x : ndarray, shape (n_series, n_times)
+        Time series in any unit.
+
+    Returns
+    -------
+    k : ndarray, shape (n_series,)
+        ``m4 / m2² − 3`` (dimensionless; 0 for a Gaussian); NaN for a constant series.
+    """
+    return _excess_kurtosis(_as_2d(x, 2, "excess_kurtosis"))

@@ -8,9 +8,16 @@ import scipy.signal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy import stats
 
 from neurosig.core.errors import DataError
-from neurosig.kernels.faster import hurst_diff, hurst_dispersional, median_gradient, series_stats
+from neurosig.kernels.faster import (
+    excess_kurtosis,
+    hurst_diff,
+    hurst_dispersional,
+    median_gradient,
+    series_stats,
+)
 
 
 def _hurst_diff_twin(x):
@@ -47,6 +54,20 @@ def test_series_stats_and_gradient_match_numpy(x):
     np.testing.assert_array_equal(ptp, np.ptp(x, axis=1))
     np.testing.assert_allclose(median_gradient(x), np.median(np.diff(x), axis=1), atol=1e-12)
     np.testing.assert_allclose(median_gradient(x, absolute=True), np.median(np.abs(np.diff(x)), axis=1))
+    if np.all(np.ptp(x, axis=1) > 1e-3):
+        np.testing.assert_allclose(excess_kurtosis(x), stats.kurtosis(x, axis=1), rtol=1e-6, atol=1e-6)
+
+
+def test_line_noise_equals_welch():
+    from neurosig.eeg.faster import LINE_FREQS, _line_noise, _welch
+
+    rng = np.random.default_rng(0)
+    for shape, sfreq in [((4, 5000), 160.0), ((3, 5, 320), 160.0), ((2, 999), 256.0)]:
+        t = np.arange(shape[-1]) / sfreq
+        x = rng.standard_normal(shape) + 2.0 + np.sin(2 * np.pi * 50 * t) + 0.3 * np.sin(2 * np.pi * 60 * t)
+        fs, ps = _welch(x, sfreq)
+        idx = [np.searchsorted(fs, f) for f in LINE_FREQS]
+        np.testing.assert_allclose(_line_noise(x, sfreq), ps[..., idx[0]] + ps[..., idx[1]], rtol=1e-10)
 
 
 def test_hurst_diff_matches_mne_faster_recipe():
