@@ -28,6 +28,7 @@ from neurosig.eeg.atat.train import TrainConfig, fit, predict
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
+CHECKPOINT = ROOT / "out" / "bench_atat" / "atat.pt"  # git-ignored
 MODELS = ("atat", "fcnn", "simple_cnn", "rescnn")
 
 
@@ -103,9 +104,7 @@ def main() -> None:
             patience=8,
             max_seconds=args.budget,
         )
-        res = fit(
-            data, cfg, checkpoint=RESULTS / f"atat_bench_{name}.pt" if name == "atat" else None, progress=True
-        )
+        res = fit(data, cfg, checkpoint=CHECKPOINT if name == "atat" else None, progress=True)
         models[name] = res.model
         results[name] = evaluate(lambda x, m=res.model: predict(m, x), data, **kw)
         info[name] = {
@@ -118,7 +117,7 @@ def main() -> None:
             "inference": inference_speed(lambda x, m=res.model: predict(m, x, 256)),
         }
     if "atat" in models:
-        info["atat"]["stage"] = stage_speed(RESULTS / "atat_bench_atat.pt")
+        info["atat"]["stage"] = stage_speed(CHECKPOINT)
 
     snrs = np.asarray(TEST_SNRS)
     i2, i7 = int(np.argmin(np.abs(snrs - 2))), int(np.argmin(np.abs(snrs + 7)))
