@@ -113,7 +113,10 @@ def sniff(path: str | Path) -> str:
     FormatError
         If the file is no event format neurosig reads (naming what it looks like, when known).
     """
-    path = check_existing_file(path, "event file")
+    return _sniff(check_existing_file(path, "event file"))
+
+
+def _sniff(path: Path) -> str:
     with open(path, "rb") as f:
         head = f.read(16)
     if head.startswith(b"#!AER-DAT4"):
@@ -140,7 +143,7 @@ def sniff(path: str | Path) -> str:
 
 def _open(path: str | Path, sensor_size, fmt: str | None = None):
     path = check_existing_file(path, "event file")
-    fmt = sniff(path) if fmt is None else check_option("fmt", fmt, FORMATS)
+    fmt = _sniff(path) if fmt is None else check_option("fmt", fmt, FORMATS)
     mod = _module(fmt)
     return path, mod, mod.probe(path, sensor_size)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -150,8 +152,16 @@ def parse_percent_header(path: Path, max_bytes: int = 1 << 16) -> tuple[dict[str
     """Read Prophesee's ``%`` header lines (RAW and DAT); return ``(fields, data_offset)``.
 
     A line is ``% key value``; ``% end`` closes the header explicitly. A line that is not printable
-    ASCII ends the header (binary data may start with the byte ``%``).
+    ASCII ends the header (binary data may start with the byte ``%``). Results are cached per file
+    version (path, size, modification time), since sniffing and probing both need them.
     """
+    st = os.stat(path)
+    fields, offset = _parse_percent_header(str(path), st.st_size, st.st_mtime_ns, max_bytes)
+    return dict(fields), offset
+
+
+@functools.lru_cache(maxsize=32)
+def _parse_percent_header(path: str, size: int, mtime_ns: int, max_bytes: int) -> tuple[dict[str, str], int]:
     with open(path, "rb") as f:
         head = f.read(max_bytes)
     fields: dict[str, str] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,7 +99,10 @@ class WordDecoder:
 def read_words(layout: WordLayout, path: Path, header: FileHeader, strict: bool):
     """Decode a whole file at once; return ``(events, triggers, report)``."""
     dec = WordDecoder(layout, path, header, strict)
-    raw = np.fromfile(path, dtype=np.uint8, offset=header.data_offset)
+    with open(path, "rb", buffering=0) as f:
+        raw = np.empty(max(os.fstat(f.fileno()).st_size - header.data_offset, 0), np.uint8)
+        f.seek(header.data_offset)
+        raw = raw[: f.readinto(memoryview(raw))]
     whole = len(raw) - len(raw) % layout.word_bytes
     if whole < len(raw):
         dec.report.truncated(len(raw) - whole, header.data_offset + whole, layout.word_bytes, strict)
