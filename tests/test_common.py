@@ -48,13 +48,13 @@ def _epochs() -> EpochsChunk:
 
 def _events() -> EventChunk:
     rng = np.random.default_rng(0)
-    n = 4000
+    n = 400
     ev = np.zeros(n, dtype=EVENTS_DTYPE)
-    ev["t"] = np.sort(rng.integers(0, 200_000, n))
-    ev["x"] = rng.integers(0, 64, n)
-    ev["y"] = rng.integers(0, 48, n)
+    ev["t"] = np.sort(rng.integers(0, 50_000, n))
+    ev["x"] = rng.integers(0, 12, n)
+    ev["y"] = rng.integers(0, 9, n)
     ev["p"] = rng.integers(0, 2, n)
-    return EventChunk(ev, EventInfo((64, 48, 2)))
+    return EventChunk(ev, EventInfo((12, 9, 2)))
 
 
 def _spikes() -> SpikeChunk:
@@ -74,6 +74,18 @@ EXAMPLES: dict[str, tuple[dict, str, float, float]] = {
     "pick": ({"types": ["eeg"]}, "signal", 0, 0),
     "resample": ({"sfreq": 100.0}, "signal", 1e-5, 1e-9),
     "epochs": ({"events": ["left", "right"], "tmin": -0.5, "tmax": 2.0}, "signal", 0, 0),
+    # event transforms (neurosig.events)
+    "denoise": ({"filter_time": 3000}, "events", 0, 0),
+    "refractory": ({"period": 2000}, "events", 0, 0),
+    "hot_pixels": ({"calibration": 20000, "max_rate": 150.0}, "events", 0, 0),
+    "crop": ({"x0": 2, "y0": 1, "width": 7, "height": 6}, "events", 0, 0),
+    "downsample": ({"spatial_factor": 3, "time_resolution": 500}, "events", 0, 0),
+    "merge_polarity": ({}, "events", 0, 0),
+    "time_slice": ({"t_start": 10000, "t_stop": 40000}, "events", 0, 0),
+    "to_frames": ({"time_window": 4000}, "events", 1e-6, 1e-9),
+    "to_spikes": ({"dt": 3000}, "events", 1e-6, 1e-9),
+    "to_voxel_grid": ({"n_time_bins": 5}, "events", 1e-5, 1e-9),
+    "to_time_surface": ({"dt": 4000, "tau": 3000.0}, "events", 1e-5, 1e-9),
 }
 
 _cache: dict[str, object] = {}
