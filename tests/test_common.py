@@ -86,6 +86,17 @@ EXAMPLES: dict[str, tuple[dict, str, float, float]] = {
     "to_spikes": ({"dt": 3000}, "events", 1e-6, 1e-9),
     "to_voxel_grid": ({"n_time_bins": 5}, "events", 1e-5, 1e-9),
     "to_time_surface": ({"dt": 4000, "tau": 3000.0}, "events", 1e-5, 1e-9),
+    # spiking networks (neurosig.snn)
+    "spike_delay": (
+        {
+            "weight": [[((o * 20 + i) % 7 - 3) / 3 for i in range(20)] for o in range(3)],
+            "delay": [[(o + i) % 6 for i in range(20)] for o in range(3)],
+        },
+        "spikes",
+        0,
+        0,
+    ),
+    "feast": ({"n_neurons": 6, "radius": 2, "tau": 0.005, "eta": 0.01}, "events", 0, 0),
 }
 
 _cache: dict[str, object] = {}
