@@ -141,3 +141,31 @@ def test_edf_labels_get_positions():
 
     info = mne_info(EpochsInfo(160.0, ("Fc5.", "Cz..", "Iz.."), ("eeg",) * 3, 0.0, 10))
     assert np.all(np.abs(np.array([ch["loc"][:3] for ch in info["chs"]])).sum(axis=1) > 0)
+
+
+@pytest.mark.parametrize(
+    "epochs_override",
+    [
+        pytest.param([], marks=pytest.mark.slow),
+        ["stages.epochs.length=null", "stages.epochs.events=[T1, T2]", "stages.epochs.tmax=4.0"],
+    ],
+    ids=["fixed-length", "event-locked"],
+)
+def test_shipped_pipeline_on_a_real_recording(shared_file, tmp_path, epochs_override):
+    from neurosig.io.hdf5 import read_hdf5
+
+    path = shared_file("eeg/eegmmidb/S001/S001R04.edf")
+    overrides = [
+        f"source.path={path}",
+        f"sink.path={tmp_path / 'out.h5'}",
+        f"stages.faster.report_dir={tmp_path}",
+        "stages.faster.ica=false",  # ICA is covered elsewhere; keep this test fast
+        *epochs_override,
+    ]
+    build_pipeline("pipelines/faster.yaml", overrides).run()
+    chunk, _ = read_hdf5(tmp_path / "out.h5")
+    report = json.loads((tmp_path / "faster_report.json").read_text())
+    assert chunk.n_epochs == len(report["kept_epochs"]) > 0
+    assert report["interpolated"]  # some channels were repaired
+    if epochs_override:
+        assert set(chunk.labels) <= {"T1", "T2"} and chunk.info.n_times == 641
