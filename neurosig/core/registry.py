@@ -21,6 +21,7 @@ _REGISTRY: dict[str, dict[str, str | type]] = {
     "source": {
         "file": "neurosig.io.eeg:EEGFileSource",
         "simulate": "neurosig.eeg.simulate:SimulatedEEGSource",
+        "simulate_events": "neurosig.events.simulate:SimulatedEventSource",
         "hdf5": "neurosig.io.hdf5:HDF5Source",
         "events": "neurosig.io.events.source:EventFileSource",
     },
