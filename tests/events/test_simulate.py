@@ -31,4 +31,5 @@ def test_truth_scores_the_event_filters():
     kept = _kept(source, DenoiseStage(filter_time=5000, neighbours=8))
     assert kept[source.truth == SIGNAL].mean() > 0.7 and kept[source.truth == NOISE].mean() < 0.1
     kept = _kept(source, HotPixelStage(calibration=200_000, max_rate=100.0))
-    assert kept[source.truth == HOT].mean() == 0 and kept[source.truth == SIGNAL].mean() == 1
+    # a moving object that crosses a hot pixel loses those few events too
+    assert kept[source.truth == HOT].mean() == 0 and kept[source.truth == SIGNAL].mean() > 0.99
