@@ -41,6 +41,7 @@ def _decoder(path: Path):
             f"the aedat package cannot open this AEDAT4 file ({err}); check that it is a complete "
             "AEDAT 4.0 recording.",
             path=path,
+            offset=0,
         ) from None
 
 

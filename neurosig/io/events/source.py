@@ -60,7 +60,8 @@ class EventFileSource(Source):
 
     def describe(self) -> dict[str, Any]:
         """Provenance: type, absolute path, format and sha256 of the file."""
-        from neurosig.io.events import _sha256, sniff
+        from neurosig.io.events._dispatch import sha256 as _sha256
+        from neurosig.io.events._dispatch import sniff
 
         path = Path(self.path)
         return {
