@@ -20,6 +20,7 @@ __all__ = [
     "EventDecodeWarning",
     "FileHeader",
     "DecodeReport",
+    "file_head",
     "parse_percent_header",
     "prophesee_sensor",
     "check_sensor_size",
@@ -148,22 +149,34 @@ class DecodeReport:
 _LINE = re.compile(rb"%[\x20-\x7e\t]*\r?\n")
 
 
-def parse_percent_header(path: Path, max_bytes: int = 1 << 16) -> tuple[dict[str, str], int]:
+#: Bytes of a file's start that sniffing and header parsing look at.
+HEAD_BYTES = 1 << 16
+
+
+def file_head(path: Path) -> bytes:
+    """The first :data:`HEAD_BYTES` bytes of a file, cached per file version (path, inode, size,
+    modification and change times).
+
+    Sniffing, header parsing and probing all look at the start of the file; the cache spares them
+    from opening it again and again.
+    """
+    st = os.stat(path)
+    return _file_head(str(path), (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _file_head(path: str, version: tuple[int, ...]) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(HEAD_BYTES)
+
+
+def parse_percent_header(path: Path) -> tuple[dict[str, str], int]:
     """Read Prophesee's ``%`` header lines (RAW and DAT); return ``(fields, data_offset)``.
 
     A line is ``% key value``; ``% end`` closes the header explicitly. A line that is not printable
-    ASCII ends the header (binary data may start with the byte ``%``). Results are cached per file
-    version (path, size, modification time), since sniffing and probing both need them.
+    ASCII ends the header (binary data may start with the byte ``%``).
     """
-    st = os.stat(path)
-    fields, offset = _parse_percent_header(str(path), st.st_size, st.st_mtime_ns, max_bytes)
-    return dict(fields), offset
-
-
-@functools.lru_cache(maxsize=32)
-def _parse_percent_header(path: str, size: int, mtime_ns: int, max_bytes: int) -> tuple[dict[str, str], int]:
-    with open(path, "rb") as f:
-        head = f.read(max_bytes)
+    head = file_head(path)
     fields: dict[str, str] = {}
     pos = 0
     while pos < len(head) and head[pos : pos + 1] == b"%":

@@ -12,7 +12,7 @@ import numpy as np
 
 from neurosig.core.errors import FormatError
 from neurosig.core.validate import check_existing_file, check_option
-from neurosig.io.events._common import FileHeader, parse_percent_header
+from neurosig.io.events._common import FileHeader, file_head, parse_percent_header
 
 __all__ = [
     "FORMATS",
@@ -84,8 +84,7 @@ def sniff(path: str | Path) -> str:
 
 
 def _sniff(path: Path) -> str:
-    with open(path, "rb") as f:
-        head = f.read(16)
+    head = file_head(path)[:16]
     if head.startswith(b"#!AER-DAT4"):
         return "aedat4"
     if head.startswith(b"#!AER-DAT"):

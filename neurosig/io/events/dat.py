@@ -12,7 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from neurosig.core.errors import FormatError
-from neurosig.io.events._common import FileHeader, check_sensor_size, parse_percent_header, prophesee_sensor
+from neurosig.io.events._common import (
+    FileHeader,
+    check_sensor_size,
+    file_head,
+    parse_percent_header,
+    prophesee_sensor,
+)
 from neurosig.io.events._words import BLOCK_BYTES, WordLayout, iter_words, read_words
 from neurosig.io.events._writers import AtomicWriter
 from neurosig.kernels.event_decoders import decode_dat
@@ -28,9 +34,7 @@ ADDRESS_LIMIT = 1 << 14
 def probe(path: Path, sensor_size=None) -> FileHeader:
     """Parse a DAT header and its event-type/size bytes."""
     fields, offset = parse_percent_header(path)
-    with open(path, "rb") as f:
-        f.seek(offset)
-        type_size = f.read(2)
+    type_size = file_head(path)[offset : offset + 2]
     if len(type_size) < 2 or type_size[1] != 8:
         got = type_size.hex() or "end of file"
         raise FormatError(
