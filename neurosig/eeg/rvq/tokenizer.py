@@ -39,8 +39,9 @@ class Tokenizer:
     def __init__(self, config: TokenizerConfig, net: TokenizerNet | None = None, seed: int = 0):
         self.config = config
         if net is None:
-            torch.manual_seed(seed)
-            net = TokenizerNet(config)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                net = TokenizerNet(config)
         self.net = net.eval()
 
     @classmethod
