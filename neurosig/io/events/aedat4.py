@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from neurosig.core.chunks import EVENTS_DTYPE
-from neurosig.core.errors import FormatError
+from neurosig.core.errors import DataError, FormatError
 from neurosig.io.events._common import (
     TRIGGER_DTYPE,
     DecodeReport,
@@ -32,7 +32,12 @@ NAME = "aedat4"
 
 
 def _decoder(path: Path):
-    import aedat
+    try:
+        import aedat
+    except ImportError:
+        raise DataError(
+            f"reading the AEDAT4 file {path} needs the aedat package: pip install -c constraints.txt aedat"
+        ) from None
 
     try:
         return aedat.Decoder(path)
