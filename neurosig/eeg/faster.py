@@ -1031,13 +1031,18 @@ def interpolate_channels_in_epochs(
 def _ref_angles(info: Any, names: Sequence[str], reference: str | None) -> np.ndarray | None:
     if reference is None:
         return None
+    from neurosig.eeg.montage import standard_montage
+
     pos = {info.ch_names[i]: info["chs"][i]["loc"][:3] for i in range(len(info.ch_names))}
-    montage = info.get_montage()
-    ref = montage.get_positions()["ch_pos"].get(reference) if montage is not None else None
+    # The reference is usually not a recorded channel: look it up among the channels, then in the
+    # 10-05 template (both in MNE's head frame).
+    known = {k.lower(): v for k, v in standard_montage().get_positions()["ch_pos"].items()}
+    known.update({k.lower(): v for k, v in pos.items() if np.any(v)})
+    ref = known.get(reference.lower())
     if ref is None:
         raise ConfigError(
-            f"reference={reference!r} has no position in the montage; name an electrode of the montage "
-            "or pass reference=None (average or linked references need no correction)."
+            f"reference={reference!r} has no known position; name a 10-05 electrode (e.g. 'Cz') or pass "
+            "reference=None (average or linked references need no correction)."
         )
     p = np.array([pos[n] for n in names])
     p = p / np.linalg.norm(p, axis=1, keepdims=True)

@@ -91,3 +91,26 @@ def test_channel_constant_within_one_epoch_is_scored_without_warnings():
     data[4, 2] = 0.0  # a drop-out of one channel in one epoch
     result = F.find_bad_channels_in_epochs(data, 64.0)
     assert result.bad[4, 2]
+
+
+def test_reference_distance_correction():
+    # Channel variance that grows with the distance to the reference hides nothing once corrected.
+    rng = np.random.default_rng(0)
+    angles = np.linspace(0.1, 2.0, 24)
+    data = rng.standard_normal((10, 24, 200)) * (1 + 3 * angles**2)[None, :, None]
+    data[:, 5] *= 3.0  # a truly noisy channel near the reference
+    plain = F.find_bad_channels(data, 64.0, use_metrics=["variance"])
+    corrected = F.find_bad_channels(data, 64.0, use_metrics=["variance"], ref_angles=angles)
+    assert not plain.bad[5]
+    assert corrected.bad_items() == ["5"]
+
+
+def test_unknown_reference_electrode():
+    import mne
+
+    info = mne.create_info(["Cz", "Pz", "Oz", "Fz"], 100.0, "eeg")
+    info.set_montage("standard_1005")
+    epochs = mne.EpochsArray(_epochs(n_ch=4, n_t=100), info, verbose="error")
+    with pytest.raises(ConfigError, match="reference='XYZ'"):
+        F.run_faster(epochs, reference="XYZ", ica=False)
+    assert F._ref_angles(info, ["Pz"], "FCz").shape == (1,)  # FCz: not recorded, from the template
