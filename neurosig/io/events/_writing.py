@@ -11,7 +11,7 @@ import numpy as np
 from neurosig.core.chunks import EventChunk
 from neurosig.core.errors import ConfigError
 from neurosig.core.validate import check_option
-from neurosig.io.events._common import EventDecodeWarning, empty_triggers
+from neurosig.io.events._common import EventDecodeWarning, check_sensor_size, empty_triggers
 from neurosig.io.events._convert import as_events
 from neurosig.io.events._dispatch import HOLDS_TRIGGERS, WRITABLE, module, sha256
 from neurosig.io.events._dispatch import blocks as file_blocks
@@ -19,6 +19,7 @@ from neurosig.io.events._dispatch import blocks as file_blocks
 __all__ = ["write_events", "convert"]
 
 _SUFFIX = {".raw": "evt3", ".dat": "dat", ".npy": "npy", ".h5": "hdf5", ".hdf5": "hdf5"}
+_ADDRESS_LIMIT = {"evt2": 2048, "evt3": 2048, "dat": 1 << 14}
 
 
 def _target_format(path: Path, fmt: str | None) -> str:
@@ -76,7 +77,8 @@ def write_events(
     events = as_events(chunk_or_events)
     if sensor_size is None:
         sensor_size = chunk_or_events.info.sensor_size if isinstance(chunk_or_events, EventChunk) else None
-    size = tuple(sensor_size) if sensor_size is not None else _extent(events)
+    limit = _ADDRESS_LIMIT.get(fmt, 1 << 16)
+    size = check_sensor_size(sensor_size, limit, fmt) if sensor_size is not None else _extent(events)
     if triggers is not None and len(triggers) and fmt not in HOLDS_TRIGGERS:
         raise ConfigError(f"{fmt} files cannot hold triggers; write {list(HOLDS_TRIGGERS)} instead.")
     with module(fmt).writer(path, size, overwrite) as w:
