@@ -55,6 +55,9 @@ class ATATDenoise(Stage):
         Denoise channels of type ``eeg`` only (others pass through, delayed like the rest), or all.
     batch_size : int
         Windows × channels per model call.
+    threads : int
+        Torch CPU threads during the model calls (restored afterwards). The model is small: one
+        thread is fastest unless batches are large, and avoids oversubscribing a busy machine.
 
     Notes
     -----
@@ -71,10 +74,12 @@ class ATATDenoise(Stage):
         weights: str | None = None,
         picks: Literal["eeg", "all"] = "eeg",
         batch_size: Annotated[int, pydantic.Field(gt=0)] = 256,
+        threads: Annotated[int, pydantic.Field(gt=0)] = 1,
     ):
         self.weights = weights
         self.picks = picks
         self.batch_size = batch_size
+        self.threads = threads
         self._model = None
         self.reset()
 
@@ -108,14 +113,14 @@ class ATATDenoise(Stage):
         ratio = Fraction(self._n_model, self._n)
         self._up, self._down = ratio.numerator, ratio.denominator
         self._taper = signal.windows.hann(self._n, sym=False).astype(np.float64)
-        self._rows = np.array(
-            [self.picks == "all" or t == "eeg" for t in info.ch_types], dtype=bool
-        )
+        self._rows = np.array([self.picks == "all" or t == "eeg" for t in info.ch_types], dtype=bool)
 
     # -- the work ----------------------------------------------------------------------------------
 
     def _denoise(self, windows: np.ndarray) -> np.ndarray:
         """Denoise windows ``(n_windows, n_channels, n)`` of the picked channels, Hann-weighted."""
+        import torch  # noqa: PLC0415 - torch only when used
+
         from neurosig.eeg.atat.train import predict  # noqa: PLC0415
 
         out = windows.copy()
@@ -129,7 +134,12 @@ class ATATDenoise(Stage):
         live = std[:, 0] > FLAT_STD
         y = x.copy()
         if live.any():
-            y[live] = predict(self._model, x[live] / std[live], self.batch_size) * std[live]
+            previous = torch.get_num_threads()
+            torch.set_num_threads(self.threads)
+            try:
+                y[live] = predict(self._model, x[live] / std[live], self.batch_size) * std[live]
+            finally:
+                torch.set_num_threads(previous)
         if (self._up, self._down) != (1, 1):
             y = signal.resample_poly(y, self._down, self._up, axis=1)
         y = y + mean

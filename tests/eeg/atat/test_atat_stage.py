@@ -119,3 +119,25 @@ def test_registered_and_built_from_yaml(tiny_weights):
         }
     )
     assert isinstance(pipe.stages[0], ATATDenoise)
+
+
+def test_shipped_weights_remove_real_emg_from_continuous_eeg(real_files):
+    """End to end at 160 Hz: held-out EEG run + held-out EMG file, mixed at 0 dB, cleaned by the stage."""
+    import mne
+
+    from neurosig.data import denoise
+
+    eeg_files, emg_files = real_files
+    raw = mne.io.read_raw(eeg_files[-1], preload=True, verbose="error").pick([0, 10, 20, 30])
+    raw.notch_filter(60.0, verbose="error").filter(1.0, 70.0, verbose="error")
+    clean = raw.get_data()[:, 1600:6400]  # 30 s at 160 Hz
+    emg, sfreq = denoise.read_emg_txt(emg_files[-1])
+    emg = denoise._resample(denoise._bandpass(emg, sfreq, 1.0, 70.0), sfreq, 160.0)[:4, 3200:8000]
+    noisy = denoise.mix(clean, emg, 0.0)
+    info = SignalInfo(160.0, tuple(raw.ch_names))
+    out = joined(run_stage(ATATDenoise(), split_chunk(SignalChunk(noisy, info), [100, 1000, 2500])))
+    rms = lambda a: np.sqrt(np.mean(a**2, axis=1))  # noqa: E731
+    before = rms(noisy - clean) / rms(clean)
+    after = rms(out.data - clean) / rms(clean)
+    np.testing.assert_allclose(before, 1.0, rtol=1e-6)
+    assert np.all(after < 0.8 * before), after
