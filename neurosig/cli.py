@@ -89,9 +89,16 @@ def file_info(path: str) -> dict[str, Any]:
         info = {"path": str(p), "format": "neurosig HDF5", "datasets": datasets}
         info.update({k: v for k, v in attrs.items() if k != "pipeline_yaml"})
         return info
-    from neurosig.io.eeg import eeg_file_info
+    from neurosig.core.errors import FormatError
+    from neurosig.io import events
 
-    return eeg_file_info(p)
+    try:
+        events.sniff(p)
+    except FormatError:
+        from neurosig.io.eeg import eeg_file_info
+
+        return eeg_file_info(p)
+    return events.info(p)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -100,6 +107,14 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(json.dumps(info, indent=2, default=str))
     else:
         _print_mapping(info)
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from neurosig.io.events import convert
+
+    summary = convert(args.src, args.dst, args.format, overwrite=args.overwrite)
+    _print_mapping({str(k): v for k, v in summary.items()})
     return 0
 
 
@@ -158,10 +173,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=2, help="with --executor dask: local workers")
     run.set_defaults(func=cmd_run)
 
-    info = sub.add_parser("info", help="describe a recording or a neurosig HDF5 file")
+    info = sub.add_parser("info", help="describe a recording, an event file or a neurosig HDF5 file")
     info.add_argument("file")
     info.add_argument("--json", action="store_true", help="print JSON")
     info.set_defaults(func=cmd_info)
+
+    convert = sub.add_parser(
+        "convert", help="convert an event file (EVT2, EVT3, DAT, AEDAT4, N-MNIST, NPY, HDF5)"
+    )
+    convert.add_argument("src", help="input event file")
+    convert.add_argument(
+        "dst", help="output file; its extension picks the format (.raw EVT2/EVT3, .dat, .npy, .h5)"
+    )
+    convert.add_argument(
+        "--format", help="output format when the extension is ambiguous (evt2, evt3, dat, npy, hdf5)"
+    )
+    convert.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    convert.set_defaults(func=cmd_convert)
 
     demo = sub.add_parser("demo", help="run pipelines/demo.yaml offline on simulated EEG")
     demo.add_argument("--out", default="out/demo", help="output folder (default out/demo)")

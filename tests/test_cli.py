@@ -97,3 +97,19 @@ def test_every_pipeline_file_validates():
             build_job(config)
         else:
             build_pipeline(config)
+
+
+def test_info_and_convert_event_files(shared_file, tmp_path, capsys):
+    from neurosig.io.events import read_events
+
+    src = shared_file("events/expelliarmus_evt3_sample.raw")
+    assert main(["info", str(src), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (info["format"], info["n_events"], info["sensor_size"]) == ("evt3", 219596, [1280, 720, 2])
+    dst = tmp_path / "as_evt2.raw"
+    assert main(["convert", str(src), str(dst), "--format", "evt2"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(dst), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["format"] == "evt2"
+    np.testing.assert_array_equal(read_events(dst).events, read_events(src).events)
+    assert main(["convert", str(src), str(dst), "--format", "evt2"]) == 2  # exists: needs --overwrite
