@@ -119,26 +119,28 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from neurosig.core.config import SuiteConfig, load_config
+    from neurosig.io.hdf5 import read_attrs
+    from neurosig.plotting import plot_outputs
+
     pipeline = REPO_ROOT / "pipelines" / "demo.yaml"
     if not pipeline.is_file():
         raise NeurosigError(
             f"the demo pipeline {pipeline} is missing; install neurosig from a source checkout "
             "(pip install -e .) or run `neurosig run YOUR.yaml`."
         )
-    out = Path(args.out)
-    target = out / "demo.h5"
-    if target.exists():
-        from neurosig.io.hdf5 import read_attrs
-
-        read_attrs(target)  # refuses a file neurosig did not write
-        target.unlink()  # the demo always runs afresh
-    overrides = [f"sink.path={target}"]
-    print(f"neurosig {__version__} demo: {pipeline.relative_to(REPO_ROOT)} (offline, simulated EEG)")
-    result = _run_config(str(pipeline), overrides, progress=not args.no_progress)
-    from neurosig.plotting import plot_signal_file
-
-    figure = plot_signal_file(result["output"], out / "demo.png")
-    print(f"wrote {result['output']}\nwrote {figure}")
+    config = load_config(pipeline)
+    members = config.pipelines if isinstance(config, SuiteConfig) else [config]
+    for member in members:  # the demo always runs afresh
+        target = Path(getattr(member, "sink", None).params["path"]) if getattr(member, "sink", None) else None
+        if target is not None and target.exists():
+            read_attrs(target)  # refuses to touch a file neurosig did not write
+            target.unlink()
+    print(f"neurosig {__version__} demo: {pipeline.relative_to(REPO_ROOT)} (offline, simulated data)")
+    _run_config(pipeline, [], progress=not args.no_progress)
+    outputs = [Path(m.sink.params["path"]) for m in members if getattr(m, "sink", None)]
+    for figure in plot_outputs(outputs):
+        print(f"wrote {figure}")
     return 0
 
 
@@ -191,8 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--overwrite", action="store_true", help="replace an existing output")
     convert.set_defaults(func=cmd_convert)
 
-    demo = sub.add_parser("demo", help="run pipelines/demo.yaml offline on simulated EEG")
-    demo.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
+    demo = sub.add_parser(
+        "demo", help="run pipelines/demo.yaml offline on simulated data (writes ./out/demo/)"
+    )
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     demo.set_defaults(func=cmd_demo)
 

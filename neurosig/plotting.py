@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_signal_file"]
+__all__ = ["plot_signal_file", "plot_frames_file", "plot_outputs"]
 
 
 def plot_signal_file(path: str | Path, out: str | Path, seconds: float = 10.0, n_channels: int = 8) -> Path:
@@ -64,3 +64,63 @@ def plot_signal_file(path: str | Path, out: str | Path, seconds: float = 10.0, n
     fig.savefig(out, dpi=100)
     plt.close(fig)
     return out
+
+
+def plot_frames_file(path: str | Path, out: str | Path, n_frames: int = 8) -> Path:
+    """Plot ``n_frames`` evenly spaced frames of a stored frame stream (ON minus OFF counts).
+
+    Parameters
+    ----------
+    path : str | Path
+        A neurosig HDF5 file holding a spike stream whose info has a ``(P, H, W)`` shape.
+    out : str | Path
+        The PNG to write.
+    n_frames : int
+        Frames to show.
+
+    Returns
+    -------
+    Path
+        ``out``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from neurosig.core.chunks import SpikeChunk
+    from neurosig.core.errors import DataError
+    from neurosig.io.hdf5 import read_hdf5
+
+    chunk, _ = read_hdf5(path)
+    if not isinstance(chunk, SpikeChunk) or len(chunk.info.shape) != 3:
+        raise DataError(f"{path} holds no (P, H, W) frame stream.")
+    frames = chunk.data.reshape(chunk.n_steps, *chunk.info.shape).astype(np.float32)
+    picks = np.linspace(0, chunk.n_steps - 1, min(n_frames, chunk.n_steps)).astype(int)
+    fig, axes = plt.subplots(1, len(picks), figsize=(2.2 * len(picks), 2.4), squeeze=False)
+    for ax, k in zip(axes[0], picks, strict=True):
+        image = frames[k, -1] - (frames[k, 0] if frames.shape[1] > 1 else 0)
+        limit = max(1.0, float(np.abs(image).max()))
+        ax.imshow(image, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+        ax.set(xticks=[], yticks=[], title=f"t = {k * chunk.info.dt * 1e3:.0f} ms")
+    fig.suptitle(f"{Path(path).name}: ON (red) minus OFF (blue) events per frame")
+    fig.tight_layout()
+    out = Path(out)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def plot_outputs(paths: list[str | Path]) -> list[Path]:
+    """Write a PNG beside each output that has a natural picture (signals, event frames)."""
+    from neurosig.io.hdf5 import read_attrs
+
+    figures = []
+    for path in map(Path, paths):
+        attrs = read_attrs(path)
+        kind, shape = attrs.get("chunk_type"), attrs.get("stream_info", {}).get("shape", [])
+        if kind == "SignalChunk":
+            figures.append(plot_signal_file(path, path.with_suffix(".png")))
+        elif kind == "SpikeChunk" and len(shape) == 3:
+            figures.append(plot_frames_file(path, path.with_suffix(".png")))
+    return figures

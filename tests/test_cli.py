@@ -75,25 +75,43 @@ def test_user_errors_exit_2_with_a_message(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_demo_writes_hdf5_and_figure(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--no-progress"]) == 0
+def test_demo_writes_every_output_and_its_figure(tmp_path, capsys, monkeypatch):
+    from neurosig.io.hdf5 import read_attrs
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--no-progress"]) == 0
     text = capsys.readouterr().out
-    assert (tmp_path / "demo.h5").exists() and (tmp_path / "demo.png").stat().st_size > 10_000
-    assert str(tmp_path / "demo.h5") in text
+    outputs = sorted((tmp_path / "out" / "demo").glob("*.h5"))
+    assert {p.name for p in outputs} >= {"eeg.h5", "event_frames.h5"}
+    for path in outputs:
+        assert read_attrs(path)["complete"] and str(path.relative_to(tmp_path)) in text
+    assert (tmp_path / "out" / "demo" / "eeg.png").stat().st_size > 10_000
+    assert (tmp_path / "out" / "demo" / "event_frames.png").stat().st_size > 5_000
+    assert main(["demo", "--no-progress"]) == 0  # reruns afresh, not "skipped"
+    assert "skipped" not in capsys.readouterr().out
 
 
 def test_every_pipeline_file_validates():
     """Each YAML in pipelines/ loads, and names only registered components."""
     from pathlib import Path
 
-    from neurosig.core.config import JobConfig, build_job, build_pipeline, load_config
+    from neurosig.core.config import (
+        JobConfig,
+        SuiteConfig,
+        build_job,
+        build_pipeline,
+        build_suite,
+        load_config,
+    )
 
     folder = Path(__file__).resolve().parents[1] / "pipelines"
     files = sorted(folder.glob("*.yaml"))
     assert files
     for path in files:
         config = load_config(path)
-        if isinstance(config, JobConfig):
+        if isinstance(config, SuiteConfig):
+            build_suite(config)
+        elif isinstance(config, JobConfig):
             build_job(config)
         else:
             build_pipeline(config)

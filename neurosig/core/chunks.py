@@ -317,11 +317,21 @@ class SpikeInfo(_Info):
         Time-step length in seconds.
     n_units : int
         Number of input units (channels).
+    shape : tuple of int
+        Layout of the units when they are a grid, e.g. ``(P, H, W)`` for event frames: a step
+        reshapes to ``data[t].reshape(shape)``; empty for plain channels.
     """
 
     kind: ClassVar[str] = "spikes"
     dt: float
     n_units: int
+    shape: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        shape = tuple(int(s) for s in self.shape)
+        if shape and int(np.prod(shape)) != self.n_units:
+            raise DataError(f"SpikeInfo.shape {shape} does not hold {self.n_units} units.")
+        object.__setattr__(self, "shape", shape)
 
 
 @dataclass(frozen=True, eq=False)

@@ -44,7 +44,7 @@ def _zeros(n: int, sensor_size: tuple[int, int, int], dtype) -> np.ndarray:
 
 def _spikes(frames: np.ndarray, dt_s: float, start: int) -> SpikeChunk:
     flat = frames.reshape(frames.shape[0], int(np.prod(frames.shape[1:])))
-    return SpikeChunk(flat, SpikeInfo(dt=dt_s, n_units=flat.shape[1]), start)
+    return SpikeChunk(flat, SpikeInfo(dt=dt_s, n_units=flat.shape[1], shape=frames.shape[1:]), start)
 
 
 class _ReprStage(EventStage):
