@@ -62,7 +62,24 @@ def _spikes() -> SpikeChunk:
     return SpikeChunk((rng.random((300, 20)) < 0.05).astype(np.float32), SpikeInfo(0.001, 20))
 
 
-INPUTS = {"signal": _signal, "epochs": _epochs, "events": _events, "spikes": _spikes}
+def _eeg_epochs() -> EpochsChunk:
+    """Simulated EEG with standard channel names (FASTER interpolates by position): 15 x 19 x 256."""
+    from neurosig.core.chunks import concat_chunks
+    from neurosig.eeg.epochs import Epochs
+    from neurosig.eeg.simulate import SimulatedEEGSource
+    from neurosig.testing import run_stage
+
+    source = SimulatedEEGSource(duration=30.0, sfreq=128.0, n_channels=19, seed=0)
+    return concat_chunks([c for c in run_stage(Epochs(length=2.0), list(source)) if c.n_epochs])
+
+
+INPUTS = {
+    "signal": _signal,
+    "epochs": _epochs,
+    "eeg_epochs": _eeg_epochs,
+    "events": _events,
+    "spikes": _spikes,
+}
 
 # name -> (parameters, input kind, rtol, atol)
 EXAMPLES: dict[str, tuple[dict, str, float, float]] = {
@@ -74,6 +91,9 @@ EXAMPLES: dict[str, tuple[dict, str, float, float]] = {
     "pick": ({"types": ["eeg"]}, "signal", 0, 0),
     "resample": ({"sfreq": 100.0}, "signal", 1e-5, 1e-9),
     "epochs": ({"events": ["left", "right"], "tmin": -0.5, "tmax": 2.0}, "signal", 0, 0),
+    # FASTER (neurosig.eeg.faster_stages)
+    "faster": ({"ica": False}, "eeg_epochs", 1e-5, 1e-9),
+    "faster_online": ({"calibration_epochs": 5}, "eeg_epochs", 1e-5, 1e-9),
     # event transforms (neurosig.events)
     "denoise": ({"filter_time": 3000}, "events", 0, 0),
     "refractory": ({"period": 2000}, "events", 0, 0),

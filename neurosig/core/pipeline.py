@@ -186,6 +186,10 @@ class Pipeline:
                 sink_seconds += time.perf_counter() - t0
                 summary.chunks_out += 1
             t0 = time.perf_counter()
+            for label, stage in zip(self._labels(), self.stages, strict=True):
+                report = stage.side_output()
+                if report is not None:
+                    self.sink.attach(label, report)
             summary.output = self.sink.commit()
             sink_seconds += time.perf_counter() - t0
         except BaseException:

@@ -126,6 +126,14 @@ class Stage(Component):
         Called once at construction too, so state attributes are always defined.
         """
 
+    def side_output(self) -> dict[str, Any] | None:
+        """What the stage learnt about the stream beyond its chunks (a rejection log, statistics).
+
+        Read after the stream is flushed; the pipeline hands it to the sink, which stores it with
+        the output (HDF5: JSON under ``reports/<stage>``). ``None`` (the default) stores nothing.
+        """
+        return None
+
     def _process(self, chunk: Chunk) -> Iterable[Chunk]:
         raise NotImplementedError
 
@@ -201,6 +209,9 @@ class Sink(Component):
     def write(self, chunk: Chunk) -> None:
         """Receive one chunk."""
         raise NotImplementedError
+
+    def attach(self, name: str, report: dict[str, Any]) -> None:
+        """Store a stage's side output (see :meth:`Stage.side_output`) with the output."""
 
     def commit(self) -> str | None:
         """Make the output complete and visible; return its location."""

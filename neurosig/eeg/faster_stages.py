@@ -163,6 +163,10 @@ class Faster(Stage):
         self._chunks: list[EpochsChunk] = []
         self.report: F.FasterReport | None = None
 
+    def side_output(self) -> dict[str, Any] | None:
+        """The rejection log (every score, z-score and decision), stored with the output."""
+        return None if self.report is None else self.report.to_dict()
+
     def _process(self, chunk: EpochsChunk) -> Iterable[EpochsChunk]:
         if self._chunks and chunk.info != self._chunks[0].info:
             raise DataError("Faster got epochs of two different streams; run one stream per pipeline.")
@@ -406,10 +410,16 @@ class FasterOnline(Stage):
         if self.report_dir is not None and self._calib is not None:
             self._save()
 
+    def side_output(self) -> dict[str, Any] | None:
+        """The calibration and the per-epoch log (flags, scores, repairs), stored with the output."""
+        if self._calib is None:
+            return None
+        return {"metrics": self.metrics, "calibration": self.calibration, "epochs": self.log}
+
     def _save(self) -> None:
         folder = Path(self.report_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        payload = {"metrics": self.metrics, "calibration": self.calibration, "epochs": self.log}
+        payload = self.side_output()
         (folder / f"{self.report_stem}_report.json").write_text(json.dumps(payload))
         n_bad = sum(e["bad"] for e in self.log)
         n_fix = sum(bool(e["interpolated"]) for e in self.log)

@@ -10,6 +10,7 @@ Layout (one stream per file)::
     events:  events (n,) of EVENTS_DTYPE
     spikes:  data (n_steps, n_units)
     tokens:  tokens (n_channels, n_patches, n_scales, n_levels)
+    reports/<stage>: JSON side outputs of stages (e.g. FASTER's rejection log)
 
 Every dataset is chunked and compressed (gzip with shuffle) and grows along the stream axis. Writes
 go to ``NAME.partial``, which is renamed to ``NAME`` only when the run completes, so an interrupted
@@ -45,7 +46,15 @@ from neurosig.core.errors import ConfigError, DataError, FormatError
 from neurosig.core.stage import RunMeta, Sink, Source
 from neurosig.core.validate import check_existing_file
 
-__all__ = ["HDF5Sink", "HDF5Source", "read_hdf5", "read_attrs", "atomic_h5", "write_provenance"]
+__all__ = [
+    "HDF5Sink",
+    "HDF5Source",
+    "read_hdf5",
+    "read_attrs",
+    "read_reports",
+    "atomic_h5",
+    "write_provenance",
+]
 
 FORMAT = "neurosig-hdf5"
 FORMAT_VERSION = 1
@@ -281,6 +290,11 @@ class HDF5Sink(Sink):
             self._append(self._file["onsets"], chunk.onsets)
             self._append(self._file["labels"], np.array(chunk.labels, dtype=object))
 
+    def attach(self, name: str, report: dict[str, Any]) -> None:
+        """Store a stage's side output as JSON text at ``reports/NAME``."""
+        group = self._file.require_group("reports")
+        group.create_dataset(name, data=json.dumps(report, default=str), dtype=_str_dtype())
+
     def _flush_pending(self) -> None:
         if self._pending:
             name, axis = _LAYOUT[self._type]
@@ -384,6 +398,17 @@ class HDF5Source(Source):
                     yield SpikeChunk(block, info, a)
                 else:
                     yield TokenChunk(block, info, a)
+
+
+def read_reports(path: str | Path) -> dict[str, Any]:
+    """The stages' side outputs stored with a neurosig HDF5 output (e.g. FASTER's rejection log)."""
+    import h5py
+
+    read_attrs(path)  # raises if the file is not ours
+    with h5py.File(path, "r") as f:
+        if "reports" not in f:
+            return {}
+        return {name: json.loads(f["reports"][name][()]) for name in f["reports"]}
 
 
 def read_hdf5(path: str | Path) -> tuple[Chunk, dict[str, Any]]:

@@ -173,3 +173,27 @@ def test_killed_run_leaves_nothing_complete_and_rerun_completes(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert read_attrs(out)["complete"] and not partial.exists()
+
+
+def test_stage_side_outputs_are_stored_with_the_output(tmp_path):
+    from neurosig.core.pipeline import Pipeline
+    from neurosig.core.stage import ChunkSource, Stage
+    from neurosig.io.hdf5 import read_reports
+
+    class Count(Stage):
+        name = "count_test"
+
+        def reset(self):
+            self.seen = 0
+
+        def _process(self, chunk):
+            self.seen += chunk.n_samples
+            yield chunk
+
+        def side_output(self):
+            return {"samples": self.seen}
+
+    chunk = CHUNKS["signal"]
+    out = tmp_path / "r.h5"
+    Pipeline(ChunkSource(split_chunk(chunk, [100])), [Count()], HDF5Sink(str(out))).run()
+    assert read_reports(out) == {"0:count_test": {"samples": 5000}}
