@@ -140,17 +140,23 @@ class DenoiseData:
                         f"got {shape}; give more recordings or lower the rejection threshold."
                     )
 
-    def test_pairs(self, snr_db: float, seed: int = 0, max_epochs: int | None = None):
-        """Fixed test (or any split's) pairs at one SNR: each clean epoch with a seeded EMG epoch.
+    def fixed_pairs(self, split: str, snr_db: float | np.ndarray, seed: int = 0, max_epochs=None):
+        """Seeded pairs of one split: each clean epoch with a seeded EMG epoch of random sign.
+
+        Parameters
+        ----------
+        split : {"train", "val", "test"}
+        snr_db : float | ndarray
+            One SNR level in dB, or one per epoch.
+        seed : int
+            Seed of the subset and the pairing.
+        max_epochs : int | None
+            Take a seeded subset of at most this many clean epochs.
 
         Returns
         -------
         noisy, target : ndarray, shape (n, 512), float32
         """
-        return self.fixed_pairs("test", snr_db, seed, max_epochs)
-
-    def fixed_pairs(self, split: str, snr_db: float | np.ndarray, seed: int = 0, max_epochs=None):
-        """Seeded pairs of one split; ``snr_db`` is one level or one per epoch."""
         rng = np.random.default_rng(seed)
         eeg = self.eeg[split]
         if max_epochs is not None and len(eeg) > max_epochs:

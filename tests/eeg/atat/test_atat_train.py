@@ -6,9 +6,11 @@ import json
 import time
 
 import numpy as np
+import pytest
 import torch
 
 from neurosig.core.config import build_job
+from neurosig.core.errors import ConfigError
 from neurosig.eeg.atat.metrics import evaluate
 from neurosig.eeg.atat.train import TrainConfig, fit, predict
 
@@ -66,3 +68,16 @@ def test_job_from_yaml_writes_model_and_metrics(real_files, tmp_path):
     assert saved["model"] == summary["model"] == "atat"
     assert set(saved["test"]) == {"noisy", "atat"} and len(saved["test"]["atat"]["cc"]) == 10
     assert (tmp_path / "out" / "model.pt").is_file()
+
+
+def test_unknown_loss_is_a_config_error(real_data):
+    with pytest.raises(ConfigError, match="loss"):
+        fit(real_data, TrainConfig(**{**TINY, "loss": "l1"}))
+
+
+def test_relative_loss_trains(real_data):
+    cfg = TrainConfig(**{**TINY, "epochs": 2, "samples_per_epoch": 512, "loss": "relative"})
+    result = fit(real_data, cfg)
+    noisy = evaluate(lambda x: x, real_data, max_epochs=100)
+    cleaned = evaluate(lambda x: predict(result.model, x), real_data, max_epochs=100)
+    assert np.mean(cleaned["rrmse_t"]) < np.mean(noisy["rrmse_t"])
