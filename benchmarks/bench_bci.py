@@ -87,6 +87,7 @@ def _anchor(tmp: Path, training: dict, repeats: int) -> dict:
 
     _eegbci_root(tmp, range(1, 15))
     os.environ["MNE_DATASETS_EEGBCI_PATH"] = str(tmp)
+    os.environ["MOABB_DOWNLOAD_PROVIDER"] = "upstream"  # the local MNE layout; no NEMAR look-ups
     dataset = PhysionetMI(imagined=True)
     dataset.subject_list = [1]
     paradigm = LeftRightImagery(fmin=1.0, fmax=45.0, tmin=0.0, tmax=None, scorer="accuracy")
@@ -128,8 +129,9 @@ def _anchor(tmp: Path, training: dict, repeats: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=30, help="training epochs of the networks")
+    parser.add_argument("--epochs", type=int, default=20, help="training epochs of the networks")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of the anchor comparison")
+    parser.add_argument("--skip-s001", action="store_true", help="skip the S001 table (the slow part)")
     parser.add_argument("--skip-anchor", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bci.json"))
     args = parser.parse_args()
@@ -148,7 +150,7 @@ def main() -> None:
                              tmin=0.5, tmax=2.5, l_freq=4.0, h_freq=40.0)
         results["simulated"] = {"data": sim.describe(), "rows": _table(sim, training, PIPELINE_NAMES)}
         _print_table(f"Simulated MI ({sim.describe()})", results["simulated"]["rows"])
-        if S001.is_dir():
+        if S001.is_dir() and not args.skip_s001:
             from neurosig.data.eegbci import load_eegbci
 
             s001 = load_eegbci([1], path=str(_eegbci_root(Path(tmp), (4, 8, 12))), l_freq=1.0, h_freq=45.0)

@@ -24,6 +24,7 @@ def test_physionet_mi_subject_1_offline(shared_file, tmp_path, monkeypatch):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.symlink_to(shared_file(f"eeg/eegmmidb/S001/S001R{run:02d}.edf"))
     monkeypatch.setenv("MNE_DATASETS_EEGBCI_PATH", str(tmp_path))
+    monkeypatch.setenv("MOABB_DOWNLOAD_PROVIDER", "upstream")  # local files only, no NEMAR look-ups
     data = load_moabb("PhysionetMI", "LeftRightImagery", [1], dataset_options={"imagined": True})
     assert data.X.shape[:2] == (45, 64)
     assert sorted(set(data.y)) == ["left_hand", "right_hand"]
