@@ -22,8 +22,9 @@ import torch
 
 from neurosig.data.denoise import TEST_SNRS, build_from_recordings
 from neurosig.eeg.atat.baselines import bandpass_reference
-from neurosig.eeg.atat.metrics import evaluate, markdown_table, plot_examples, plot_metrics
-from neurosig.eeg.atat.train import TrainConfig, fit, predict
+from neurosig.eeg.atat.checkpoint import predict
+from neurosig.eeg.atat.metrics import markdown_table, plot_examples, plot_metrics
+from neurosig.eeg.atat.train import TrainConfig, evaluate, fit
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

@@ -133,8 +133,8 @@ class ATATTrainJob(Job):
         """Train, evaluate on the held-out split and write ``model.pt`` and ``metrics.json``."""
         import torch  # noqa: PLC0415
 
-        from neurosig.eeg.atat.metrics import evaluate  # noqa: PLC0415
-        from neurosig.eeg.atat.train import TrainConfig, fit, predict  # noqa: PLC0415
+        from neurosig.eeg.atat.checkpoint import predict  # noqa: PLC0415
+        from neurosig.eeg.atat.train import TrainConfig, evaluate, fit  # noqa: PLC0415
 
         torch.set_num_threads(self.threads)
         data = self.load_data()

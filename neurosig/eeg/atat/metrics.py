@@ -1,20 +1,20 @@
 """EEGdenoiseNet metrics per SNR level, a markdown table and plots.
 
 RRMSE_t = RMS(ŷ − x) / RMS(x); RRMSE_s = RMS(PSD(ŷ) − PSD(x)) / RMS(PSD(x)); CC = Pearson(ŷ, x);
-each is computed per epoch and averaged over the epochs of one SNR level.
+each is computed per epoch; :func:`neurosig.eeg.atat.train.evaluate` averages them per SNR level.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from scipy import signal
 
-from neurosig.data.denoise import SFREQ, TEST_SNRS, DenoiseData
+__all__ = ["METRICS", "rrmse_t", "rrmse_s", "cc", "markdown_table", "plot_metrics", "plot_examples"]
 
-__all__ = ["rrmse_t", "rrmse_s", "cc", "evaluate", "markdown_table", "plot_metrics", "plot_examples"]
+#: Sampling rate of the benchmark epochs, Hz.
+SFREQ = 256.0
 
 METRICS = ("cc", "rrmse_t", "rrmse_s")
 
@@ -40,46 +40,6 @@ def cc(pred: np.ndarray, clean: np.ndarray) -> np.ndarray:
     p = pred - pred.mean(axis=-1, keepdims=True)
     c = clean - clean.mean(axis=-1, keepdims=True)
     return np.sum(p * c, axis=-1) / np.sqrt(np.sum(p * p, axis=-1) * np.sum(c * c, axis=-1))
-
-
-def evaluate(
-    denoise: Callable[[np.ndarray], np.ndarray],
-    data: DenoiseData,
-    snrs: np.ndarray = TEST_SNRS,
-    max_epochs: int | None = None,
-    seed: int = 0,
-    split: str = "test",
-) -> dict[str, list[float]]:
-    """Mean metrics per SNR level on a split.
-
-    Parameters
-    ----------
-    denoise : callable
-        Maps normalised noisy epochs ``(n, 512)`` float32 to denoised epochs of the same shape.
-    data : DenoiseData
-        The epochs; pairs are drawn with a fixed seed, so every model sees the same pairs.
-    snrs : ndarray
-        SNR levels in dB.
-    max_epochs : int | None
-        Clean epochs per level (seeded subset), ``None`` for all.
-    seed : int
-        Seed of the pairing.
-    split : str
-        Which split to evaluate on.
-
-    Returns
-    -------
-    dict
-        ``snr_db`` and, per metric, one mean per level.
-    """
-    out: dict[str, list[float]] = {"snr_db": [float(s) for s in snrs], **{m: [] for m in METRICS}}
-    funcs = {"cc": cc, "rrmse_t": rrmse_t, "rrmse_s": rrmse_s}
-    for i, snr in enumerate(snrs):
-        noisy, clean = data.fixed_pairs(split, float(snr), seed + i, max_epochs)
-        pred = np.asarray(denoise(noisy), dtype=np.float64)
-        for name in METRICS:
-            out[name].append(float(np.mean(funcs[name](pred, clean.astype(np.float64)))))
-    return out
 
 
 def markdown_table(results: dict[str, dict[str, list[float]]], metric: str = "cc") -> str:

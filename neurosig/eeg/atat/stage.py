@@ -98,7 +98,7 @@ class ATATDenoise(Stage):
 
     def _load(self):
         if self._model is None:
-            from neurosig.eeg.atat.train import load_model  # noqa: PLC0415 - torch only when used
+            from neurosig.eeg.atat.checkpoint import load_model  # noqa: PLC0415 - torch only when used
 
             path = _default_weights() if self.weights is None else self.weights
             self._model, meta = load_model(path)
@@ -121,7 +121,7 @@ class ATATDenoise(Stage):
         """Denoise windows ``(n_windows, n_channels, n)`` of the picked channels, Hann-weighted."""
         import torch  # noqa: PLC0415 - torch only when used
 
-        from neurosig.eeg.atat.train import predict  # noqa: PLC0415
+        from neurosig.eeg.atat.checkpoint import predict  # noqa: PLC0415
 
         out = windows.copy()
         picked = windows[:, self._rows]

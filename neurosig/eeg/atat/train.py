@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from neurosig.core.errors import ConfigError, FormatError
-from neurosig.core.validate import check_existing_file, check_option
-from neurosig.data.denoise import TRAIN_SNR_RANGE, DenoiseData, make_pairs
-from neurosig.eeg.atat.baselines import FCNN, ResCNN, SimpleCNN
-from neurosig.eeg.atat.model import ATAT, ATATConfig, Discriminator
+from neurosig.core.validate import check_option
+from neurosig.data.denoise import SFREQ, TEST_SNRS, TRAIN_SNR_RANGE, DenoiseData, make_pairs
+from neurosig.eeg.atat.checkpoint import build_model, predict, save_model
+from neurosig.eeg.atat.metrics import METRICS, cc, rrmse_s, rrmse_t
+from neurosig.eeg.atat.model import ATAT, Discriminator
 
-__all__ = ["SIZES", "TrainConfig", "TrainResult", "build_model", "fit", "predict", "save_model", "load_model"]
+__all__ = ["SIZES", "TrainConfig", "TrainResult", "fit", "evaluate"]
 
 #: AT-AT sizes: ``tiny`` for tests, ``small`` for the benchmark and the shipped weights.
 SIZES: dict[str, dict[str, int]] = {
@@ -33,16 +34,6 @@ SIZES: dict[str, dict[str, int]] = {
     "small": {"d_model": 32, "n_heads": 4, "n_layers": 2, "d_ff": 64, "ae_channels": 8},
     "medium": {"d_model": 48, "n_heads": 4, "n_layers": 3, "d_ff": 96, "ae_channels": 8},
 }
-MODELS = ("atat", "fcnn", "simple_cnn", "rescnn")
-
-
-def build_model(name: str, params: dict[str, Any] | None = None) -> nn.Module:
-    """Create a fresh model by name (``atat``, ``fcnn``, ``simple_cnn``, ``rescnn``)."""
-    check_option("model", name, MODELS)
-    params = dict(params or {})
-    if name == "atat":
-        return ATAT(ATATConfig(**params))
-    return {"fcnn": FCNN, "simple_cnn": SimpleCNN, "rescnn": ResCNN}[name](**params)
 
 
 @dataclass
@@ -135,14 +126,6 @@ def _draw_pairs(data: DenoiseData, n: int, rng: np.random.Generator) -> tuple[to
     return torch.from_numpy(noisy), torch.from_numpy(clean)
 
 
-def predict(model: nn.Module, noisy: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Run a model on normalised epochs ``(n, n_times)`` in batches; returns float32 numpy."""
-    model.eval()
-    x = torch.as_tensor(np.ascontiguousarray(noisy, dtype=np.float32))
-    with torch.inference_mode():
-        return torch.cat([model(b) for b in x.split(batch_size)]).numpy() if len(x) else noisy.copy()
-
-
 def _pretrain_autoencoder(model: ATAT, data: DenoiseData, cfg: TrainConfig, rng: np.random.Generator):
     ae = model.autoencoder
     opt = torch.optim.Adam(ae.parameters(), lr=cfg.lr)
@@ -188,7 +171,8 @@ def fit(
     cfg : TrainConfig
         What and how to train.
     checkpoint : str | Path | None
-        Where to write the best model whenever validation improves (see :func:`save_model`).
+        Where to write the best model whenever validation improves (see
+        :func:`neurosig.eeg.atat.checkpoint.save_model`).
     progress : bool
         Print one line per pass.
 
@@ -246,7 +230,8 @@ def fit(
         if val < best:
             best, best_state, stale, result.best_epoch = val, copy.deepcopy(model.state_dict()), 0, epoch
             if checkpoint is not None:
-                save_model(checkpoint, model, cfg, {"epoch": epoch, "val_loss": val})
+                extra = {"epoch": epoch, "val_loss": val}
+                save_model(checkpoint, model, cfg.model, cfg.model_params(), asdict(cfg), extra)
         else:
             stale += 1
         if stale >= cfg.patience or (cfg.max_seconds is not None and elapsed > cfg.max_seconds):
@@ -257,53 +242,41 @@ def fit(
     return result
 
 
-def save_model(path: str | Path, model: nn.Module, cfg: TrainConfig, extra: dict[str, Any] | None = None):
-    """Write weights with their config (model name and constructor parameters) to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "model": cfg.model,
-        "params": cfg.model_params(),
-        "train_config": asdict(cfg),
-        "extra": dict(extra or {}),
-        "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
-    }
-    tmp = path.with_name(path.name + ".partial")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+def evaluate(
+    denoise: Callable[[np.ndarray], np.ndarray],
+    data: DenoiseData,
+    snrs: np.ndarray = TEST_SNRS,
+    max_epochs: int | None = None,
+    seed: int = 0,
+    split: str = "test",
+) -> dict[str, list[float]]:
+    """Mean metrics per SNR level on a split.
 
-
-def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
-    """Load a model written by :func:`save_model` (``weights_only=True``).
+    Parameters
+    ----------
+    denoise : callable
+        Maps normalised noisy epochs ``(n, 512)`` float32 to denoised epochs of the same shape.
+    data : DenoiseData
+        The epochs; pairs are drawn with a fixed seed, so every model sees the same pairs.
+    snrs : ndarray
+        SNR levels in dB.
+    max_epochs : int | None
+        Clean epochs per level (seeded subset), ``None`` for all.
+    seed : int
+        Seed of the pairing.
+    split : str
+        Which split to evaluate on.
 
     Returns
     -------
-    model : nn.Module
-        In eval mode.
-    meta : dict
-        ``model``, ``params``, ``train_config`` and ``extra`` as saved.
-
-    Raises
-    ------
-    FormatError
-        If the file is not a neurosig denoiser checkpoint.
+    dict
+        ``snr_db`` and, per metric, one mean per level.
     """
-    path = check_existing_file(path, "model weights")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - torch raises many kinds of errors on bad files
-        raise FormatError(f"cannot read torch weights ({err}).", path=path) from None
-    if not isinstance(payload, dict) or not {"model", "params", "state_dict"} <= set(payload):
-        raise FormatError(
-            "not a neurosig denoiser checkpoint (needs 'model', 'params', 'state_dict'); "
-            "write one with neurosig.eeg.atat.train.save_model or the atat_train job.",
-            path=path,
-        )
-    try:
-        model = build_model(payload["model"], payload["params"])
-        model.load_state_dict(payload["state_dict"])
-    except (ConfigError, RuntimeError, TypeError) as err:
-        raise FormatError(f"weights do not match their saved config ({err}).", path=path) from None
-    model.eval()
-    meta = {k: v for k, v in payload.items() if k != "state_dict"}
-    return model, meta
+    out: dict[str, list[float]] = {"snr_db": [float(s) for s in snrs], **{m: [] for m in METRICS}}
+    funcs = {"cc": cc, "rrmse_t": rrmse_t, "rrmse_s": lambda p, c: rrmse_s(p, c, SFREQ)}
+    for i, snr in enumerate(snrs):
+        noisy, clean = data.fixed_pairs(split, float(snr), seed + i, max_epochs)
+        pred = np.asarray(denoise(noisy), dtype=np.float64)
+        for name in METRICS:
+            out[name].append(float(np.mean(funcs[name](pred, clean.astype(np.float64)))))
+    return out

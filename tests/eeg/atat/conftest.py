@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from neurosig.data.denoise import build_from_recordings
-from neurosig.eeg.atat.train import TrainConfig, build_model, save_model
+from neurosig.eeg.atat.checkpoint import build_model, save_model
+from neurosig.eeg.atat.train import SIZES
 
 EEG_RUNS = ("R01", "R02", "R03", "R13", "R14")
 EMG_FILES = (
@@ -45,7 +46,6 @@ def real_data(real_files):
 def tiny_weights(tmp_path_factory) -> Path:
     """An untrained tiny AT-AT checkpoint (enough for the stage's contract tests)."""
     torch.manual_seed(0)
-    cfg = TrainConfig(model="atat", size="tiny")
     path = tmp_path_factory.mktemp("atat") / "tiny.pt"
-    save_model(path, build_model("atat", cfg.model_params()), cfg)
+    save_model(path, build_model("atat", SIZES["tiny"]), "atat", SIZES["tiny"])
     return path

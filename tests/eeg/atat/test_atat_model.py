@@ -9,8 +9,9 @@ import torch
 from neurosig.core.errors import ConfigError, FormatError
 from neurosig.eeg.atat import metrics
 from neurosig.eeg.atat.baselines import bandpass_reference
+from neurosig.eeg.atat.checkpoint import build_model, load_model, save_model
 from neurosig.eeg.atat.model import ATAT, ATATConfig, Discriminator, segment_correlation
-from neurosig.eeg.atat.train import SIZES, TrainConfig, build_model, load_model, save_model
+from neurosig.eeg.atat.train import SIZES, evaluate
 
 
 def n_params(model: torch.nn.Module) -> int:
@@ -66,9 +67,8 @@ def test_atat_is_under_ten_percent_of_rescnn():
 
 
 def test_checkpoint_round_trip(tmp_path):
-    cfg = TrainConfig(model="atat", size="tiny")
-    model = build_model("atat", cfg.model_params()).eval()
-    save_model(tmp_path / "m.pt", model, cfg, {"epoch": 3})
+    model = build_model("atat", SIZES["tiny"]).eval()
+    save_model(tmp_path / "m.pt", model, "atat", SIZES["tiny"], extra={"epoch": 3})
     loaded, meta = load_model(tmp_path / "m.pt")
     assert meta["model"] == "atat" and meta["extra"] == {"epoch": 3}
     x = torch.randn(2, 512)
@@ -111,7 +111,7 @@ def test_bandpass_reference_removes_out_of_band_power():
 
 
 def test_evaluate_and_report(real_data, tmp_path):
-    res = metrics.evaluate(lambda x: x, real_data, max_epochs=50)
+    res = evaluate(lambda x: x, real_data, max_epochs=50)
     # The identity's RRMSE_t equals 10^(-SNR/10) exactly, by the mixing's definition.
     np.testing.assert_allclose(res["rrmse_t"], 10 ** (-np.array(res["snr_db"]) / 10), rtol=1e-4)
     table = metrics.markdown_table({"noisy": res})

@@ -11,8 +11,8 @@ import torch
 
 from neurosig.core.config import build_job
 from neurosig.core.errors import ConfigError
-from neurosig.eeg.atat.metrics import evaluate
-from neurosig.eeg.atat.train import TrainConfig, fit, predict
+from neurosig.eeg.atat.checkpoint import predict
+from neurosig.eeg.atat.train import TrainConfig, evaluate, fit
 
 TINY = {"model": "atat", "size": "tiny", "epochs": 6, "samples_per_epoch": 2048, "val_samples": 256}
 
