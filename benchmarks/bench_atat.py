@@ -145,8 +145,9 @@ def main() -> None:
     # Examples of cleaned epochs at -2 dB.
     noisy, clean = data.fixed_pairs("test", -2.0, seed=123, max_epochs=3)
     cleaned = {n: predict(m, noisy) for n, m in models.items()}
-    plot_examples(noisy, clean, cleaned, RESULTS / "atat_examples.png")
-    plot_metrics(results, RESULTS / "atat_metrics.png")
+    stem = "atat_quick" if args.quick else "atat"
+    plot_examples(noisy, clean, cleaned, RESULTS / f"{stem}_examples.png")
+    plot_metrics(results, RESULTS / f"{stem}_metrics.png")
 
     report = {
         "benchmark": "atat",
@@ -162,7 +163,7 @@ def main() -> None:
         "models": info,
         "targets": targets,
     }
-    out = RESULTS / ("atat_quick.json" if args.quick else "atat.json")
+    out = RESULTS / f"{stem}.json"
     out.write_text(json.dumps(report, indent=1))
     for metric in ("cc", "rrmse_t", "rrmse_s"):
         print(f"\n{markdown_table(results, metric)}")
