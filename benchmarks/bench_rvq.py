@@ -7,7 +7,7 @@ continuous preprocessed 64-channel run R13, as an array and through the ``rvq_to
 file → notch → band-pass → resample → tokenize pipeline; medians over repeats give real-time
 factors. Writes ``benchmarks/results/rvq.json`` and prints markdown tables.
 
-Run: ``.venv/bin/python benchmarks/bench_rvq.py [--out-dir out/rvq] [--repeats 5] [--threads 2]``
+Run: ``.venv/bin/python benchmarks/bench_rvq.py [--out-dir out/rvq] [--repeats 5] [--threads 1]``
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", default=str(ROOT / "out" / "rvq"), help="the rvq_train job's out_dir")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads for the speed runs")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads for the speed runs")
     args = parser.parse_args()
     job = build_job(PIPELINE, [f"job.out_dir={args.out_dir}"])
     out = Path(args.out_dir)
