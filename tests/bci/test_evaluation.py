@@ -198,3 +198,13 @@ def test_one_model_per_held_out_block(trial_factory):
                                             ("lda", LinearDiscriminantAnalysis())])}
     records, _ = evaluate(data, pipes, folds)
     assert len(log) == 2 and len(records) == 4
+
+
+def test_every_fold_is_seeded_and_reproducible(trials):
+    folds = make_folds(trials, "within_subject", 3, 0)
+    pipes = {"eegnet": lambda seed: make_pipeline("eegnet", trials.sfreq, trials.ch_names, STD,
+                                                  {**NET, "epochs": 3, "validation": 0.25}, seed)}
+    first, _ = evaluate(trials, pipes, folds)
+    second, _ = evaluate(trials, pipes, folds)
+    assert [r["y_pred"] for r in first] == [r["y_pred"] for r in second]
+    assert len({r["seed"] for r in first}) == len(folds)
