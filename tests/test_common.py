@@ -73,8 +73,26 @@ def _eeg_epochs() -> EpochsChunk:
     return concat_chunks([c for c in run_stage(Epochs(length=2.0), list(source)) if c.n_epochs])
 
 
+def _eeg200() -> SignalChunk:
+    from neurosig.core.chunks import concat_chunks
+    from neurosig.eeg.simulate import SimulatedEEGSource
+
+    return concat_chunks(list(SimulatedEEGSource(duration=12.0, sfreq=200.0, n_channels=19, seed=3)))
+
+
+def _tiny_tokenizer() -> str:
+    import tempfile
+    from pathlib import Path
+
+    from neurosig.eeg.rvq.tokenizer import Tokenizer
+
+    folder = Path(tempfile.mkdtemp(prefix="neurosig-test-"))
+    return str(Tokenizer.from_preset("tiny", seed=0, kmeans_init=False).save(folder / "rvq_tiny.pt"))
+
+
 INPUTS = {
     "signal": _signal,
+    "eeg200": _eeg200,
     "epochs": _epochs,
     "eeg_epochs": _eeg_epochs,
     "events": _events,
@@ -94,6 +112,8 @@ EXAMPLES: dict[str, tuple[dict, str, float, float]] = {
     # FASTER (neurosig.eeg.faster_stages)
     "faster": ({"ica": False}, "eeg_epochs", 1e-5, 1e-9),
     "faster_online": ({"calibration_epochs": 5}, "eeg_epochs", 1e-5, 1e-9),
+    # RVQ tokens (neurosig.eeg.rvq); the checkpoint is an untrained tiny tokenizer
+    "rvq_tokenize": ({"checkpoint": "<tiny>"}, "eeg200", 0, 0),
     # event transforms (neurosig.events)
     "denoise": ({"filter_time": 3000}, "events", 0, 0),
     "refractory": ({"period": 2000}, "events", 0, 0),
@@ -122,6 +142,15 @@ EXAMPLES: dict[str, tuple[dict, str, float, float]] = {
 _cache: dict[str, object] = {}
 
 
+def _params(name: str) -> dict:
+    params = dict(EXAMPLES[name][0])
+    if params.get("checkpoint") == "<tiny>":
+        if "tiny" not in _cache:
+            _cache["tiny"] = _tiny_tokenizer()
+        params["checkpoint"] = _cache["tiny"]
+    return params
+
+
 def _input(kind: str):
     if kind not in _cache:
         _cache[kind] = INPUTS[kind]()
@@ -145,7 +174,8 @@ def test_registered_class_carries_its_name(name):
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_streaming_invariance_and_reset(name, data):
-    params, kind, rtol, atol = EXAMPLES[name]
+    _, kind, rtol, atol = EXAMPLES[name]
+    params = _params(name)
     chunk = _input(kind)
     n = chunk_length(chunk)
     cuts = data.draw(st.lists(st.integers(0, n), min_size=0, max_size=8), label="boundaries")
@@ -155,7 +185,8 @@ def test_streaming_invariance_and_reset(name, data):
 
 @pytest.mark.parametrize("name", STAGES)
 def test_input_is_not_modified(name):
-    params, kind, *_ = EXAMPLES[name]
+    _, kind, *_ = EXAMPLES[name]
+    params = _params(name)
     chunk = _input(kind)
     payload = getattr(chunk, "data", getattr(chunk, "events", None)).copy()
     stage = resolve("stage", name)(**params)
@@ -167,7 +198,8 @@ def test_input_is_not_modified(name):
 
 @pytest.mark.parametrize("name", STAGES)
 def test_wrong_chunk_type_is_a_data_error(name):
-    params, kind, *_ = EXAMPLES[name]
+    _, kind, *_ = EXAMPLES[name]
+    params = _params(name)
     other = "spikes" if kind != "spikes" else "events"
     stage = resolve("stage", name)(**params)
     stage.reset()
@@ -179,7 +211,7 @@ def test_wrong_chunk_type_is_a_data_error(name):
 
 @pytest.mark.parametrize("name", STAGES)
 def test_params_round_trip_through_python_yaml_and_pickle(name):
-    params, *_ = EXAMPLES[name]
+    params = _params(name)
     cls = resolve("stage", name)
     stage = cls(**params)
     assert cls(**stage.get_params()).get_params() == stage.get_params()
