@@ -12,7 +12,8 @@ Three parts, in one process on this CPU (one torch and one BLAS thread):
 
 Writes ``benchmarks/results/bci.json`` and prints markdown tables.
 
-    .venv/bin/python benchmarks/bench_bci.py                 # about 10-20 minutes on 2 shared cores
+    .venv/bin/python benchmarks/bench_bci.py --s001-resample 80 --repeats 2   # ~20 min, 2 shared cores
+    .venv/bin/python benchmarks/bench_bci.py                 # S001 at 160 Hz: over 40 minutes
     .venv/bin/python benchmarks/bench_bci.py --epochs 5 --repeats 1 --skip-anchor   # a quick look
 """
 
@@ -132,6 +133,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20, help="training epochs of the networks")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of the anchor comparison")
     parser.add_argument("--skip-s001", action="store_true", help="skip the S001 table (the slow part)")
+    parser.add_argument("--s001-resample", type=float, default=None,
+                        help="resample S001 (Hz) before the table; default: its 160 Hz")
     parser.add_argument("--skip-anchor", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bci.json"))
     args = parser.parse_args()
@@ -153,7 +156,8 @@ def main() -> None:
         if S001.is_dir() and not args.skip_s001:
             from neurosig.data.eegbci import load_eegbci
 
-            s001 = load_eegbci([1], path=str(_eegbci_root(Path(tmp), (4, 8, 12))), l_freq=1.0, h_freq=45.0)
+            s001 = load_eegbci([1], path=str(_eegbci_root(Path(tmp), (4, 8, 12))), l_freq=1.0, h_freq=45.0,
+                               resample=args.s001_resample)
             results["s001"] = {"data": s001.describe(), "rows": _table(s001, training, PIPELINE_NAMES)}
             _print_table(f"PhysioNet S001, runs 4/8/12 ({s001.describe()})", results["s001"]["rows"])
         if not args.skip_anchor and S001.is_dir():
