@@ -93,7 +93,8 @@ def _figures(records: Sequence[dict[str, Any]], out: Path) -> list[Path]:
             cm, classes = confusion(records, protocol, pipe)
             ax.imshow(cm, cmap="Blues")
             for (i, j), v in np.ndenumerate(cm):
-                ax.text(j, i, str(v), ha="center", va="center", fontsize=8)
+                colour = "white" if v > cm.max() / 2 else "black"
+                ax.text(j, i, str(v), ha="center", va="center", fontsize=8, color=colour)
             ax.set_xticks(range(len(classes)), classes, rotation=45, fontsize=7)
             ax.set_yticks(range(len(classes)), classes, fontsize=7)
             ax.set_title(pipe, fontsize=8)
