@@ -84,6 +84,7 @@ def test_demo_writes_every_output_and_its_figure(tmp_path, capsys, monkeypatch):
     outputs = sorted((tmp_path / "out" / "demo").glob("*.h5"))
     assert {p.name for p in outputs} >= {"eeg.h5", "eeg_heldout.h5", "eeg_tokens.h5", "eeg_faster.h5", "event_frames.h5"}
     assert (tmp_path / "out" / "demo" / "faster" / "faster_report.png").exists()
+    assert (tmp_path / "out" / "demo" / "bci" / "results.md").exists()
     for path in outputs:
         assert read_attrs(path)["complete"] and str(path.relative_to(tmp_path)) in text
     assert (tmp_path / "out" / "demo" / "eeg.png").stat().st_size > 10_000
