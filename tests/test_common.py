@@ -112,6 +112,8 @@ EXAMPLES: dict[str, tuple[dict, str, float, float]] = {
     # FASTER (neurosig.eeg.faster_stages)
     "faster": ({"ica": False}, "eeg_epochs", 1e-5, 1e-9),
     "faster_online": ({"calibration_epochs": 5}, "eeg_epochs", 1e-5, 1e-9),
+    # AT-AT EMG removal (neurosig.eeg.atat), with the shipped weights; float32 model rounding
+    "atat": ({}, "signal", 1e-4, 1e-10),
     # RVQ tokens (neurosig.eeg.rvq); the checkpoint is an untrained tiny tokenizer
     "rvq_tokenize": ({"checkpoint": "<tiny>"}, "eeg200", 0, 0),
     # event transforms (neurosig.events)
