@@ -82,7 +82,13 @@ def test_demo_writes_every_output_and_its_figure(tmp_path, capsys, monkeypatch):
     assert main(["demo", "--no-progress"]) == 0
     text = capsys.readouterr().out
     outputs = sorted((tmp_path / "out" / "demo").glob("*.h5"))
-    assert {p.name for p in outputs} >= {"eeg.h5", "eeg_heldout.h5", "eeg_tokens.h5", "eeg_faster.h5", "event_frames.h5"}
+    assert {p.name for p in outputs} >= {
+        "eeg.h5",
+        "eeg_heldout.h5",
+        "eeg_tokens.h5",
+        "eeg_faster.h5",
+        "event_frames.h5",
+    }
     assert (tmp_path / "out" / "demo" / "faster" / "faster_report.png").exists()
     assert (tmp_path / "out" / "demo" / "bci" / "results.md").exists()
     for path in outputs:
