@@ -15,7 +15,7 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	touch $@
 
 $(BIN)/.installed-dev: $(BIN)/.installed
-	$(PIP) -e ".[dev,anchors]"
+	$(PIP) -e ".[dev,anchors,dask]"
 	touch $@
 
 install: $(BIN)/.installed

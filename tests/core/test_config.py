@@ -85,7 +85,11 @@ def test_jobs_and_pipelines_are_told_apart():
         build_job(job)
 
 
-def test_registry_resolves_lazily_and_accepts_user_components():
+def test_registry_resolves_lazily_and_accepts_user_components(monkeypatch):
+    from neurosig.core import registry
+
+    # keep the user component out of the registry that other tests see
+    monkeypatch.setitem(registry._REGISTRY, "stage", dict(registry._REGISTRY["stage"]))
     assert "bandpass" in names("stage")
     assert resolve("stage", "bandpass").__name__ == "BandPass"
 
