@@ -119,7 +119,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from neurosig.core.config import SuiteConfig, load_config
+    from neurosig.core.config import PipelineConfig, SuiteConfig, load_config
     from neurosig.io.hdf5 import read_attrs
     from neurosig.plotting import plot_outputs
 
@@ -131,14 +131,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
     config = load_config(pipeline)
     members = config.pipelines if isinstance(config, SuiteConfig) else [config]
-    for member in members:  # the demo always runs afresh
-        target = Path(getattr(member, "sink", None).params["path"]) if getattr(member, "sink", None) else None
-        if target is not None and target.exists():
+    outputs = [Path(m.sink.params["path"]) for m in members if isinstance(m, PipelineConfig) and m.sink]
+    for target in outputs:  # the demo always runs afresh
+        if target.exists():
             read_attrs(target)  # refuses to touch a file neurosig did not write
             target.unlink()
     print(f"neurosig {__version__} demo: {pipeline.relative_to(REPO_ROOT)} (offline, simulated data)")
     _run_config(pipeline, [], progress=not args.no_progress)
-    outputs = [Path(m.sink.params["path"]) for m in members if getattr(m, "sink", None)]
     for figure in plot_outputs(outputs):
         print(f"wrote {figure}")
     return 0
