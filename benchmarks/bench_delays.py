@@ -5,7 +5,7 @@
    configuration (batch 64, T = 100, 140 -> 256, 25 delay taps), on 2 torch threads; outputs compared.
 2. Inference with rounded delays on SHD-like spikes (5 % density): the dense causal convolution
    (our layer after ``round_delays()``, torch, 2 threads) against the event-driven Numba kernel
-   (1 thread); outputs compared.
+   (batch rows in parallel on Numba's default threads, 2 here); outputs compared.
 3. FEAST (8 neurons, 7x7 context) on oriented moving edges: events per second while learning.
 
 Medians over repeats after a warm-up (Numba compilation excluded); the two sides of each ratio are

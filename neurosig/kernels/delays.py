@@ -13,6 +13,7 @@ live on a GPU.
 from __future__ import annotations
 
 import numpy as np
+from numba import prange
 
 from neurosig.core.errors import DataError
 from neurosig.kernels._numba import njit, on_gpu
@@ -20,18 +21,19 @@ from neurosig.kernels._numba import njit, on_gpu
 __all__ = ["check_delay_params", "check_binary", "delayed_scatter"]
 
 
-@njit
-def _scatter_cpu(spikes, weight_t, offset_t, delay_t, max_delay, out):  # pragma: no cover - compiled
+@njit(parallel=True)
+def _scatter_cpu(spikes, weight_t, offset_t, delay_t, max_delay, out, bad):  # pragma: no cover - compiled
     """For every spike ``spikes[b, t, i] == 1``: ``out[b, t * n_out + offset_t[i, o]] += weight_t[i, o]``.
 
     ``offset_t[i, o] = delay[o, i] * n_out + o`` flattens the (time, output) index, so the inner loop
-    is one gather and one add; only steps within ``max_delay`` of the horizon check the bound. Returns
-    False (and stops) at the first value that is neither 0 nor 1.
+    is one gather and one add; only steps within ``max_delay`` of the horizon check the bound. Batch
+    rows run in parallel (each writes only its own row). A value that is neither 0 nor 1 is skipped
+    and marks ``bad[b]``, so the caller can raise.
     """
     n_batch, n_steps, n_in = spikes.shape
     n_out = weight_t.shape[1]
     horizon = out.shape[1] // n_out
-    for b in range(n_batch):
+    for b in prange(n_batch):
         row = out[b]
         for t in range(n_steps):
             base = t * n_out
@@ -41,7 +43,8 @@ def _scatter_cpu(spikes, weight_t, offset_t, delay_t, max_delay, out):  # pragma
                 if v == 0:
                     continue
                 if v != 1:
-                    return False
+                    bad[b] = True
+                    continue
                 if safe:
                     for o in range(n_out):
                         row[base + offset_t[i, o]] += weight_t[i, o]
@@ -49,7 +52,6 @@ def _scatter_cpu(spikes, weight_t, offset_t, delay_t, max_delay, out):  # pragma
                     for o in range(n_out):
                         if t + delay_t[i, o] < horizon:
                             row[base + offset_t[i, o]] += weight_t[i, o]
-    return True
 
 
 def check_delay_params(weight: np.ndarray, delay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -133,9 +135,10 @@ def delayed_scatter(spikes, weight: np.ndarray, delay: np.ndarray, n_steps: int 
     offset_t = np.ascontiguousarray((delay * n_out + np.arange(n_out)[:, None]).T)
     flat = np.zeros((n_batch, horizon * n_out), dtype=np.float32)
     spikes = np.ascontiguousarray(spikes, dtype=np.float32)
-    if not _scatter_cpu(
-        spikes, np.ascontiguousarray(weight.T), offset_t, np.ascontiguousarray(delay.T), max_delay, flat
-    ):
+    bad = np.zeros(n_batch, dtype=np.bool_)
+    delay_t = np.ascontiguousarray(delay.T)
+    _scatter_cpu(spikes, np.ascontiguousarray(weight.T), offset_t, delay_t, max_delay, flat, bad)
+    if bad.any():
         check_binary(spikes)  # raises, naming the first offending value
     out = flat.reshape(n_batch, horizon, n_out)
     return out[0] if squeeze else out
