@@ -26,15 +26,7 @@ __all__ = ["chunk_length", "split_chunk", "run_stage", "assert_chunks_close", "c
 
 def chunk_length(chunk: Chunk) -> int:
     """Length of a chunk along its streaming axis (samples, epochs, events, steps or patches)."""
-    if isinstance(chunk, SignalChunk):
-        return chunk.n_samples
-    if isinstance(chunk, EpochsChunk):
-        return chunk.n_epochs
-    if isinstance(chunk, EventChunk):
-        return len(chunk)
-    if isinstance(chunk, SpikeChunk):
-        return chunk.n_steps
-    return chunk.tokens.shape[1]
+    return chunk.length
 
 
 def _slice(chunk: Chunk, a: int, b: int) -> Chunk:
@@ -67,14 +59,6 @@ def run_stage(stage: Stage, chunks: Sequence[Chunk]) -> list[Chunk]:
     return out
 
 
-def _payload(chunk: Chunk) -> np.ndarray:
-    if isinstance(chunk, EventChunk):
-        return chunk.events
-    if isinstance(chunk, TokenChunk):
-        return chunk.tokens
-    return chunk.data
-
-
 def assert_chunks_close(a: list[Chunk], b: list[Chunk], rtol: float = 1e-5, atol: float = 1e-9) -> None:
     """Assert two chunk lists carry the same stream (same info, same joined payload within tolerance)."""
     a = [c for c in a if chunk_length(c)]
@@ -84,7 +68,7 @@ def assert_chunks_close(a: list[Chunk], b: list[Chunk], rtol: float = 1e-5, atol
         return
     ja, jb = concat_chunks(a), concat_chunks(b)
     assert ja.info == jb.info, f"stream info differs: {ja.info} vs {jb.info}"
-    pa, pb = _payload(ja), _payload(jb)
+    pa, pb = ja.payload, jb.payload
     assert pa.shape == pb.shape, f"shapes differ: {pa.shape} vs {pb.shape}"
     if pa.dtype.names:
         for name in pa.dtype.names:

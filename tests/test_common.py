@@ -190,12 +190,11 @@ def test_input_is_not_modified(name):
     _, kind, *_ = EXAMPLES[name]
     params = _params(name)
     chunk = _input(kind)
-    payload = getattr(chunk, "data", getattr(chunk, "events", None)).copy()
+    payload = chunk.payload.copy()
     stage = resolve("stage", name)(**params)
     list(stage.process(chunk))
     list(stage.flush())
-    after = getattr(chunk, "data", getattr(chunk, "events", None))
-    assert np.array_equal(payload, after)
+    assert np.array_equal(payload, chunk.payload)
 
 
 @pytest.mark.parametrize("name", STAGES)

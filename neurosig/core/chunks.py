@@ -68,6 +68,23 @@ class _Info:
         return json.dumps(self.to_dict())
 
 
+class _Chunk:
+    """Shared behaviour of the chunk dataclasses: where the payload is and which axis streams."""
+
+    payload_field: ClassVar[str] = "data"
+    stream_axis: ClassVar[int] = 0
+
+    @property
+    def payload(self) -> np.ndarray:
+        """The array the chunk carries (``data``, ``events`` or ``tokens``)."""
+        return getattr(self, self.payload_field)
+
+    @property
+    def length(self) -> int:
+        """Items along the streaming axis: samples, epochs, events, steps or patches."""
+        return self.payload.shape[self.stream_axis]
+
+
 @dataclass(frozen=True)
 class Marker:
     """An annotation on a stream.
@@ -133,7 +150,7 @@ def _check_array(name: str, data: np.ndarray, ndim: int, what: str) -> None:
 
 
 @dataclass(frozen=True, eq=False)
-class SignalChunk:
+class SignalChunk(_Chunk):
     """A piece of a continuous signal stream.
 
     Parameters
@@ -147,6 +164,8 @@ class SignalChunk:
     markers : tuple of Marker
         Annotations whose onset falls inside this chunk (onsets relative to the stream start).
     """
+
+    stream_axis: ClassVar[int] = 1
 
     data: np.ndarray
     info: SignalInfo
@@ -216,7 +235,7 @@ class EpochsInfo(_Info):
 
 
 @dataclass(frozen=True, eq=False)
-class EpochsChunk:
+class EpochsChunk(_Chunk):
     """A batch of epochs cut from a signal stream.
 
     Parameters
@@ -281,7 +300,7 @@ class EventInfo(_Info):
 
 
 @dataclass(frozen=True, eq=False)
-class EventChunk:
+class EventChunk(_Chunk):
     """A piece of an event stream.
 
     Parameters
@@ -291,6 +310,8 @@ class EventChunk:
     info : EventInfo
         The stream's description.
     """
+
+    payload_field: ClassVar[str] = "events"
 
     events: np.ndarray
     info: EventInfo
@@ -335,7 +356,7 @@ class SpikeInfo(_Info):
 
 
 @dataclass(frozen=True, eq=False)
-class SpikeChunk:
+class SpikeChunk(_Chunk):
     """A piece of a binned spike stream, time first as in SpikingJelly's multi-step mode.
 
     Parameters
@@ -391,7 +412,7 @@ class TokenInfo(_Info):
 
 
 @dataclass(frozen=True, eq=False)
-class TokenChunk:
+class TokenChunk(_Chunk):
     """A piece of a token stream.
 
     Parameters
@@ -403,6 +424,9 @@ class TokenChunk:
     start : int
         Index of the first patch in the whole stream.
     """
+
+    payload_field: ClassVar[str] = "tokens"
+    stream_axis: ClassVar[int] = 1
 
     tokens: np.ndarray
     info: TokenInfo

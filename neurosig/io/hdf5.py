@@ -58,21 +58,9 @@ __all__ = [
 
 FORMAT = "neurosig-hdf5"
 FORMAT_VERSION = 1
-_MARKER_DTYPE = np.dtype([("onset", "<f8"), ("duration", "<f8"), ("description", object)])
-
-# chunk type -> (main dataset, stream axis)
-_LAYOUT: dict[type, tuple[str, int]] = {
-    SignalChunk: ("data", 1),
-    EpochsChunk: ("data", 0),
-    EventChunk: ("events", 0),
-    SpikeChunk: ("data", 0),
-    TokenChunk: ("tokens", 1),
-}
-
-
-def _payload(chunk: Chunk) -> np.ndarray:
-    name = _LAYOUT[type(chunk)][0]
-    return getattr(chunk, name)
+# The main dataset of each chunk type is named after its payload field and grows along its
+# stream axis (see neurosig.core.chunks).
+_CHUNK_TYPES = {cls.__name__: cls for cls in (SignalChunk, EpochsChunk, EventChunk, SpikeChunk, TokenChunk)}
 
 
 def _str_dtype():
@@ -226,8 +214,8 @@ class HDF5Sink(Sink):
         self._info = chunk.info
         f.attrs["stream_info"] = chunk.info.to_json()
         f.attrs["chunk_type"] = type(chunk).__name__
-        name, axis = _LAYOUT[type(chunk)]
-        payload = _payload(chunk)
+        name, axis = chunk.payload_field, chunk.stream_axis
+        payload = chunk.payload
         shape = list(payload.shape)
         shape[axis] = 0
         maxshape = list(payload.shape)
@@ -269,16 +257,15 @@ class HDF5Sink(Sink):
 
     def write(self, chunk: Chunk) -> None:
         """Append one chunk."""
-        if type(chunk) not in _LAYOUT:
+        if type(chunk) not in _CHUNK_TYPES.values():
             raise DataError(f"HDF5Sink cannot store {type(chunk).__name__} chunks.")
         if self._type is None:
             self._create(chunk)
         elif type(chunk) is not self._type or chunk.info != self._info:
             raise DataError("HDF5Sink stores one stream per file; got a chunk of another stream.")
         # Buffer small chunks so that each HDF5 chunk is compressed once, not once per append.
-        payload = _payload(chunk)
-        self._pending.append(payload)
-        self._pending_rows += payload.shape[_LAYOUT[self._type][1]]
+        self._pending.append(chunk.payload)
+        self._pending_rows += chunk.length
         if self._pending_rows >= self._flush_rows:
             self._flush_pending()
         if isinstance(chunk, SignalChunk) and chunk.markers:
@@ -297,7 +284,7 @@ class HDF5Sink(Sink):
 
     def _flush_pending(self) -> None:
         if self._pending:
-            name, axis = _LAYOUT[self._type]
+            name, axis = self._type.payload_field, self._type.stream_axis
             self._append(self._file[name], np.concatenate(self._pending, axis=axis), axis)
             self._pending, self._pending_rows = [], 0
 
@@ -368,8 +355,8 @@ class HDF5Source(Source):
 
         attrs = self._attrs()
         info = info_from_dict(attrs["stream_info"])
-        kind = {cls.__name__: cls for cls in _LAYOUT}[attrs["chunk_type"]]
-        name, axis = _LAYOUT[kind]
+        kind = _CHUNK_TYPES[attrs["chunk_type"]]
+        name, axis = kind.payload_field, kind.stream_axis
         with h5py.File(self.path, "r") as f:
             data = f[name]
             n = data.shape[axis]
