@@ -10,7 +10,7 @@ from scipy import signal
 
 from neurosig.cli import main
 from neurosig.eeg.filters import design_sos
-from neurosig.io.eeg import sha256_file
+from neurosig.io.digest import sha256_file
 
 S001R04 = "eeg/eegmmidb/S001/S001R04.edf"
 

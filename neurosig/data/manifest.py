@@ -6,7 +6,6 @@ that names the files, where they belong and where they come from, instead of a d
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ import yaml
 
 from neurosig.core.errors import DataError
 from neurosig.core.validate import check_option
+from neurosig.io.digest import file_digest
 
 __all__ = ["Manifest", "ManifestFile", "manifest_names", "load_manifest", "verify", "require"]
 
@@ -58,14 +58,6 @@ def load_manifest(name: str) -> Manifest:
     return Manifest.model_validate(yaml.safe_load((MANIFESTS / f"{name}.yaml").read_text()))
 
 
-def _digest(path: Path, algorithm: str) -> str:
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
-
 def verify(name: str, root: str | Path, paths: list[str] | None = None) -> dict[str, list[str]]:
     """Check the files of a dataset under ``root``.
 
@@ -93,9 +85,9 @@ def verify(name: str, root: str | Path, paths: list[str] | None = None) -> dict[
             report["missing"].append(entry.path)
         elif entry.bytes is not None and path.stat().st_size != entry.bytes:
             report["corrupt"].append(entry.path)
-        elif entry.sha256 and _digest(path, "sha256") != entry.sha256:
+        elif entry.sha256 and file_digest(path, "sha256") != entry.sha256:
             report["corrupt"].append(entry.path)
-        elif entry.md5 and _digest(path, "md5") != entry.md5:
+        elif entry.md5 and file_digest(path, "md5") != entry.md5:
             report["corrupt"].append(entry.path)
         else:
             report["ok"].append(entry.path)

@@ -8,7 +8,6 @@ shortens truncated files and treats discontinuous (EDF+D) files as continuous.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,22 +19,14 @@ from neurosig.core.chunks import Marker, SignalChunk, SignalInfo
 from neurosig.core.errors import FormatError
 from neurosig.core.stage import Source
 from neurosig.core.validate import check_existing_file
+from neurosig.io.digest import sha256_file
 
-__all__ = ["EEGFileSource", "open_raw", "eeg_file_info", "sha256_file", "check_edf_header"]
+__all__ = ["EEGFileSource", "open_raw", "eeg_file_info", "check_edf_header"]
 
 _MNE_EXTENSIONS = (
     ".edf .bdf .gdf .fif .fif.gz .vhdr .set .cnt .mff .raw .nxe .eeg .data .lay .nedf .snirf "
     ".ds .sqd .con .ahdr .nwb"
 ).split()
-
-
-def sha256_file(path: str | Path, block: int = 1 << 20) -> str:
-    """SHA-256 hex digest of a file, read in blocks of ``block`` bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while data := f.read(block):
-            digest.update(data)
-    return digest.hexdigest()
 
 
 def check_edf_header(path: str | Path) -> None:

@@ -340,7 +340,7 @@ class HDF5Source(Source):
 
     def describe(self) -> dict[str, Any]:
         """Provenance: the path, its sha256 and the source it was made from."""
-        from neurosig.io.eeg import sha256_file
+        from neurosig.io.digest import sha256_file
 
         attrs = self._attrs()
         return {

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from neurosig.core.errors import DataError, FormatError
-from neurosig.io.eeg import EEGFileSource, eeg_file_info, sha256_file
+from neurosig.io.digest import sha256_file
+from neurosig.io.eeg import EEGFileSource, eeg_file_info
 
 S001R04 = "eeg/eegmmidb/S001/S001R04.edf"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +22,6 @@ __all__ = [
     "open_file",
     "read_file",
     "blocks",
-    "sha256",
 ]
 
 #: Readable formats, each a module of this package.
@@ -141,10 +139,3 @@ def blocks(path: str | Path, strict: bool, sensor_size, block_bytes: int, fmt: s
     return path, header, gen()
 
 
-def sha256(path: Path) -> str:
-    """SHA-256 hex digest of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()

@@ -11,9 +11,10 @@ import numpy as np
 from neurosig.core.chunks import EventChunk
 from neurosig.core.errors import ConfigError
 from neurosig.core.validate import check_option
+from neurosig.io.digest import sha256_file
 from neurosig.io.events._common import EventDecodeWarning, check_sensor_size, empty_triggers
 from neurosig.io.events._convert import as_events
-from neurosig.io.events._dispatch import HOLDS_TRIGGERS, WRITABLE, module, sha256
+from neurosig.io.events._dispatch import HOLDS_TRIGGERS, WRITABLE, module
 from neurosig.io.events._dispatch import blocks as file_blocks
 
 __all__ = ["write_events", "convert"]
@@ -125,7 +126,7 @@ def convert(
             "type": "events",
             "path": str(src_path.resolve()),
             "format": header.fmt,
-            "sha256": sha256(src_path),
+            "sha256": sha256_file(src_path),
         }
     dropped = 0
     writer = module(out_fmt).writer(dst, header.sensor_size, overwrite, **kwargs)

@@ -60,7 +60,7 @@ class EventFileSource(Source):
 
     def describe(self) -> dict[str, Any]:
         """Provenance: type, absolute path, format and sha256 of the file."""
-        from neurosig.io.events._dispatch import sha256 as _sha256
+        from neurosig.io.digest import sha256_file
         from neurosig.io.events._dispatch import sniff
 
         path = Path(self.path)
@@ -68,6 +68,6 @@ class EventFileSource(Source):
             "type": self.name,
             "path": str(path.resolve()),
             "format": sniff(path),
-            "sha256": _sha256(path),
+            "sha256": sha256_file(path),
             "params": {k: str(v) for k, v in self.get_params().items()},
         }
