@@ -20,15 +20,18 @@ from neurosig.snn.stream import SpikeDelay
 from neurosig.testing import check_streaming_invariance
 
 
-def naive_delays(spikes: np.ndarray, weight: np.ndarray, delay: np.ndarray) -> np.ndarray:
-    """Obviously correct twin: y[b, t, o] = sum_i w[o, i] * s[b, t - d[o, i], i]."""
-    n_batch, n_steps, _ = spikes.shape
+def naive_delays(spikes: np.ndarray, weight: np.ndarray, delay: np.ndarray, n_steps=None) -> np.ndarray:
+    """Obviously correct twin: y[b, t, o] = sum_i w[o, i] * s[b, t - d[o, i], i] for t < n_steps."""
+    n_batch, n_in_steps, _ = spikes.shape
+    n_steps = n_in_steps if n_steps is None else n_steps
+    padded = np.zeros((n_batch, max(n_steps, n_in_steps), spikes.shape[2]), dtype=np.float64)
+    padded[:, :n_in_steps] = spikes
     out = np.zeros((n_batch, n_steps, weight.shape[0]), dtype=np.float64)
     for o in range(weight.shape[0]):
         for i in range(weight.shape[1]):
             d = int(delay[o, i])
             if d < n_steps:
-                out[:, d:, o] += weight[o, i] * spikes[:, : n_steps - d, i]
+                out[:, d:, o] += weight[o, i] * padded[:, : n_steps - d, i]
     return out
 
 
@@ -99,6 +102,42 @@ def test_event_driven_edge_cases(shape):
     np.testing.assert_allclose(out, naive_delays(x[None], weight, delay)[0], atol=1e-5)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 3),
+    st.integers(0, 40),
+    st.integers(1, 9),
+    st.integers(1, 12),
+    st.integers(0, 50),
+    st.sampled_from([0.0, 0.05, 0.3, 1.0]),
+    st.integers(-15, 40),
+    st.integers(0, 2**16),
+)
+def test_event_driven_equals_naive_any_shape(n_batch, n_steps, n_in, n_out, max_delay, density, extra, seed):
+    """Any sizes, densities (pairs of spikes of one input near and far apart), delays beyond the
+    horizon, and outputs shorter or longer than the input."""
+    rng = np.random.default_rng(seed)
+    weight = rng.standard_normal((n_out, n_in)).astype(np.float32)
+    delay = rng.integers(0, max_delay + 1, (n_out, n_in))
+    x = _spikes(rng, (n_batch, n_steps, n_in), density)
+    horizon = max(n_steps + extra, 0)
+    out = delayed_scatter(x, weight, delay, n_steps=horizon)
+    assert out.shape == (n_batch, horizon, n_out) and out.dtype == np.float32
+    np.testing.assert_allclose(out, naive_delays(x, weight, delay, horizon), atol=1e-4, rtol=1e-5)
+
+
+def test_event_driven_shd_sized_row_equals_naive():
+    """SHD-sized rows (256 outputs, delays up to 24) exercise the unrolled inner loops and the tail."""
+    rng = np.random.default_rng(5)
+    weight = rng.standard_normal((256, 140)).astype(np.float32)
+    delay = rng.integers(0, 25, (256, 140))
+    x = _spikes(rng, (3, 100, 140), 0.05)
+    np.testing.assert_allclose(delayed_scatter(x, weight, delay), naive_delays(x, weight, delay), atol=1e-4)
+    np.testing.assert_allclose(
+        delayed_scatter(x, weight, delay, n_steps=130), naive_delays(x, weight, delay, 130), atol=1e-4
+    )
+
+
 def test_bad_input_errors():
     weight, delay = np.ones((2, 3)), np.ones((2, 3), dtype=int)
     with pytest.raises(DataError, match="non-negative integers"):
@@ -111,6 +150,12 @@ def test_bad_input_errors():
         delayed_scatter(np.zeros((4, 3)), weight, delay[:, :2])
     with pytest.raises(DataError, match="binary"):
         delayed_scatter(np.full((4, 3), 2.0), weight, delay)
+    late = np.zeros((4, 3))
+    late[3, 1] = 0.5  # after the output horizon: not read by the kernel, still rejected
+    with pytest.raises(DataError, match=r"binary.*3, 1\)"):
+        delayed_scatter(late, weight, delay, n_steps=2)
+    with pytest.raises(DataError, match="n_steps"):
+        delayed_scatter(np.zeros((4, 3)), weight, delay, n_steps=-1)
     with pytest.raises(DataError, match="time-first"):
         DelayedSynapses(3, 2)(torch.zeros(4, 5))
     with pytest.raises(ConfigError, match="sigma"):
