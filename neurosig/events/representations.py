@@ -27,7 +27,7 @@ from neurosig.kernels.event_filters import NEVER
 from neurosig.kernels.event_repr import (
     accumulate_frames_by_index,
     accumulate_frames_by_time,
-    fill_time_surfaces,
+    fill_time_surfaces_from_events,
     to_frame,
     to_voxel_grid,
 )
@@ -282,8 +282,7 @@ class ToTimeSurfaceStage(_ReprStage):
             w, h, n_pol = self._size
             self._memory = np.full((n_pol, h, w), NEVER, dtype=np.int64)
         out = _zeros(n_out, self._size, np.float32)
-        t, x, y, p = ev["t"], ev["x"], ev["y"], ev["p"]
-        fill_time_surfaces(t, x, y, p, self._t0, self.dt, self.tau, self._next, self._memory, out)
+        fill_time_surfaces_from_events(ev, self._t0, self.dt, self.tau, self._next, self._memory, out)
         chunk = _spikes(out, self.dt * 1e-6, self._next)
         self._next += n_out
         return chunk

@@ -12,6 +12,8 @@ window at a time; each ``accumulate_*`` function dispatches to the ``numba.cuda`
 from __future__ import annotations
 
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from neurosig.core.errors import ConfigError
 from neurosig.kernels._numba import njit
@@ -22,6 +24,7 @@ __all__ = [
     "accumulate_frames_by_index",
     "accumulate_voxel_grid",
     "fill_time_surfaces",
+    "fill_time_surfaces_from_events",
     "to_frame",
     "to_histogram",
     "to_voxel_grid",
@@ -67,30 +70,188 @@ def _voxel_cpu(t, x, y, p, t0, scale, duration, grid):  # pragma: no cover - jit
             grid[ti + 1, 0, y[i], x[i]] += v * d
 
 
+def _n_events(src):  # pragma: no cover - replaced by the overload below inside jitted code
+    raise NotImplementedError
+
+
+def _event(src, i):  # pragma: no cover - replaced by the overload below inside jitted code
+    raise NotImplementedError
+
+
+@overload(_n_events)
+def _n_events_impl(src):
+    if isinstance(src, types.BaseTuple):
+        return lambda src: src[0].shape[0]
+    return lambda src: src.shape[0]
+
+
+@overload(_event)
+def _event_impl(src, i):
+    # Event ``i`` as (t, x, y, p) from either the field arrays ``(t, x, y, p)`` or an EVENTS_DTYPE
+    # record array. Reading the records directly is about twice as fast as reading the four field views
+    # of the same array, whose stride (13 bytes) the compiler cannot see.
+    if isinstance(src, types.BaseTuple):
+
+        def from_fields(src, i):
+            return src[0][i], src[1][i], src[2][i], src[3][i]
+
+        return from_fields
+
+    def from_records(src, i):
+        e = src[i]
+        return e.t, e.x, e.y, e.p
+
+    return from_records
+
+
+#: Longest sampling interval (µs) for which the global time-surface kernel tabulates exp(-d / tau),
+#: d = 0 .. dt, instead of calling exp for each pixel that fired in a window.
+_EXP_TABLE_MAX = 1 << 16
+
+
 @njit
-def _write_exponent(memory, t_sample, tau, out):  # pragma: no cover - jitted
-    # The exponent -(t_sample - t_last) / tau, or -inf where a pixel never fired; the caller applies
-    # numpy's vectorised exp to the whole block afterwards.
+def _sort_pixels(a, n, tmp):  # pragma: no cover - jitted
+    # Sort a[:n] (pixel indices >= 0) in place: LSD radix sort on 11-bit digits, using tmp[:n].
+    if n < 2:
+        return
+    top = 0
+    for i in range(n):
+        top = max(top, a[i])
+    count = np.empty(2049, dtype=np.int64)
+    shift = 0
+    passes = 0
+    while (top >> shift) > 0:
+        src, dst = (a, tmp) if passes % 2 == 0 else (tmp, a)
+        count[:] = 0
+        for i in range(n):
+            count[((src[i] >> shift) & 2047) + 1] += 1
+        for d in range(2048):
+            count[d + 1] += count[d]
+        for i in range(n):
+            d = (src[i] >> shift) & 2047
+            dst[count[d]] = src[i]
+            count[d] += 1
+        shift += 11
+        passes += 1
+    if passes % 2 == 1:
+        a[:n] = tmp[:n]
+
+
+@njit
+def _emit_surface(
+    t_sample, dt, tau, decay, table, mem, pixels, values, side, n_cur, fired, n_fired, dst
+):  # pragma: no cover - jitted
+    # One surface into ``dst`` (flat, zero on entry), writing only the pixels whose value is not 0.
+    # ``pixels[side, :n_cur]`` is the active list, sorted by pixel, with each pixel's value at the
+    # previous surface in ``values``; ``fired[:n_fired]`` holds each pixel that fired in this window
+    # once. Both are merged into the other side in pixel order, so that the writes sweep upwards
+    # through ``dst``. A pixel that fired takes exp(-(t_sample - m) / tau), from ``table`` when there is
+    # one (the same float64 numbers); the others decay by the constant factor exp(-dt / tau), in
+    # float64, which matches the direct exp to ~1e-16 relative before the rounding to float32. A pixel
+    # leaves the list once its float32 value underflows to 0 (it stays 0 until it fires again).
+    # Returns the new length of the active list.
+    cur_pix, cur_val = pixels[side], values[side]
+    nxt_pix, nxt_val = pixels[1 - side], values[1 - side]
+    _sort_pixels(fired, n_fired, nxt_pix)
+    n_pix_max = dst.shape[0]
+    tabulated = table.shape[0] > 0
+    i = 0
+    n = 0
+    for j in range(n_fired + 1):
+        # the active pixels below the next fired one only decay: a tight loop
+        stop = fired[j] if j < n_fired else n_pix_max
+        while i < n_cur and cur_pix[i] < stop:
+            v = cur_val[i] * decay
+            f = np.float32(v)
+            if f != 0:
+                pix = cur_pix[i]
+                dst[pix] = f
+                nxt_pix[n] = pix
+                nxt_val[n] = v
+                n += 1
+            i += 1
+        if j == n_fired:
+            break
+        pix = fired[j]
+        if j > 0 and fired[j - 1] == pix:
+            continue  # only out-of-order input repeats a pixel; it must not enter the list twice
+        if i < n_cur and cur_pix[i] == pix:
+            i += 1
+        d = t_sample - mem[pix]
+        v = table[d] if tabulated else np.exp(-np.float64(d) / tau)
+        f = np.float32(v)
+        if f != 0:
+            dst[pix] = f
+            nxt_pix[n] = pix
+            nxt_val[n] = v
+            n += 1
+    return n
+
+
+@njit
+def _window_events(src, i, t_win, t_next, height, width, mem, fired, n_fired):  # pragma: no cover
+    # Record the events from ``i`` on that come before ``t_next`` in ``mem``; the first event of a
+    # pixel in the window ``[t_win, t_next)`` appends it to ``fired``, branch-free (the pixel is always
+    # written, the count moves on only if it is new). Returns the index of the first later event and the
+    # new count.
+    n = _n_events(src)
+    n_pix = mem.shape[0]
+    while i < n:
+        t, x, y, p = _event(src, i)
+        if t >= t_next:
+            break
+        pix = (np.int64(p) * height + np.int64(y)) * width + np.int64(x)
+        fired[n_fired] = pix
+        # (the bound only matters for out-of-order input, which could count a pixel twice)
+        n_fired = min(n_fired + (mem[pix] < t_win), n_pix)
+        mem[pix] = t
+        i += 1
+    return i, n_fired
+
+
+@njit
+def _surfaces_cpu(src, t0, dt, tau, k_start, memory, out, pixels, values, fired, scan):  # pragma: no cover
+    # ``memory`` and ``out`` are C-contiguous; ``out`` holds zeros on entry. The active list (pixels
+    # whose value is not 0) lives in one of two halves of the buffers (``side``); each surface merges it
+    # with the pixels that fired in its window into the other half. (Arrays are never rebound inside
+    # the event loop: Numba would then count references for every event.)
+    n_pol, height, width = memory.shape
     mem = memory.ravel()
-    dst = out.ravel()
-    for k in range(mem.shape[0]):
-        m = mem[k]
-        dst[k] = -np.inf if m == NEVER else -np.float64(t_sample - m) / tau
-
-
-@njit
-def _surfaces_cpu(t, x, y, p, t0, dt, tau, k_start, memory, out):  # pragma: no cover - jitted
+    n_pix = mem.shape[0]
+    dst = out.reshape(out.shape[0], n_pix)
+    decay = np.exp(-np.float64(dt) / tau)
+    table = np.empty(dt + 1 if dt <= _EXP_TABLE_MAX else 0, dtype=np.float64)
+    for d in range(table.shape[0]):
+        table[d] = np.exp(-np.float64(d) / tau)
     k_stop = k_start + out.shape[0]
     k = k_start
-    for i in range(t.shape[0]):
-        w = (t[i] - t0) // dt
-        while k < w and k < k_stop:
-            _write_exponent(memory, t0 + (k + 1) * dt, tau, out[k - k_start])
-            k += 1
-        memory[p[i], y[i], x[i]] = t[i]
+    t_next = t0 + (k + 1) * dt  # surface k is due before the first event at or after t_next
+    side = 0
+    n_cur = 0
+    n_fired = 0
+    for pix in range(n_pix if scan else 0):
+        # pixels that fired before this call's first window: their value at its start
+        m = mem[pix]
+        if m != NEVER:
+            if m < t_next - dt:
+                pixels[0, n_cur] = pix
+                values[0, n_cur] = np.exp(-np.float64(t_next - dt - m) / tau)
+                n_cur += 1
+            else:
+                fired[n_fired] = pix
+                n_fired += 1
+    i = 0
     while k < k_stop:
-        _write_exponent(memory, t0 + (k + 1) * dt, tau, out[k - k_start])
+        i, n_fired = _window_events(src, i, t_next - dt, t_next, height, width, mem, fired, n_fired)
+        n_cur = _emit_surface(
+            t_next, dt, tau, decay, table, mem, pixels, values, side, n_cur, fired, n_fired, dst[k - k_start]
+        )
+        side = 1 - side
+        n_fired = 0
         k += 1
+        t_next += dt
+    # events past the last surface only update the memory
+    _window_events(src, i, t_next - dt, np.iinfo(np.int64).max, height, width, mem, fired, 0)
 
 
 @njit
@@ -157,8 +318,9 @@ def fill_time_surfaces(t, x, y, p, t0: int, dt: int, tau: float, k_start: int, m
     Parameters
     ----------
     t, x, y, p : arrays, shape (n,)
-        The events of windows ``k_start ..`` (earlier events are already in ``memory``); the window of
-        an event is ``(t - t0) // dt``. Events of windows past the last surface must not be passed.
+        The events of windows ``k_start ..`` in time order (earlier events are already in
+        ``memory``); the window of an event is ``(t - t0) // dt``. Events of windows past the last
+        surface only update ``memory``.
     t0, dt : int
         Stream origin and sampling interval in µs.
     tau : float
@@ -168,15 +330,66 @@ def fill_time_surfaces(t, x, y, p, t0: int, dt: int, tau: float, k_start: int, m
     memory : array of int64, shape (P, H, W)
         Last timestamp per pixel and polarity (:data:`NEVER` if none), updated in place.
     out : array of float32, shape (n_surfaces, P, H, W)
-        Filled with ``exp(-(t_sample - memory) / tau)``, 0 where a pixel never fired.
+        Zeros on entry (``np.zeros``); filled with ``exp(-(t_sample - memory) / tau)``. The CPU kernel
+        writes only the pixels whose value is not 0 in float32, so that the pages of a fresh ``np.zeros``
+        array that hold no active pixel are never touched.
+
+    Notes
+    -----
+    The CPU kernel keeps a list of the pixels whose value is not 0, sorted by pixel. At each sample, a
+    pixel that fired in the window takes ``exp(-(t_sample - t_last) / tau)`` (tabulated over the
+    window's µs when ``dt <= 65536``); the others decay by the factor ``exp(-dt / tau)``, multiplied in
+    float64, which equals the direct exp to ~1e-16 relative before the rounding to float32. A pixel
+    leaves the list when its float32 value underflows to 0 (as tonic's float64 surfaces, within
+    ``1e-45``). Field arrays on the GPU run the CUDA twin (``memory`` and ``out`` on the device too).
     """
     if on_device(t):
         from neurosig.kernels.event_repr_cuda import time_surfaces_cuda
 
         time_surfaces_cuda(t, x, y, p, t0, dt, tau, k_start, memory, out)
         return
-    _surfaces_cpu(t, x, y, p, np.int64(t0), np.int64(dt), float(tau), np.int64(k_start), memory, out)
-    np.exp(out, out=out)
+    _fill_surfaces_cpu((t, x, y, p), t0, dt, tau, k_start, memory, out)
+
+
+def fill_time_surfaces_from_events(
+    events: np.ndarray, t0: int, dt: int, tau: float, k_start: int, memory: np.ndarray, out: np.ndarray
+) -> None:
+    """:func:`fill_time_surfaces` for an ``EVENTS_DTYPE`` array on the CPU.
+
+    The kernel reads the records directly, which is faster than the four field views of the array.
+    """
+    _fill_surfaces_cpu(events, t0, dt, tau, k_start, memory, out)
+
+
+def _fill_surfaces_cpu(
+    src, t0: int, dt: int, tau: float, k_start: int, memory, out, fresh_memory: bool = False
+) -> None:
+    if not (memory.flags.c_contiguous and out.flags.c_contiguous) or out.shape[1:] != memory.shape:
+        raise ConfigError(
+            f"time surfaces need C-contiguous memory (P, H, W) and out (T, P, H, W) arrays, got "
+            f"memory {memory.shape} and out {out.shape}."
+        )
+    n_pix = memory.size
+    if n_pix >= 2**31:
+        raise ConfigError(f"time surfaces support up to 2**31 pixels and polarities, got {n_pix}.")
+    # Scratch for the kernel: the active list, twice (it is merged from one half into the other), and
+    # the pixels that fired in a window. Only the entries in use are ever touched.
+    pixels = np.empty((2, n_pix), dtype=np.int32)
+    values = np.empty((2, n_pix), dtype=np.float64)
+    fired = np.empty(n_pix + 1, dtype=np.int32)  # +1: the branch-free append writes one past the count
+    _surfaces_cpu(
+        src,
+        np.int64(t0),
+        np.int64(dt),
+        float(tau),
+        np.int64(k_start),
+        memory,
+        out,
+        pixels,
+        values,
+        fired,
+        not fresh_memory,
+    )
 
 
 def _fields(events: np.ndarray):
@@ -339,7 +552,7 @@ def to_time_surface(
     width, height, n_pol = sensor_size
     memory = np.full((n_pol, height, width), NEVER, dtype=np.int64)
     stop = int(np.searchsorted(t, t0 + n_out * dt, side="left"))
-    fill_time_surfaces(t[:stop], x[:stop], y[:stop], p[:stop], t0, dt, tau, 0, memory, out)
+    _fill_surfaces_cpu(events[:stop], t0, dt, tau, 0, memory, out, fresh_memory=True)
     return out
 
 

@@ -11,7 +11,10 @@ from hypothesis import strategies as st
 
 from neurosig.core.chunks import EVENTS_DTYPE
 from neurosig.core.errors import ConfigError, DataError
+from neurosig.kernels.event_filters import NEVER
 from neurosig.kernels.event_repr import (
+    fill_time_surfaces,
+    fill_time_surfaces_from_events,
     to_frame,
     to_histogram,
     to_local_time_surfaces,
@@ -111,6 +114,64 @@ def test_time_surfaces_equal_naive(ev, dt, tau, incomplete):
     assert len(surfaces) == (last + 1 if incomplete else last)
     for k, surface in enumerate(surfaces):
         np.testing.assert_allclose(surface, naive_surface(ev, t0 + (k + 1) * dt, tau), rtol=1e-6, atol=1e-7)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    ev=events_st,
+    dt=st.sampled_from([700, 3_000, 70_000]),  # 70 ms: past the exp table (65536 µs)
+    tau=st.sampled_from([5.0, 60.0, 2_000.0, 40_000.0]),  # 5 and 60 µs: values underflow to 0
+    cuts=st.lists(st.integers(0, 150), max_size=4),
+)
+def test_time_surfaces_in_pieces_with_memory(ev, dt, tau, cuts):
+    # The kernel's state is the memory alone: calls over pieces (each holding events of windows that
+    # are not finished yet, as the stage passes them) equal the naive surfaces; pixels whose value
+    # underflowed and that fire again come back; field arrays and records give the same bits.
+    ev = ev.copy()
+    ev["t"] = ev["t"] * (dt // 700)  # stretch the stream to several windows of any dt
+    t0 = int(ev["t"][0])
+    n_total = (int(ev["t"][-1]) - t0) // dt
+    memory = np.full((P, H, W), NEVER, dtype=np.int64)
+    memory_fields = memory.copy()
+    got, got_fields = [], []
+    k = 0
+    bounds = sorted({0, len(ev), *[min(c, len(ev)) for c in cuts]})
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        part = ev[a:b]
+        k_done = (int(part["t"][-1]) - t0) // dt
+        out = np.zeros((k_done - k, P, H, W), dtype=np.float32)
+        fill_time_surfaces_from_events(part, t0, dt, tau, k, memory, out)
+        out_fields = np.zeros_like(out)
+        t, x, y, p = (part[name] for name in "txyp")
+        fill_time_surfaces(t, x, y, p, t0, dt, tau, k, memory_fields, out_fields)
+        got.append(out)
+        got_fields.append(out_fields)
+        k = k_done
+    surfaces = np.concatenate(got)
+    assert len(surfaces) == n_total
+    np.testing.assert_array_equal(np.concatenate(got_fields), surfaces)
+    np.testing.assert_array_equal(memory_fields, memory)
+    for j, surface in enumerate(surfaces):
+        np.testing.assert_allclose(surface, naive_surface(ev, t0 + (j + 1) * dt, tau), rtol=1e-6, atol=1e-7)
+
+
+def test_time_surface_pixel_returns_after_underflow():
+    ev = np.zeros(3, dtype=EVENTS_DTYPE)
+    ev["t"] = [0, 10, 2_000]  # tau = 1 µs: the pixel's value underflows before it fires again
+    ev["x"], ev["y"] = 2, 3
+    surfaces = to_time_surface(ev, SIZE, 100, 1.0, include_incomplete=True)
+    assert surfaces[0, 0, 3, 2] == np.float32(math.exp(-90.0)) and surfaces[1, 0, 3, 2] == 0
+    assert surfaces[-1, 0, 3, 2] == np.float32(math.exp(-100.0))
+    assert np.count_nonzero(surfaces) == 2
+
+
+def test_time_surface_arrays_are_checked():
+    ev = make_events(9, 20)
+    memory = np.full((P, H, W), NEVER, dtype=np.int64)
+    with pytest.raises(ConfigError, match="C-contiguous"):
+        fill_time_surfaces_from_events(ev, 0, 100, 50.0, 0, memory, np.zeros((2, P, W, H), np.float32))
+    with pytest.raises(ConfigError, match="C-contiguous"):
+        fill_time_surfaces_from_events(ev, 0, 100, 50.0, 0, memory.T, np.zeros((2, W, H, P), np.float32))
 
 
 @settings(max_examples=25, deadline=None)
