@@ -23,6 +23,24 @@ __all__ = ["check_delay_params", "check_binary", "delayed_scatter"]
 #: Two spikes of one input at most this many steps apart share one pass over its synapse table.
 PAIR_GAP = 25
 
+_HUGE_PAGE = 2 << 20
+
+
+def _empty_on_huge_pages(shape: tuple[int, ...]) -> np.ndarray:
+    """``np.empty(shape, float32)`` starting on a 2 MiB boundary when it is 4 MiB or more.
+
+    numpy asks for transparent huge pages on large buffers, but only the 2 MiB-aligned middle of an
+    unaligned buffer gets them; the rest is faulted in 4 KiB at a time (about 550 page faults for the
+    6.5 MB SHD benchmark output, against 68 when aligned, worth ~0.8 ms of one core). Costs at most
+    2 MiB more memory.
+    """
+    nbytes = int(np.prod(shape)) * 4
+    if nbytes < 2 * _HUGE_PAGE:
+        return np.empty(shape, dtype=np.float32)
+    raw = np.empty(nbytes + _HUGE_PAGE, dtype=np.uint8)
+    start = -raw.ctypes.data % _HUGE_PAGE
+    return raw[start : start + nbytes].view(np.float32).reshape(shape)
+
 
 @njit(parallel=True)
 def _tables(weight, delay, n_delays, offset):  # pragma: no cover - compiled
@@ -223,7 +241,7 @@ def delayed_scatter(spikes, weight: np.ndarray, delay: np.ndarray, n_steps: int 
     wide = (n_delays + 1) * max(n_out, 1) >= 2**32
     offset = np.empty((n_in, n_out), dtype=np.uint64 if wide else np.uint32)
     weight_s, count = _tables(weight, delay, n_delays, offset)
-    flat = np.empty((n_batch, horizon * n_out), dtype=np.float32)
+    flat = _empty_on_huge_pages((n_batch, horizon * n_out))
     spikes = np.ascontiguousarray(spikes, dtype=np.float32)
     bad = np.zeros(n_batch, dtype=np.bool_)
     _scatter_cpu(spikes, offset, weight_s, count, n_delays, PAIR_GAP, flat, bad)
