@@ -128,6 +128,7 @@ EXAMPLES: dict[str, tuple[dict, str, float, float]] = {
     "to_spikes": ({"dt": 3000}, "events", 1e-6, 1e-9),
     "to_voxel_grid": ({"n_time_bins": 5}, "events", 1e-5, 1e-9),
     "to_time_surface": ({"dt": 4000, "tau": 3000.0}, "events", 1e-5, 1e-9),
+    "to_local_time_surface": ({"radius": 2, "tau": 3000.0}, "events", 0, 0),
     # spiking networks (neurosig.snn)
     "spike_delay": (
         {

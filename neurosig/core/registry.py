@@ -48,6 +48,7 @@ _REGISTRY: dict[str, dict[str, str | type]] = {
         "to_spikes": "neurosig.events.representations:ToSpikesStage",
         "to_voxel_grid": "neurosig.events.representations:ToVoxelGridStage",
         "to_time_surface": "neurosig.events.representations:ToTimeSurfaceStage",
+        "to_local_time_surface": "neurosig.events.representations:ToLocalTimeSurfaceStage",
         "spike_delay": "neurosig.snn.stream:SpikeDelay",
         "feast": "neurosig.snn.feast:FeastStage",
         "rvq_tokenize": "neurosig.eeg.rvq.stage:RVQTokenize",

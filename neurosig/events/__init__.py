@@ -5,7 +5,7 @@
   :mod:`neurosig.kernels.event_filters` and :mod:`neurosig.kernels.event_repr`;
 - :mod:`neurosig.events.filters`: streaming filter stages (``EventChunk`` → ``EventChunk``);
 - :mod:`neurosig.events.representations`: streaming representation stages (``EventChunk`` →
-  ``SpikeChunk`` of flattened ``(T, P, H, W)`` frames).
+  ``SpikeChunk`` of flattened ``(T, P, H, W)`` frames, or of per-event local time-surface patches).
 
 See ``docs/event_transforms.md``.
 """

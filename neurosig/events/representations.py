@@ -10,6 +10,9 @@ frames, whose duration varies).
 Time-window frames, spikes and time surfaces stream in bounded memory (one window is held back).
 Frames over a fixed number of bins and voxel grids are normalised by the whole stream's duration, so
 those stages hold every event until :meth:`~neurosig.core.stage.Stage.flush`.
+
+Local time surfaces are one step per event instead: ``(N, P * (2r + 1)**2)``, whose ``info.shape`` is
+the ``(P, 2r + 1, 2r + 1)`` patch; ``start`` counts events from the first one and ``info.dt`` is 0.
 """
 
 from __future__ import annotations
@@ -21,18 +24,25 @@ import numpy as np
 from pydantic import Field
 
 from neurosig.core.chunks import EVENTS_DTYPE, EventChunk, SpikeChunk, SpikeInfo
-from neurosig.core.errors import ConfigError
+from neurosig.core.errors import ConfigError, DataError
 from neurosig.events._base import EventStage
 from neurosig.kernels.event_filters import NEVER
 from neurosig.kernels.event_repr import (
     accumulate_frames_by_index,
     accumulate_frames_by_time,
+    fill_local_time_surfaces,
     fill_time_surfaces_from_events,
     to_frame,
     to_voxel_grid,
 )
 
-__all__ = ["ToFramesStage", "ToSpikesStage", "ToVoxelGridStage", "ToTimeSurfaceStage"]
+__all__ = [
+    "ToFramesStage",
+    "ToSpikesStage",
+    "ToVoxelGridStage",
+    "ToTimeSurfaceStage",
+    "ToLocalTimeSurfaceStage",
+]
 
 PositiveInt = Annotated[int, Field(gt=0)]
 
@@ -299,3 +309,58 @@ class ToTimeSurfaceStage(_ReprStage):
     def _flush(self) -> Iterable[SpikeChunk]:
         if self.include_incomplete and self._t0 is not None:
             yield self._fill(np.empty(0, dtype=EVENTS_DTYPE), 1)
+
+
+class ToLocalTimeSurfaceStage(EventStage):
+    """Per-event local time surfaces (HOTS/FEAST-style features), ``(N, P * (2r + 1)**2)`` float32.
+
+    See :func:`neurosig.kernels.event_repr.to_local_time_surfaces`: each event first sets its pixel's
+    memory, then reads the ``(P, 2r + 1, 2r + 1)`` patch around it as ``exp(-(t - t_last) / tau)`` (0
+    outside the sensor and where a pixel never fired). The per-pixel memory is carried across chunks,
+    so any chunking gives the same output as the whole stream; nothing is held back. Each input chunk
+    gives one ``SpikeChunk`` of one step per event, ``info.shape = (P, 2r + 1, 2r + 1)``, ``info.dt = 0``
+    (events are not evenly spaced) and ``start`` the index of its first event in the stream.
+
+    Parameters
+    ----------
+    radius : int
+        Patch half-width in pixels (``r >= 0``).
+    tau : float
+        Decay time constant in µs.
+    """
+
+    name = "to_local_time_surface"
+
+    def __init__(
+        self,
+        radius: Annotated[int, Field(ge=0)] = 2,
+        tau: Annotated[float, Field(gt=0)] = 5_000.0,
+    ):
+        self.radius = radius
+        self.tau = tau
+
+    def reset(self) -> None:
+        super().reset()
+        self._memory: np.ndarray | None = None
+        self._size: tuple[int, int, int] | None = None
+        self._next = 0
+
+    def _events(self, chunk: EventChunk) -> Iterable[SpikeChunk]:
+        size = tuple(chunk.info.sensor_size)
+        if self._memory is None:
+            w, h, n_pol = size
+            self._memory = np.full((n_pol, h, w), NEVER, dtype=np.int64)
+            self._size = size
+        elif size != self._size:
+            raise DataError(
+                f"to_local_time_surface: sensor_size changed within the stream, from {self._size} to {size}; "
+                "start a new stream (reset the stage) for another sensor."
+            )
+        ev = chunk.events
+        if not len(ev):
+            return
+        side = 2 * self.radius + 1
+        out = np.zeros((len(ev), size[2], side, side), dtype=np.float32)
+        fill_local_time_surfaces(ev["t"], ev["x"], ev["y"], ev["p"], self.radius, self.tau, self._memory, out)
+        yield _spikes(out, 0.0, self._next)
+        self._next += len(ev)

@@ -25,6 +25,7 @@ __all__ = [
     "accumulate_voxel_grid",
     "fill_time_surfaces",
     "fill_time_surfaces_from_events",
+    "fill_local_time_surfaces",
     "to_frame",
     "to_histogram",
     "to_voxel_grid",
@@ -392,6 +393,41 @@ def _fill_surfaces_cpu(
     )
 
 
+def fill_local_time_surfaces(t, x, y, p, radius: int, tau: float, memory, out) -> None:
+    """Fill ``out[i]`` with the local time surface of event ``i``, carrying ``memory`` across calls.
+
+    Events are taken in order: event ``i`` first sets its pixel's memory, then reads the
+    ``(P, 2r + 1, 2r + 1)`` patch around it, ``exp(-(t_i - memory) / tau)`` (0 outside the sensor and
+    where a pixel never fired), so the centre of its own polarity is 1.
+
+    Parameters
+    ----------
+    t, x, y, p : arrays, shape (n,)
+        Events in time order, inside the sensor; numpy arrays run the CPU kernel, CUDA device arrays
+        the ``numba.cuda`` twin (``memory`` and ``out`` on the device too).
+    radius : int
+        Patch half-width in pixels (``r >= 0``).
+    tau : float
+        Decay time constant in µs.
+    memory : array of int64, shape (P, H, W)
+        Last timestamp per pixel and polarity (:data:`NEVER` if none), updated in place.
+    out : array of float32, shape (n, P, 2r + 1, 2r + 1)
+        Every entry is written.
+    """
+    side = 2 * int(radius) + 1
+    if len(memory.shape) != 3 or tuple(out.shape) != (t.shape[0], memory.shape[0], side, side):
+        raise ConfigError(
+            f"local time surfaces need memory (P, H, W) and out (n, P, {side}, {side}) for {t.shape[0]} "
+            f"events, got memory {tuple(memory.shape)} and out {tuple(out.shape)}."
+        )
+    if on_device(t):
+        from neurosig.kernels.event_repr_cuda import local_time_surfaces_cuda
+
+        local_time_surfaces_cuda(t, x, y, p, radius, tau, memory, out)
+        return
+    _local_surfaces_cpu(t, x, y, p, np.int64(radius), float(tau), memory, out)
+
+
 def _fields(events: np.ndarray):
     return events["t"], events["x"], events["y"], events["p"]
 
@@ -577,12 +613,13 @@ def to_local_time_surfaces(
     if not tau > 0:
         raise ConfigError(f"tau must be a positive number of µs, got {tau!r}.")
     check_events(events, sensor_size)
+    radius = int(radius)
     width, height, n_pol = sensor_size
     side = 2 * radius + 1
     out = np.zeros((len(events), n_pol, side, side), dtype=np.float32)
     memory = np.full((n_pol, height, width), NEVER, dtype=np.int64)
     t, x, y, p = _fields(events)
-    _local_surfaces_cpu(t, x, y, p, np.int64(radius), float(tau), memory, out)
+    fill_local_time_surfaces(t, x, y, p, radius, tau, memory, out)
     return out
 
 

@@ -5,6 +5,15 @@ atomic adds (float32 voxel sums may differ from the CPU kernel in the last bits,
 additions differs). Time surfaces first take, per window and pixel, the latest event time with an
 atomic max; one thread per pixel then sweeps the windows in order, carrying the pixel's memory.
 
+Local time surfaces are sequential on the CPU (event ``i`` sees the memory after events ``0 .. i``), so
+the twin first groups the events by pixel and polarity (the counting sort of
+:mod:`neurosig.kernels.event_filters_cuda`: each pixel's list of event indices in stream order). One
+thread per (event, patch cell) then finds, by binary search in that cell's pixel list, the latest event
+at or before ``i``, or falls back to the memory carried from earlier calls; a last kernel stores each
+pixel's latest time in the memory. Each entry is the same float64 ``exp`` of the same time difference
+as on the CPU, rounded to float32, so the twins agree exactly (up to the last bit of the device's
+``exp``).
+
 Imported only when a device array reaches a kernel, or under ``NUMBA_ENABLE_CUDASIM=1`` in tests.
 """
 
@@ -16,8 +25,15 @@ import numpy as np
 from numba import cuda
 
 from neurosig.kernels.event_filters import NEVER
+from neurosig.kernels.event_filters_cuda import _scatter, _sort_segments
 
-__all__ = ["frames_by_time_cuda", "frames_by_index_cuda", "voxel_grid_cuda", "time_surfaces_cuda"]
+__all__ = [
+    "frames_by_time_cuda",
+    "frames_by_index_cuda",
+    "voxel_grid_cuda",
+    "time_surfaces_cuda",
+    "local_time_surfaces_cuda",
+]
 
 _THREADS = 256
 _NEVER = int(NEVER)
@@ -93,6 +109,56 @@ def _sweep_kernel(latest, t0, dt, tau, k_start, memory, out):  # pragma: no cove
         memory[q, r, c] = tail if tail > m else m
 
 
+@cuda.jit
+def _local_pixel_index(x, y, p, height, width, pix, counts):  # pragma: no cover - device code
+    i = cuda.grid(1)
+    if i < x.shape[0]:
+        k = (np.int64(p[i]) * height + np.int64(y[i])) * width + np.int64(x[i])
+        pix[i] = k
+        cuda.atomic.add(counts, k, 1)
+
+
+@cuda.jit
+def _local_kernel(t, x, y, order, offsets, memory, radius, tau, out):  # pragma: no cover - device code
+    # Grid: events along x, patch cells along y (a grid-stride loop past the 65535 blocks a grid has
+    # along y).
+    i, c0 = cuda.grid(2)
+    n_pol, height, width = memory.shape
+    side = 2 * radius + 1
+    if i >= t.shape[0]:
+        return
+    for c in range(c0, n_pol * side * side, cuda.gridDim.y):
+        q = c // (side * side)
+        dy = (c // side) % side
+        dx = c % side
+        r = np.int64(y[i]) + dy - radius
+        col = np.int64(x[i]) + dx - radius
+        v = 0.0
+        if 0 <= r < height and 0 <= col < width:
+            # latest event of pixel (q, r, col) among events 0 .. i (event i included), else the memory
+            k = (q * height + r) * width + col
+            lo = offsets[k]
+            hi = offsets[k + 1]
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if order[mid] <= i:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            m = t[order[lo - 1]] if lo > offsets[k] else memory[q, r, col]
+            if m != _NEVER:
+                v = math.exp(-np.float64(t[i] - m) / tau)
+        out[i, q, dy, dx] = v
+
+
+@cuda.jit
+def _local_memory_kernel(t, order, offsets, memory):  # pragma: no cover - device code
+    k = cuda.grid(1)
+    n_pol, height, width = memory.shape
+    if k < n_pol * height * width and offsets[k + 1] > offsets[k]:
+        memory[k // (height * width), (k // width) % height, k % width] = t[order[offsets[k + 1] - 1]]
+
+
 def frames_by_time_cuda(t, x, y, p, t0: int, num: int, den: int, clip_last: bool, frames) -> None:
     """CUDA twin of :func:`neurosig.kernels.event_repr.accumulate_frames_by_time`."""
     if t.shape[0]:
@@ -124,3 +190,26 @@ def time_surfaces_cuda(t, x, y, p, t0: int, dt: int, tau: float, k_start: int, m
     n_pix = int(np.prod(memory.shape))
     sweep = _sweep_kernel[_blocks(n_pix), _THREADS]
     sweep(latest, np.int64(t0), np.int64(dt), float(tau), k_start, memory, out)
+
+
+def local_time_surfaces_cuda(t, x, y, p, radius: int, tau: float, memory, out) -> None:
+    """CUDA twin of :func:`neurosig.kernels.event_repr.fill_local_time_surfaces` (device arrays)."""
+    n = t.shape[0]
+    if n == 0:
+        return
+    n_pol, height, width = memory.shape
+    n_pix = n_pol * height * width
+    pix = cuda.device_array(n, dtype=np.int64)
+    counts = cuda.to_device(np.zeros(n_pix, dtype=np.int64))
+    _local_pixel_index[_blocks(n), _THREADS](x, y, p, height, width, pix, counts)
+    offsets_host = np.zeros(n_pix + 1, dtype=np.int64)
+    np.cumsum(counts.copy_to_host(), out=offsets_host[1:])
+    offsets = cuda.to_device(offsets_host)
+    order = cuda.device_array(n, dtype=np.int64)
+    _scatter[_blocks(n), _THREADS](pix, offsets, cuda.to_device(np.zeros(n_pix, dtype=np.int64)), order)
+    _sort_segments[_blocks(n_pix), _THREADS](offsets, order)
+    side = 2 * int(radius) + 1
+    threads = min(_THREADS, 32 * math.ceil(n / 32))  # few events (and the simulator): fewer idle threads
+    grid = (math.ceil(n / threads), min(n_pol * side * side, 65535))
+    _local_kernel[grid, (threads, 1)](t, x, y, order, offsets, memory, int(radius), float(tau), out)
+    _local_memory_kernel[_blocks(n_pix), _THREADS](t, order, offsets, memory)

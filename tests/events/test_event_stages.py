@@ -42,6 +42,10 @@ CASES = {
         {"dt": 4_000, "tau": 3_000.0},
         lambda ev: ER.to_time_surface(ev, SIZE, 4_000, 3_000.0),
     ),
+    "to_local_time_surface": (
+        {"radius": 2, "tau": 3_000.0},
+        lambda ev: ER.to_local_time_surfaces(ev, SIZE, 2, 3_000.0),
+    ),
 }
 EXTRA_FRAMES = [
     {"event_count": 37},
@@ -144,6 +148,10 @@ def test_bad_parameters_and_inputs():
     outside["x"][-1] = 15
     with pytest.raises(DataError, match="outside the sensor_size"):
         run_stage(resolve("stage", "to_time_surface")(), [EventChunk(outside, EventInfo(SIZE))])
+    with pytest.raises(DataError, match="outside the sensor_size"):
+        run_stage(resolve("stage", "to_local_time_surface")(), [EventChunk(outside, EventInfo(SIZE))])
+    with pytest.raises(ConfigError, match="radius"):
+        resolve("stage", "to_local_time_surface")(radius=-1)
 
 
 def test_empty_stream_and_single_event():
@@ -152,9 +160,31 @@ def test_empty_stream_and_single_event():
     frames = run_stage(resolve("stage", "to_frames")(n_time_bins=3), [empty])
     assert frames[0].data.shape == (3, W * H * P) and frames[0].data.sum() == 0
     assert run_stage(resolve("stage", "to_time_surface")(), [empty]) == []
+    assert run_stage(resolve("stage", "to_local_time_surface")(), [empty]) == []
     one = EventChunk(random_events(5, 1, SIZE), EventInfo(SIZE))
     spikes = run_stage(resolve("stage", "to_spikes")(dt=1_000), [one])
     assert spikes[0].data.shape == (1, W * H * P) and spikes[0].data.sum() == 1
+    (patch,) = run_stage(resolve("stage", "to_local_time_surface")(radius=1), [one])
+    e = one.events[0]
+    assert patch.data.shape == (1, P * 9) and patch.data.sum() == 1.0
+    assert patch.data[0].reshape(P, 3, 3)[e["p"], 1, 1] == 1.0
+
+
+def test_local_time_surface_chunks_count_events_and_carry_memory():
+    ev = random_events(9, 300, SIZE)
+    ev["x"][69], ev["y"][69], ev["p"][69] = 4, 4, 1
+    ev["x"][70], ev["y"][70], ev["p"][70] = 5, 4, 1  # the left neighbour fired in the chunk before
+    stage = resolve("stage", "to_local_time_surface")(radius=1, tau=2_000.0)
+    pieces = [EventChunk(ev[a : a + 70], EventInfo(SIZE)) for a in range(0, 300, 70)]
+    out = run_stage(stage, [*pieces[:2], EventChunk(ev[:0], EventInfo(SIZE)), *pieces[2:]])
+    assert [c.start for c in out] == [0, 70, 140, 210, 280]
+    assert all(c.info.shape == (P, 3, 3) and c.info.dt == 0.0 and c.data.dtype == np.float32 for c in out)
+    first = out[1].data[0].reshape(P, 3, 3)
+    want = np.float32(np.exp(-(int(ev["t"][70]) - int(ev["t"][69])) / 2_000.0))
+    assert first[1, 1, 1] == 1.0 and first[1, 1, 0] == want > 0
+    np.testing.assert_array_equal(first, ER.to_local_time_surfaces(ev[:71], SIZE, 1, 2_000.0)[-1])
+    with pytest.raises(DataError, match="sensor_size changed"):
+        run_stage(stage, [pieces[0], EventChunk(pieces[1].events, EventInfo((W + 1, H, P)))])
 
 
 def test_hot_pixels_are_found_and_removed():

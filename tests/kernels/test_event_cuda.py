@@ -122,3 +122,27 @@ def test_twin_time_surfaces_with_memory_across_calls():
         np.testing.assert_allclose(got.copy_to_host(), want, rtol=1e-6, atol=1e-7)
         np.testing.assert_array_equal(gpu_mem.copy_to_host(), cpu_mem)
         k = k_done
+
+
+@twin
+@pytest.mark.parametrize("radius", [0, 2])
+def test_twin_local_time_surfaces_with_memory_across_calls(radius):
+    ev = make_events(4, 50)
+    ev["t"][10:14] = ev["t"][10]  # equal timestamps: each event still sees those before it
+    ev["x"][10:14], ev["y"][10:14] = ev["x"][10], ev["y"][10]
+    ev["x"][20], ev["y"][20] = 0, H - 1  # patches that cross the sensor's edges
+    tau, side = 3_000.0, 2 * radius + 1
+    cpu_mem, gpu_mem = np.full((P, H, W), EF.NEVER), dev(np.full((P, H, W), EF.NEVER))
+    later = ev[-1:].copy()
+    later["t"] += 1_000
+    for part in (ev[:23], ev[23:], ev[:0], later):
+        want = np.full((len(part), P, side, side), np.nan, np.float32)
+        ER.fill_local_time_surfaces(*fields(part, False), radius, tau, cpu_mem, want)
+        got = dev(np.full((len(part), P, side, side), np.nan, np.float32))
+        ER.fill_local_time_surfaces(*fields(part, True), radius, tau, gpu_mem, got)
+        if SIM:  # the simulator's exp is the CPU's: the same bits
+            np.testing.assert_array_equal(got.copy_to_host(), want)
+        else:
+            np.testing.assert_allclose(got.copy_to_host(), want, rtol=1e-6, atol=1e-7)
+        np.testing.assert_array_equal(gpu_mem.copy_to_host(), cpu_mem)
+    assert want[0, later["p"][0], radius, radius] == 1.0
