@@ -10,19 +10,13 @@ import numpy as np
 from scipy import signal as sps
 
 from neurosig.core.errors import DataError
+from neurosig.eeg.rvq.config import EEG_BANDS
 from neurosig.eeg.rvq.tokenizer import Tokenizer
 
 __all__ = ["BANDS", "band_metrics", "codebook_usage", "evaluate", "plot_reconstruction"]
 
-#: EEG bands in Hz (γ ends at the 45 Hz low-pass of the preprocessing); ``None`` is broadband.
-BANDS: dict[str, tuple[float, float] | None] = {
-    "delta": (0.5, 4.0),
-    "theta": (4.0, 8.0),
-    "alpha": (8.0, 13.0),
-    "beta": (13.0, 30.0),
-    "gamma": (30.0, 45.0),
-    "broadband": None,
-}
+#: The bands evaluated, in Hz: :data:`~neurosig.eeg.rvq.config.EEG_BANDS`, and ``None`` for broadband.
+BANDS: dict[str, tuple[float, float] | None] = {**EEG_BANDS, "broadband": None}
 
 
 def _pcc(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from neurosig.eeg.rvq.config import TokenizerConfig
+from neurosig.eeg.rvq.config import EEG_BANDS, TokenizerConfig
 
-__all__ = ["spectral_targets", "tokenizer_loss"]
+__all__ = ["band_error", "spectral_targets", "tokenizer_loss"]
 
 
 def spectral_targets(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -18,6 +18,32 @@ def spectral_targets(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch
     amp = spec.abs()
     safe = amp.clamp(min=1e-8)
     return torch.log1p(amp), spec.real / safe, spec.imag / safe
+
+
+def band_error(x: torch.Tensor, recon: torch.Tensor, sfreq: float) -> torch.Tensor:
+    """Band-normalised spectral error of a batch: mean over :data:`EEG_BANDS` of ‖X̂ − X‖² / ‖X‖².
+
+    Errors and powers are summed over the batch and the band's FFT bins (the lowest band starts at
+    0 Hz so that the patch mean counts), so each band weighs the same however little power it holds:
+    the time-domain MSE alone is ruled by δ and leaves γ (a hundred times weaker) unlearned.
+
+    Parameters
+    ----------
+    x, recon : Tensor, shape (B, n)
+        Patches and their reconstructions.
+    sfreq : float
+        Sampling rate in Hz.
+    """
+    n = x.shape[-1]
+    freqs = torch.fft.rfftfreq(n, 1.0 / sfreq)
+    err = torch.fft.rfft(recon - x, norm="ortho").abs().square().sum(0)
+    power = torch.fft.rfft(x, norm="ortho").abs().square().sum(0)
+    ratios = []
+    for i, (lo, hi) in enumerate(EEG_BANDS.values()):
+        mask = (freqs >= (0.0 if i == 0 else lo)) & (freqs < hi)
+        if mask.any():
+            ratios.append(err[mask].sum() / power[mask].sum().clamp(min=1e-12))
+    return torch.stack(ratios).mean()
 
 
 def tokenizer_loss(x: torch.Tensor, out: dict[str, torch.Tensor], config: TokenizerConfig):
@@ -35,8 +61,8 @@ def tokenizer_loss(x: torch.Tensor, out: dict[str, torch.Tensor], config: Tokeni
     Returns
     -------
     total : Tensor
-        Scalar loss: commitment + amplitude MSE + phase (1 - cosine) + unit-circle penalty + time MSE,
-        each with its weight.
+        Scalar loss: commitment + amplitude MSE + phase (1 - cosine) + unit-circle penalty + time MSE
+        + band-normalised error (:func:`band_error`), each with its weight.
     parts : dict of str to float
         The unweighted parts, for logging.
     """
@@ -47,12 +73,14 @@ def tokenizer_loss(x: torch.Tensor, out: dict[str, torch.Tensor], config: Tokeni
     phase = torch.mean(1.0 - cosine)
     unit = torch.mean((out["cos"] ** 2 + out["sin"] ** 2 - 1.0) ** 2)
     time = torch.mean((out["recon"] - x) ** 2)
+    band = band_error(x, out["recon"], config.sfreq) if config.band_weight else torch.zeros(())
     commit = out["commit"]
     total = (
         config.commitment_weight * commit
         + config.amp_weight * amp
         + config.phase_weight * (phase + config.unit_weight * unit)
         + config.time_weight * time
+        + config.band_weight * band
     )
-    parts = {"commit": commit, "amp": amp, "phase": phase, "unit": unit, "time": time}
+    parts = {"commit": commit, "amp": amp, "phase": phase, "unit": unit, "time": time, "band": band}
     return total, {k: float(v.detach()) for k, v in parts.items()}

@@ -18,22 +18,38 @@ from neurosig.eeg.rvq.config import TokenizerConfig
 __all__ = ["TokenizerNet"]
 
 
-class _Branch(nn.Module):
-    """Two temporal convolutions (GroupNorm, GELU) with average pooling ×2 then ×4."""
+class _Pool(nn.Module):
+    """Average over non-overlapping windows of ``factor`` samples (the length is a multiple of it)."""
 
-    def __init__(self, kernel: int, channels: int):
+    def __init__(self, factor: int):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.factor == 1 else x.unflatten(-1, (-1, self.factor)).mean(-1)
+
+
+class _Branch(nn.Module):
+    """Two temporal convolutions (GroupNorm, GELU), each followed by average pooling.
+
+    The pooling factors multiply to ``pooling``: ×2 after the first convolution (none if ``pooling``
+    is 1), the rest after the second.
+    """
+
+    def __init__(self, kernel: int, channels: int, pooling: int):
         super().__init__()
         second = max(3, 2 * (kernel // 4) + 1)
         groups = math.gcd(channels, 4)
+        first_pool = min(2, pooling)
         self.net = nn.Sequential(
             nn.Conv1d(1, channels, kernel, padding="same"),
             nn.GroupNorm(groups, channels),
             nn.GELU(),
-            nn.AvgPool1d(2),
+            _Pool(first_pool),
             nn.Conv1d(channels, channels, second, padding="same"),
             nn.GroupNorm(groups, channels),
             nn.GELU(),
-            nn.AvgPool1d(4),
+            _Pool(pooling // first_pool),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -81,10 +97,18 @@ class TokenizerNet(nn.Module):
         c = config
         n_tok = c.n_scales if c.quantizer == "rvq" else c.n_groups
         self.n_tokens = n_tok
-        self.branches = nn.ModuleList(_Branch(k, c.branch_channels) for k in c.kernels)
-        branch_dim = c.branch_channels * c.patch_len // 8
+        self.branches = nn.ModuleList(
+            _Branch(k, c.branch_channels, f) for k, f in zip(c.kernels, c.pooling, strict=True)
+        )
         per_branch = n_tok // len(c.kernels)
-        self.to_model = nn.ModuleList(nn.Linear(branch_dim, per_branch * c.d_model) for _ in c.kernels)
+        self.to_model = nn.ModuleList(
+            nn.Linear(c.branch_channels * c.patch_len // f, per_branch * c.d_model) for f in c.pooling
+        )
+        self.skip = nn.ModuleList(nn.Linear(c.patch_len, per_branch * c.d_model) for _ in c.kernels)
+        freqs = torch.fft.rfftfreq(c.patch_len, 1.0 / c.sfreq)
+        edges = [0.0, *c.band_edges, math.inf]
+        masks = [((freqs >= lo) & (freqs < hi)).float() for lo, hi in zip(edges, edges[1:], strict=False)]
+        self.register_buffer("band_masks", torch.stack(masks) if c.band_edges else torch.zeros(0), False)
         self.enc_pos = nn.Parameter(torch.zeros(n_tok, c.d_model))
         self.encoder = _transformer(c)
         self.to_code = _GroupLinear(n_tok, c.d_model, c.code_dim)
@@ -98,7 +122,7 @@ class TokenizerNet(nn.Module):
         if c.quantizer == "rvq":
             self.quantizers = nn.ModuleList(
                 ResidualVQ(
-                    dim=c.code_dim, num_quantizers=c.n_levels, quantize_dropout=c.level_dropout, **vq_args
+                    dim=c.code_dim, num_quantizers=c.n_levels, quantize_dropout=c.level_dropout > 0, **vq_args
                 )
                 for _ in range(c.n_scales)
             )
@@ -111,9 +135,24 @@ class TokenizerNet(nn.Module):
         self.head = nn.Linear(n_tok * c.d_model, 3 * self.n_freq)
 
     # -- encoder ---------------------------------------------------------------------------------
+    def band_split(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The input of each branch: the patch restricted to the branch's band (``config.band_edges``).
+
+        The bands partition the patch spectrum (FFT masks), so the branch inputs sum to the patch;
+        without band edges every branch gets the whole patch.
+        """
+        if not self.config.band_edges:
+            return [x] * len(self.branches)
+        spec = torch.fft.rfft(x)
+        return [torch.fft.irfft(spec * mask, n=x.shape[-1]) for mask in self.band_masks]
+
     def latents(self, x: torch.Tensor) -> torch.Tensor:
         """Continuous codes ``(B, tokens, code_dim)`` of patches ``(B, patch_len)``."""
-        parts = [lin(br(x)) for br, lin in zip(self.branches, self.to_model, strict=True)]
+        inputs = self.band_split(x)
+        parts = [
+            lin(br(xb)) + skip(xb)
+            for br, lin, skip, xb in zip(self.branches, self.to_model, self.skip, inputs, strict=True)
+        ]
         h = torch.cat(parts, dim=1).view(x.shape[0], self.n_tokens, -1) + self.enc_pos
         return self.to_code(self.encoder(h))
 
@@ -122,6 +161,11 @@ class TokenizerNet(nn.Module):
         if self.config.quantizer == "single":
             zq, idx, loss = self.quantizers[0](z)
             return zq, idx.unsqueeze(1), loss.sum()
+        if self.training and self.config.level_dropout > 0:
+            # The library drops levels in every training batch when its flag is on; draw per batch.
+            drop = bool(torch.rand(()) < self.config.level_dropout)
+            for q in self.quantizers:
+                q.quantize_dropout = drop
         outs = [q(z[:, s : s + 1]) for s, q in enumerate(self.quantizers)]
         zq = torch.cat([o[0] for o in outs], dim=1)
         idx = torch.cat([o[1] for o in outs], dim=1)

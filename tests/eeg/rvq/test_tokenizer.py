@@ -9,7 +9,9 @@ import pytest
 import torch
 
 from neurosig.core.errors import ConfigError, DataError, FormatError
-from neurosig.eeg.rvq.config import TokenizerConfig, preset, single_codebook_baseline
+from neurosig.eeg.rvq.config import EEG_BANDS, TokenizerConfig, preset, single_codebook_baseline
+from neurosig.eeg.rvq.loss import band_error
+from neurosig.eeg.rvq.model import TokenizerNet
 from neurosig.eeg.rvq.tokenizer import Tokenizer
 
 
@@ -139,7 +141,53 @@ def test_decode_rejects_bad_tokens(tiny):
 def test_config_validation():
     with pytest.raises(ConfigError, match="did you mean|choose one of"):
         preset("tinny")
-    with pytest.raises(ConfigError, match="divisible by 8"):
+    with pytest.raises(ConfigError, match="must divide patch_len"):
         preset("tiny", patch_len=100)
+    with pytest.raises(ConfigError, match="one factor per branch"):
+        preset("tiny", pooling=[8, 4])
+    with pytest.raises(ConfigError, match="len\\(kernels\\) - 1"):
+        preset("tiny", band_edges=[4.0, 13.0])
+    with pytest.raises(ConfigError, match="increase"):
+        preset("tiny", band_edges=[4.0, 30.0, 13.0])
+    with pytest.raises(ConfigError, match="Nyquist"):
+        preset("tiny", band_edges=[4.0, 13.0, 100.0])
     with pytest.raises(ValueError, match="quantizer"):
         TokenizerConfig(quantizer="fsq")
+
+
+def test_band_split_partitions_the_patch_spectrum():
+    net = TokenizerNet(preset("tiny"))
+    x = torch.randn(5, 200, generator=torch.Generator().manual_seed(0))
+    parts = net.band_split(x)
+    assert len(parts) == 4
+    torch.testing.assert_close(sum(parts), x, atol=1e-5, rtol=0)
+    freqs = np.fft.rfftfreq(200, 1 / 200.0)
+    edges = [0.0, 4.0, 13.0, 30.0, np.inf]
+    for part, lo, hi in zip(parts, edges, edges[1:], strict=False):
+        power = np.abs(np.fft.rfft(part.numpy())) ** 2
+        outside = (freqs < lo) | (freqs >= hi)
+        assert power[:, outside].max() < 1e-8 * power.max()
+
+
+def test_without_band_edges_every_branch_sees_the_whole_patch():
+    net = TokenizerNet(preset("tiny", band_edges=[]))
+    x = torch.randn(3, 200)
+    assert all(part is x for part in net.band_split(x))
+
+
+def test_band_error_weighs_every_band_alike():
+    """An error of 10 % of the power in one band costs the same whether that band is strong or weak."""
+    freqs = np.fft.rfftfreq(200, 1 / 200.0)
+    spec = np.where(freqs < 4, 100.0, 1.0).astype(np.complex128)  # δ a hundred times stronger
+    x = torch.from_numpy(np.fft.irfft(spec, n=200, norm="ortho")[None].astype(np.float32))
+
+    def error_in(lo, hi, fraction=0.1):
+        err = np.where((freqs >= lo) & (freqs < hi), np.sqrt(fraction) * spec, 0)
+        return torch.from_numpy(np.fft.irfft(err, n=200, norm="ortho")[None].astype(np.float32))
+
+    n_bands = len(EEG_BANDS)
+    weak = float(band_error(x, x + error_in(30.0, 45.0), 200.0))
+    strong = float(band_error(x, x + error_in(0.0, 4.0), 200.0))
+    assert weak == pytest.approx(0.1 / n_bands, rel=1e-3)
+    assert strong == pytest.approx(0.1 / n_bands, rel=1e-3)
+    assert float(band_error(x, x, 200.0)) == 0.0
