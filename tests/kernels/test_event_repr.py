@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -163,6 +164,37 @@ def test_time_surface_pixel_returns_after_underflow():
     assert surfaces[0, 0, 3, 2] == np.float32(math.exp(-90.0)) and surfaces[1, 0, 3, 2] == 0
     assert surfaces[-1, 0, 3, 2] == np.float32(math.exp(-100.0))
     assert np.count_nonzero(surfaces) == 2
+
+
+def test_time_surfaces_of_a_long_stream_and_of_other_sensors():
+    # Streams longer than 2**31 µs keep an int64 memory; calls on other sensor sizes in between (the
+    # kernel's scratch is kept per thread and reused) change nothing.
+    ev = make_events(10, 60)
+    ev["t"][30:] += 2**31
+    dt = 2**29
+    surfaces = to_time_surface(ev, SIZE, dt, 4e8)
+    assert len(surfaces) == (int(ev["t"][-1]) - int(ev["t"][0])) // dt
+    for k, surface in enumerate(surfaces):
+        want = naive_surface(ev, int(ev["t"][0]) + (k + 1) * dt, 4e8)
+        np.testing.assert_allclose(surface, want, rtol=1e-6, atol=1e-7)
+    ev = make_events(11, 120)
+    first = to_time_surface(ev, SIZE, 900, 700.0)
+    big = np.zeros(50, dtype=EVENTS_DTYPE)
+    big["t"] = np.arange(50) * 300
+    big["x"], big["y"] = np.arange(50) % 40, np.arange(50) % 30
+    assert np.count_nonzero(to_time_surface(big, (40, 30, 2), 1_000, 5_000.0)) > 0
+    np.testing.assert_array_equal(to_time_surface(ev, SIZE, 900, 700.0), first)
+
+
+def test_time_surfaces_on_two_threads_are_bitwise_deterministic():
+    ev = make_events(12, 150)
+    want = to_time_surface(ev, SIZE, 1_500, 2_500.0, include_incomplete=True)
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(
+            pool.map(lambda e: to_time_surface(e, SIZE, 1_500, 2_500.0, True), [ev.copy() for _ in range(8)])
+        )
+    for got in runs:
+        np.testing.assert_array_equal(got, want)
 
 
 def test_time_surface_arrays_are_checked():
