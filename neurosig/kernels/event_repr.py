@@ -17,7 +17,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from neurosig.core.errors import ConfigError
+from neurosig.core.errors import ConfigError, DataError
 from neurosig.kernels._numba import njit
 from neurosig.kernels.event_filters import NEVER, check_events, on_device
 
@@ -192,18 +192,25 @@ def _emit_surface(
 
 
 @njit
-def _window_events(src, i, t_win, t_next, base, height, width, mem, fired, n_fired):  # pragma: no cover
+def _window_events(
+    src, i, t_win, t_next, base, n_pol, height, width, mem, fired, n_fired
+):  # pragma: no cover
     # Record the events from ``i`` on that come before ``t_next`` in ``mem`` (as ``t - base``); the first
     # event of a pixel in the window ``[t_win, t_next)`` appends it to ``fired``, branch-free (the pixel
     # is always written, the count moves on only if it is new). Returns the index of the first later
-    # event and the new count.
+    # event and the new count, or the index of the first invalid event (a timestamp below the one
+    # before, or outside the sensor) and -1: the input check runs in the same pass, before any write.
     since = t_win - base
     n = _n_events(src)
     n_pix = mem.shape[0]
+    t_prev = _event(src, i - 1)[0] if i > 0 else np.iinfo(np.int64).min
     while i < n:
         t, x, y, p = _event(src, i)
         if t >= t_next:
             break
+        if t < t_prev or x < 0 or x >= width or y < 0 or y >= height or p < 0 or p >= n_pol:
+            return i, -1
+        t_prev = t
         pix = (np.int64(p) * height + np.int64(y)) * width + np.int64(x)
         fired[n_fired] = pix
         # (the bound only matters for out-of-order input, which could count a pixel twice)
@@ -249,7 +256,11 @@ def _surfaces_cpu(src, t0, dt, tau, k_start, memory, out, pixels, values, fired,
                 n_fired += 1
     i = 0
     while k < k_stop:
-        i, n_fired = _window_events(src, i, t_next - dt, t_next, base, height, width, mem, fired, n_fired)
+        i, n_fired = _window_events(
+            src, i, t_next - dt, t_next, base, n_pol, height, width, mem, fired, n_fired
+        )
+        if n_fired < 0:
+            return i
         n_cur = _emit_surface(
             t_next - base,
             dt,
@@ -270,7 +281,10 @@ def _surfaces_cpu(src, t0, dt, tau, k_start, memory, out, pixels, values, fired,
         k += 1
         t_next += dt
     # events past the last surface only update the memory
-    _window_events(src, i, t_next - dt, np.iinfo(np.int64).max, base, height, width, mem, fired, 0)
+    i, n_fired = _window_events(
+        src, i, t_next - dt, np.iinfo(np.int64).max, base, n_pol, height, width, mem, fired, 0
+    )
+    return i if n_fired < 0 else -1
 
 
 @njit
@@ -367,7 +381,9 @@ def fill_time_surfaces(t, x, y, p, t0: int, dt: int, tau: float, k_start: int, m
 
         time_surfaces_cuda(t, x, y, p, t0, dt, tau, k_start, memory, out)
         return
-    _fill_surfaces_cpu((t, x, y, p), t0, dt, tau, k_start, memory, out)
+    bad = _fill_surfaces_cpu((t, x, y, p), t0, dt, tau, k_start, memory, out)
+    if bad >= 0:
+        _raise_bad_event(t[bad], x[bad], y[bad], p[bad], bad, memory.shape)
 
 
 def fill_time_surfaces_from_events(
@@ -377,7 +393,19 @@ def fill_time_surfaces_from_events(
 
     The kernel reads the records directly, which is faster than the four field views of the array.
     """
-    _fill_surfaces_cpu(events, t0, dt, tau, k_start, memory, out)
+    bad = _fill_surfaces_cpu(events, t0, dt, tau, k_start, memory, out)
+    if bad >= 0:
+        e = events[bad]
+        _raise_bad_event(e["t"], e["x"], e["y"], e["p"], bad, memory.shape)
+
+
+def _raise_bad_event(t, x, y, p, index: int, shape) -> None:
+    n_pol, height, width = shape
+    raise DataError(
+        f"event {index} (t={int(t)} µs, x={int(x)}, y={int(y)}, p={int(p)}) comes before the event ahead of "
+        f"it or lies outside the sensor_size {(width, height, n_pol)}; time surfaces need events in time "
+        "order inside the sensor (neurosig.kernels.event_filters.check_events names the problem)."
+    )
 
 
 #: Per-thread scratch of the time-surface kernel, kept between calls (see :func:`_surface_scratch`).
@@ -410,7 +438,9 @@ def _surface_scratch(n_pix: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return arrays
 
 
-def _fill_surfaces_cpu(src, t0: int, dt: int, tau: float, k_start: int, memory, out, base: int = 0) -> None:
+def _fill_surfaces_cpu(src, t0: int, dt: int, tau: float, k_start: int, memory, out, base: int = 0) -> int:
+    """Run the CPU kernel; the index of the first event out of order or outside the sensor (the kernel
+    stops there, before writing it), or -1."""
     if not (memory.flags.c_contiguous and out.flags.c_contiguous) or out.shape[1:] != memory.shape:
         raise ConfigError(
             f"time surfaces need C-contiguous memory (P, H, W) and out (T, P, H, W) arrays, got "
@@ -420,7 +450,7 @@ def _fill_surfaces_cpu(src, t0: int, dt: int, tau: float, k_start: int, memory, 
     if n_pix >= 2**31:
         raise ConfigError(f"time surfaces support up to 2**31 pixels and polarities, got {n_pix}.")
     pixels, values, fired, _ = _surface_scratch(n_pix)
-    _surfaces_cpu(
+    return _surfaces_cpu(
         src,
         np.int64(t0),
         np.int64(dt),
@@ -477,19 +507,6 @@ def _fields(events: np.ndarray):
 def _empty(n: int, sensor_size, dtype) -> np.ndarray:
     width, height, n_pol = sensor_size
     return np.zeros((n, n_pol, height, width), dtype=dtype)
-
-
-def _first_at_or_after(t: np.ndarray, value: int) -> int:
-    """Index of the first ``t >= value`` in sorted ``t``: a bisection in place, where
-    ``np.searchsorted`` would first copy a strided field view (``events["t"]``) into a contiguous array."""
-    lo, hi = 0, len(t)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if t[mid] < value:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 def _positive(name: str, value: int | None) -> None:
@@ -632,12 +649,14 @@ def to_time_surface(
     _positive("dt", dt)
     if not tau > 0:
         raise ConfigError(f"tau must be a positive number of µs, got {tau!r}.")
-    check_events(events, sensor_size)
+    check_events(events[:0], sensor_size)  # the dtype: the kernel checks the events in its own pass
     if len(events) == 0:
         return _empty(0, sensor_size, np.float32)
-    t, x, y, p = _fields(events)
+    t = events["t"]
     t0 = int(t[0])
     last_window = (int(t[-1]) - t0) // dt
+    if last_window < 0:
+        check_events(events, sensor_size)  # raises: the timestamps decrease
     n_out = last_window + 1 if include_incomplete else last_window
     out = _empty(n_out, sensor_size, np.float32)
     # A fresh stream: the kernel's memory starts as zeros, holding t - (t0 - 1) (see _surfaces_cpu),
@@ -651,8 +670,12 @@ def to_time_surface(
         memory.fill(0)
     else:
         memory = np.zeros((n_pol, height, width), dtype=np.int64)
-    stop = _first_at_or_after(t, t0 + n_out * dt)
-    _fill_surfaces_cpu(events[:stop], t0, dt, tau, 0, memory, out, base=t0 - 1)
+    # (the events after the last surface only update the memory, and are checked)
+    bad = _fill_surfaces_cpu(events, t0, dt, tau, 0, memory, out, base=t0 - 1)
+    if bad >= 0:
+        check_events(events, sensor_size)  # raises the DataError that names the event and what to do
+        e = events[bad]
+        _raise_bad_event(e["t"], e["x"], e["y"], e["p"], bad, memory.shape)
     return out
 
 

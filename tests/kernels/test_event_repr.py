@@ -197,6 +197,30 @@ def test_time_surfaces_on_two_threads_are_bitwise_deterministic():
         np.testing.assert_array_equal(got, want)
 
 
+def test_time_surfaces_check_the_events_in_the_kernel_pass():
+    # to_time_surface checks the events in the kernel's own pass: the same DataErrors as check_events,
+    # wherever the bad event is (first window, or after the last surface sampled).
+    ev = make_events(13, 80)
+    for index in (3, 79):
+        bad = ev.copy()
+        bad["x"][index] = W
+        with pytest.raises(DataError, match="outside the sensor_size"):
+            to_time_surface(bad, SIZE, 1_000, 500.0)
+        bad = ev.copy()
+        bad["t"][index] = bad["t"][index - 1] - 1
+        with pytest.raises(DataError, match="must not decrease"):
+            to_time_surface(bad, SIZE, 1_000, 500.0)
+    with pytest.raises(DataError, match="must not decrease"):
+        to_time_surface(ev[::-1].copy(), SIZE, 1_000, 500.0)
+    # the stateful kernel stops at the event, before writing it
+    memory = np.full((P, H, W), NEVER, dtype=np.int64)
+    t, x, y, p = (ev[name].copy() for name in "txyp")
+    p[5] = P
+    with pytest.raises(DataError, match="event 5 .* outside the sensor_size"):
+        fill_time_surfaces(t, x, y, p, int(t[0]), 1_000, 500.0, 0, memory, np.zeros((4, P, H, W), np.float32))
+    assert (memory != NEVER).sum() == len(np.unique((p[:5] * H + y[:5]) * W + x[:5]))
+
+
 def test_time_surface_arrays_are_checked():
     ev = make_events(9, 20)
     memory = np.full((P, H, W), NEVER, dtype=np.int64)
