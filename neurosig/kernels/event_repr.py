@@ -157,7 +157,7 @@ def _emit_surface(
     nxt_pix, nxt_val = pixels[1 - side], values[1 - side]
     _sort_pixels(fired, n_fired, nxt_pix)
     n_pix_max = dst.shape[0]
-    tabulated = table.shape[0] > 0
+    n_tab = table.shape[0]
     i = 0
     n = 0
     for j in range(n_fired + 1):
@@ -181,7 +181,7 @@ def _emit_surface(
         if i < n_cur and cur_pix[i] == pix:
             i += 1
         d = t_sample - mem[pix]  # (t_sample and mem in the same frame, see _surfaces_cpu)
-        v = table[d] if tabulated else np.exp(-np.float64(d) / tau)
+        v = table[d] if 0 <= d < n_tab else np.exp(-np.float64(d) / tau)
         f = np.float32(v)
         if f != 0:
             dst[pix] = f
