@@ -18,7 +18,7 @@ from numba import prange
 from neurosig.core.errors import DataError
 from neurosig.kernels._numba import njit, on_gpu
 
-__all__ = ["check_delay_params", "check_binary", "delayed_scatter"]
+__all__ = ["EventDrivenDelays", "check_delay_params", "check_binary", "delayed_scatter"]
 
 #: Two spikes of one input at most this many steps apart share one pass over its synapse table.
 PAIR_GAP = 25
@@ -43,38 +43,70 @@ def _empty_on_huge_pages(shape: tuple[int, ...]) -> np.ndarray:
 
 
 @njit(parallel=True)
-def _tables(weight, delay, n_delays, offset):  # pragma: no cover - compiled
-    """Per input ``i``, its ``(offset, weight)`` pairs sorted by delay, and prefix counts by delay.
+def _sorted_tables(weight, delay, max_delay, offset, weight_s):  # pragma: no cover - compiled
+    # Per input (in parallel): its synapses sorted by delay, ties in the order of o. A counting sort
+    # when the delays are few (the usual case: a few dozen steps), a stable argsort otherwise, so
+    # that no array is sized by a very long delay.
+    n_out, n_in = weight.shape
+    counting = max_delay < 4 * n_out
+    for i in prange(n_in):
+        if counting:
+            start = np.zeros(max_delay + 2, np.int64)
+            for o in range(n_out):
+                start[delay[o, i] + 1] += 1
+            for d in range(max_delay + 1):
+                start[d + 1] += start[d]
+            order = np.empty(n_out, np.int64)
+            for o in range(n_out):
+                d = delay[o, i]
+                order[start[d]] = o
+                start[d] += 1
+        else:
+            order = np.argsort(delay[:, i], kind="mergesort")
+        for k in range(n_out):
+            o = order[k]
+            d = delay[o, i]
+            offset[i, k] = d * n_out + o
+            weight_s[i, k] = weight[o, i]
+
+
+def _tables(weight: np.ndarray, delay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per input ``i``, its synapses sorted by delay: ``(offset, weight_s)``, each ``(in, out)``.
 
     ``offset[i, k] = d * n_out + o`` and ``weight_s[i, k] = weight[o, i]`` list the synapses of input
     ``i`` in order of delay ``d = delay[o, i]`` (then of ``o``), so that one spike's adds walk forward
-    through the output; ``count[i, r]`` (``0 <= r <= n_delays + 1``) is how many of them have
-    ``d < r``, so a spike ``r`` steps before the horizon touches exactly the first ``count[i, r]``
-    entries. Delays ``>= n_delays`` are clipped to ``n_delays`` (they never land inside the output).
+    through the output. A row of offsets increases strictly, so a spike ``r`` steps before the
+    horizon touches exactly the prefix with ``offset < r * n_out`` (found by bisection). Offsets are
+    32-bit whenever they fit (half the table traffic).
     """
     n_out, n_in = weight.shape
-    weight_s = np.empty((n_in, n_out), np.float32)
-    count = np.zeros((n_in, n_delays + 2), np.int64)
-    fill = np.empty((n_in, n_delays + 1), np.int64)
-    for i in prange(n_in):
-        c = count[i]
-        for o in range(n_out):
-            c[min(delay[o, i], n_delays) + 1] += 1
-        for r in range(1, n_delays + 2):
-            c[r] += c[r - 1]
-        f = fill[i]
-        f[:] = c[: n_delays + 1]
-        for o in range(n_out):
-            d = min(delay[o, i], n_delays)
-            k = f[d]
-            f[d] = k + 1
-            offset[i, k] = d * n_out + o
-            weight_s[i, k] = weight[o, i]
-    return weight_s, count
+    wide = (int(delay.max(initial=0)) + 1) * max(n_out, 1) >= 2**32
+    offset = np.empty((n_in, n_out), dtype=np.uint64 if wide else np.uint32)
+    weight_s = np.empty((n_in, n_out), dtype=np.float32)
+    _sorted_tables(weight, delay, int(delay.max(initial=0)), offset, weight_s)
+    return offset, weight_s
 
 
 @njit
-def _scatter_row(spikes, offset, weight_s, count, max_delay, gap, horizon, row, ev_t, ev_i, ev_next, last):
+def _n_inside(offset, start, n, max_delay, room):  # pragma: no cover - compiled
+    # How many synapses of the table offset[start : start + n] land less than ``room`` steps ahead:
+    # all when room > max_delay, else the prefix with offset < room * n (bisection).
+    if room > max_delay:
+        return n
+    limit = np.uint64(room) * np.uint64(n)
+    lo = 0
+    hi = n
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if np.uint64(offset[start + mid]) < limit:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit
+def _scatter_row(spikes, offset, weight_s, max_delay, gap, horizon, row, ev_t, ev_i, ev_next, last):
     """One batch row: ``row[(t + d) * n_out + o] += w`` for every spike; returns whether a spike was not 0/1.
 
     Spikes are first listed in time order (branch-free compaction), each linked to the next spike of
@@ -115,14 +147,14 @@ def _scatter_row(spikes, offset, weight_s, count, max_delay, gap, horizon, row, 
             continue
         i = ev_i[e]
         table = np.uint64(i) * width
-        n_first = n_out if horizon - t > max_delay else count[i, horizon - t]
+        n_first = _n_inside(offset, table, n_out, max_delay, horizon - t)
         base = np.uint64(t) * width
         done = 0
         e2 = ev_next[e]
         if e2 >= 0 and ev_t[e2] - t <= gap:
             t2 = ev_t[e2]
             ev_t[e2] = -1
-            n_both = n_out if horizon - t2 > max_delay else count[i, horizon - t2]
+            n_both = _n_inside(offset, table, n_out, max_delay, horizon - t2)
             base2 = np.uint64(t2) * width
             for k in range(np.uint64(n_both)):
                 at = np.uint64(offset[table + k])
@@ -136,11 +168,11 @@ def _scatter_row(spikes, offset, weight_s, count, max_delay, gap, horizon, row, 
 
 
 @njit(parallel=True)
-def _scatter_cpu(spikes, offset, weight_s, count, max_delay, gap, out, bad):  # pragma: no cover - compiled
+def _scatter_cpu(spikes, offset, weight_s, max_delay, gap, out, bad):  # pragma: no cover - compiled
     """For every spike ``spikes[b, t, i] == 1`` and output ``o``: ``out[b, (t + delay[o, i]) * n_out + o]
     += weight[o, i]``, dropping what lands at or after the horizon ``out.shape[1] // n_out``.
 
-    ``offset``, ``weight_s``, ``count`` come from :func:`_tables` (``max_delay`` is its ``n_delays``).
+    ``offset`` and ``weight_s`` come from :func:`_tables`; ``max_delay`` is the largest delay.
     Batch rows run in parallel (each writes only its own row). A value that is neither 0 nor 1
     marks ``bad[b]``, so the caller can raise.
     """
@@ -152,7 +184,7 @@ def _scatter_cpu(spikes, offset, weight_s, count, max_delay, gap, out, bad):  # 
         ev_next = np.empty(n_steps * n_in, np.int64)
         last = np.empty(n_in, np.int64)
         bad[b] = _scatter_row(
-            spikes[b], offset, weight_s, count, max_delay, gap, horizon, out[b], ev_t, ev_i, ev_next, last
+            spikes[b], offset, weight_s, max_delay, gap, horizon, out[b], ev_t, ev_i, ev_next, last
         )
 
 
@@ -193,8 +225,63 @@ def check_binary(spikes: np.ndarray, what: str = "spikes") -> None:
         )
 
 
+class EventDrivenDelays:
+    """Trained delayed synapses prepared once for event-driven inference.
+
+    Validates ``(weight, delay)`` and builds the per-input synapse tables once, so that repeated
+    calls (a streaming stage, batches of a test set) pay only for their spikes; the dense
+    counterpart likewise builds its convolution kernel once. :func:`delayed_scatter` is the one-shot
+    form.
+
+    Parameters
+    ----------
+    weight : ndarray, shape (out, in)
+        Synaptic weights.
+    delay : ndarray of int, shape (out, in)
+        Delays in time steps (``>= 0``).
+
+    Raises
+    ------
+    DataError
+        On mismatched shapes, non-finite weights, or negative or non-integer delays.
+    """
+
+    def __init__(self, weight: np.ndarray, delay: np.ndarray):
+        self.weight, self.delay = check_delay_params(weight, delay)
+        self.max_delay = int(self.delay.max(initial=0))
+        self._offset, self._weight_s = _tables(self.weight, self.delay)
+
+    def __call__(self, spikes, n_steps: int | None = None):
+        """Summed weighted delayed spikes; see :func:`delayed_scatter` for the arguments and output."""
+        if n_steps is not None and int(n_steps) < 0:
+            raise DataError(f"n_steps must be >= 0 (the output length in time steps); got {n_steps}.")
+        if on_gpu(spikes):
+            from neurosig.kernels.delays_cuda import delayed_scatter_cuda
+
+            return delayed_scatter_cuda(spikes, self.weight, self.delay, n_steps)
+        spikes = np.asarray(spikes)
+        squeeze = spikes.ndim == 2
+        if squeeze:
+            spikes = spikes[None]
+        n_out, n_in = self.weight.shape
+        if spikes.ndim != 3 or spikes.shape[2] != n_in:
+            raise DataError(
+                f"spikes must have shape (batch, T, {n_in}) or (T, {n_in}) to match "
+                f"weight (out, in) = {self.weight.shape}; got {np.shape(spikes)}."
+            )
+        horizon = spikes.shape[1] if n_steps is None else int(n_steps)
+        flat = _empty_on_huge_pages((spikes.shape[0], horizon * n_out))
+        spikes = np.ascontiguousarray(spikes, dtype=np.float32)
+        bad = np.zeros(spikes.shape[0], dtype=np.bool_)
+        _scatter_cpu(spikes, self._offset, self._weight_s, self.max_delay, PAIR_GAP, flat, bad)
+        if bad.any() or horizon < spikes.shape[1]:  # the kernel reads no step at or after the horizon
+            check_binary(spikes)  # raises, naming the first offending value
+        out = flat.reshape(spikes.shape[0], horizon, n_out)
+        return out[0] if squeeze else out
+
+
 def delayed_scatter(spikes, weight: np.ndarray, delay: np.ndarray, n_steps: int | None = None):
-    """Event-driven delayed synapses.
+    """Event-driven delayed synapses (one call; :class:`EventDrivenDelays` prepares them once).
 
     Parameters
     ----------
@@ -218,34 +305,4 @@ def delayed_scatter(spikes, weight: np.ndarray, delay: np.ndarray, n_steps: int 
     DataError
         On wrong shapes, negative delays or non-binary spikes.
     """
-    weight, delay = check_delay_params(weight, delay)
-    if n_steps is not None and int(n_steps) < 0:
-        raise DataError(f"n_steps must be >= 0 (the output length in time steps); got {n_steps}.")
-    if on_gpu(spikes):
-        from neurosig.kernels.delays_cuda import delayed_scatter_cuda
-
-        return delayed_scatter_cuda(spikes, weight, delay, n_steps)
-    spikes = np.asarray(spikes)
-    squeeze = spikes.ndim == 2
-    if squeeze:
-        spikes = spikes[None]
-    if spikes.ndim != 3 or spikes.shape[2] != weight.shape[1]:
-        raise DataError(
-            f"spikes must have shape (batch, T, {weight.shape[1]}) or (T, {weight.shape[1]}) to match "
-            f"weight (out, in) = {weight.shape}; got {np.shape(spikes)}."
-        )
-    horizon = spikes.shape[1] if n_steps is None else int(n_steps)
-    n_batch, (n_out, n_in) = spikes.shape[0], weight.shape
-    n_delays = min(int(delay.max()) if delay.size else 0, horizon)
-    # offsets d * n_out + o < (n_delays + 1) * n_out: 32 bits whenever they fit (half the table traffic)
-    wide = (n_delays + 1) * max(n_out, 1) >= 2**32
-    offset = np.empty((n_in, n_out), dtype=np.uint64 if wide else np.uint32)
-    weight_s, count = _tables(weight, delay, n_delays, offset)
-    flat = _empty_on_huge_pages((n_batch, horizon * n_out))
-    spikes = np.ascontiguousarray(spikes, dtype=np.float32)
-    bad = np.zeros(n_batch, dtype=np.bool_)
-    _scatter_cpu(spikes, offset, weight_s, count, n_delays, PAIR_GAP, flat, bad)
-    if bad.any() or horizon < spikes.shape[1]:  # the kernel reads no step at or after the horizon
-        check_binary(spikes)  # raises, naming the first offending value
-    out = flat.reshape(n_batch, horizon, n_out)
-    return out[0] if squeeze else out
+    return EventDrivenDelays(weight, delay)(spikes, n_steps)

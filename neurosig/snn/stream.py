@@ -3,7 +3,8 @@
 The stage holds the contributions that spikes of earlier chunks will make to later time steps (at
 most ``max_delay`` steps ahead) and adds them when those steps arrive, so the output for a stream cut
 into chunks of any size equals the whole-sequence result of
-:func:`neurosig.kernels.delays.delayed_scatter`.
+:func:`neurosig.kernels.delays.delayed_scatter`; the synapse tables are built once per stream
+(:class:`~neurosig.kernels.delays.EventDrivenDelays`), not per chunk.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 from neurosig.core.chunks import SpikeChunk, SpikeInfo
 from neurosig.core.errors import DataError
 from neurosig.core.stage import Stage
-from neurosig.kernels.delays import check_binary, check_delay_params, delayed_scatter
+from neurosig.kernels.delays import EventDrivenDelays, check_binary
 
 __all__ = ["SpikeDelay"]
 
@@ -54,15 +55,13 @@ class SpikeDelay(Stage):
 
     def reset(self) -> None:
         """Forget pending contributions and the expected next step."""
-        self._w, self._d = check_delay_params(
-            np.asarray(self.weight, dtype=np.float32), np.asarray(self.delay)
-        )
-        self._horizon = int(self._d.max()) if self._d.size else 0
-        self._pending = np.zeros((self._horizon, self._w.shape[0]), dtype=np.float32)
+        self._synapses = EventDrivenDelays(np.asarray(self.weight, dtype=np.float32), np.asarray(self.delay))
+        self._horizon = self._synapses.max_delay
+        self._pending = np.zeros((self._horizon, self._synapses.weight.shape[0]), dtype=np.float32)
         self._next: int | None = None
 
     def _process(self, chunk: SpikeChunk) -> Iterable[SpikeChunk]:
-        n_in = self._w.shape[1]
+        n_out, n_in = self._synapses.weight.shape
         if chunk.info.n_units != n_in:
             raise DataError(
                 f"spike_delay has {n_in} inputs per synapse row but the stream has "
@@ -76,8 +75,8 @@ class SpikeDelay(Stage):
         check_binary(chunk.data, "SpikeChunk.data")
         n = chunk.n_steps
         self._next = chunk.start + n
-        total = delayed_scatter(chunk.data, self._w, self._d, n_steps=n + self._horizon)
+        total = self._synapses(chunk.data, n_steps=n + self._horizon)
         total[: self._horizon] += self._pending
         self._pending = total[n:].copy()
-        info = SpikeInfo(dt=chunk.info.dt, n_units=self._w.shape[0])
+        info = SpikeInfo(dt=chunk.info.dt, n_units=n_out)
         return [SpikeChunk(total[:n], info, chunk.start)]

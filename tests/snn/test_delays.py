@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from neurosig.core.chunks import SpikeChunk, SpikeInfo
 from neurosig.core.errors import ConfigError, DataError
-from neurosig.kernels.delays import delayed_scatter
+from neurosig.kernels.delays import EventDrivenDelays, delayed_scatter
 from neurosig.snn.delays import DelayedSynapses, sigma_schedule
 from neurosig.snn.stream import SpikeDelay
 from neurosig.testing import check_streaming_invariance
@@ -137,6 +137,24 @@ def test_event_driven_shd_sized_row_equals_naive():
     long = delayed_scatter(x, weight, delay, n_steps=1500)
     assert long.ctypes.data % (2 << 20) == 0
     np.testing.assert_allclose(long, naive_delays(x, weight, delay, 1500), atol=1e-4)
+
+
+def test_prepared_synapses_serve_any_batch_and_horizon():
+    """Tables built once answer every later call like the one-shot function, including very long
+    delays (bisection over the delay-sorted table, no table sized by the largest delay)."""
+    rng = np.random.default_rng(7)
+    weight = rng.standard_normal((6, 5)).astype(np.float32)
+    delay = rng.integers(0, 30, (6, 5))
+    delay[0, 0] = 10**9  # lands after any horizon
+    synapses = EventDrivenDelays(weight, delay)
+    assert synapses.max_delay == 10**9
+    for n_steps, horizon in [(40, None), (7, 3), (12, 60), (1, 1)]:
+        x = _spikes(rng, (2, n_steps, 5), 0.3)
+        expected = naive_delays(x, weight, delay, n_steps if horizon is None else horizon)
+        np.testing.assert_allclose(synapses(x, n_steps=horizon), expected, atol=1e-4)
+        np.testing.assert_array_equal(synapses(x, horizon), delayed_scatter(x, weight, delay, horizon))
+    with pytest.raises(DataError, match="non-negative integers"):
+        EventDrivenDelays(weight, -delay)
 
 
 def test_bad_input_errors():
