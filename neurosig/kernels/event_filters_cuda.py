@@ -106,12 +106,16 @@ def _update_last(t, order, offsets, last):  # pragma: no cover - device code
         last[k] = t[order[offsets[k + 1] - 1]]
 
 
-def _group_by_pixel(x, y, width: int, n_pix: int):
-    """Pixel of each event, CSR offsets per padded pixel, and event indices grouped in stream order."""
-    n = x.shape[0]
+def _group_by_pixel(index_kernel, index_args: tuple, n: int, n_pix: int):
+    """Group ``n`` events by pixel: each event's pixel, CSR offsets per pixel, event indices per pixel.
+
+    ``index_kernel[blocks, threads](*index_args, pix, counts)`` writes each event's pixel index into
+    ``pix`` and counts the events per pixel (:func:`_pixel_index` for the padded filter layout); the
+    events of a pixel keep their stream order.
+    """
     pix = cuda.device_array(n, dtype=np.int64)
     counts = cuda.to_device(np.zeros(n_pix, dtype=np.int64))
-    _pixel_index[_blocks(n), _THREADS](x, y, width + 2, pix, counts)
+    index_kernel[_blocks(n), _THREADS](*index_args, pix, counts)
     offsets_host = np.zeros(n_pix + 1, dtype=np.int64)
     np.cumsum(counts.copy_to_host(), out=offsets_host[1:])
     offsets = cuda.to_device(offsets_host)
@@ -127,7 +131,7 @@ def denoise_mask_cuda(t, x, y, width: int, filter_time: int, neighbours: int, la
     keep = cuda.device_array(n, dtype=np.bool_)
     if n == 0:
         return keep
-    pix, offsets, order = _group_by_pixel(x, y, width, last.shape[0])
+    pix, offsets, order = _group_by_pixel(_pixel_index, (x, y, width + 2), n, last.shape[0])
     _denoise_kernel[_blocks(n), _THREADS](
         t, pix, order, offsets, last, width + 2, np.int64(filter_time), neighbours, keep
     )
@@ -141,7 +145,7 @@ def refractory_mask_cuda(t, x, y, width: int, period: int, last):
     keep = cuda.device_array(n, dtype=np.bool_)
     if n == 0:
         return keep
-    _, offsets, order = _group_by_pixel(x, y, width, last.shape[0])
+    _, offsets, order = _group_by_pixel(_pixel_index, (x, y, width + 2), n, last.shape[0])
     _refractory_kernel[_blocks(last.shape[0]), _THREADS](t, order, offsets, last, np.int64(period), keep)
     _update_last[_blocks(last.shape[0]), _THREADS](t, order, offsets, last)
     return keep

@@ -25,7 +25,7 @@ import numpy as np
 from numba import cuda
 
 from neurosig.kernels.event_filters import NEVER
-from neurosig.kernels.event_filters_cuda import _scatter, _sort_segments
+from neurosig.kernels.event_filters_cuda import _THREADS, _blocks, _group_by_pixel, _update_last
 
 __all__ = [
     "frames_by_time_cuda",
@@ -35,12 +35,7 @@ __all__ = [
     "local_time_surfaces_cuda",
 ]
 
-_THREADS = 256
 _NEVER = int(NEVER)
-
-
-def _blocks(n: int) -> int:
-    return max(1, math.ceil(n / _THREADS))
 
 
 @cuda.jit
@@ -151,14 +146,6 @@ def _local_kernel(t, x, y, order, offsets, memory, radius, tau, out):  # pragma:
         out[i, q, dy, dx] = v
 
 
-@cuda.jit
-def _local_memory_kernel(t, order, offsets, memory):  # pragma: no cover - device code
-    k = cuda.grid(1)
-    n_pol, height, width = memory.shape
-    if k < n_pol * height * width and offsets[k + 1] > offsets[k]:
-        memory[k // (height * width), (k // width) % height, k % width] = t[order[offsets[k + 1] - 1]]
-
-
 def frames_by_time_cuda(t, x, y, p, t0: int, num: int, den: int, clip_last: bool, frames) -> None:
     """CUDA twin of :func:`neurosig.kernels.event_repr.accumulate_frames_by_time`."""
     if t.shape[0]:
@@ -199,17 +186,9 @@ def local_time_surfaces_cuda(t, x, y, p, radius: int, tau: float, memory, out) -
         return
     n_pol, height, width = memory.shape
     n_pix = n_pol * height * width
-    pix = cuda.device_array(n, dtype=np.int64)
-    counts = cuda.to_device(np.zeros(n_pix, dtype=np.int64))
-    _local_pixel_index[_blocks(n), _THREADS](x, y, p, height, width, pix, counts)
-    offsets_host = np.zeros(n_pix + 1, dtype=np.int64)
-    np.cumsum(counts.copy_to_host(), out=offsets_host[1:])
-    offsets = cuda.to_device(offsets_host)
-    order = cuda.device_array(n, dtype=np.int64)
-    _scatter[_blocks(n), _THREADS](pix, offsets, cuda.to_device(np.zeros(n_pix, dtype=np.int64)), order)
-    _sort_segments[_blocks(n_pix), _THREADS](offsets, order)
+    _, offsets, order = _group_by_pixel(_local_pixel_index, (x, y, p, height, width), n, n_pix)
     side = 2 * int(radius) + 1
     threads = min(_THREADS, 32 * math.ceil(n / 32))  # few events (and the simulator): fewer idle threads
     grid = (math.ceil(n / threads), min(n_pol * side * side, 65535))
     _local_kernel[grid, (threads, 1)](t, x, y, order, offsets, memory, int(radius), float(tau), out)
-    _local_memory_kernel[_blocks(n_pix), _THREADS](t, order, offsets, memory)
+    _update_last[_blocks(n_pix), _THREADS](t, order, offsets, memory.reshape(n_pix))
