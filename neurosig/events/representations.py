@@ -26,12 +26,12 @@ from pydantic import Field
 from neurosig.core.chunks import EVENTS_DTYPE, EventChunk, SpikeChunk, SpikeInfo
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.events._base import EventStage
-from neurosig.kernels.event_filters import NEVER
 from neurosig.kernels.event_repr import (
     accumulate_frames_by_index,
     accumulate_frames_by_time,
     fill_local_time_surfaces,
     fill_time_surfaces_from_events,
+    new_surface_memory,
     to_frame,
     to_voxel_grid,
 )
@@ -289,8 +289,7 @@ class ToTimeSurfaceStage(_ReprStage):
 
     def _fill(self, ev: np.ndarray, n_out: int) -> SpikeChunk:
         if self._memory is None:
-            w, h, n_pol = self._size
-            self._memory = np.full((n_pol, h, w), NEVER, dtype=np.int64)
+            self._memory = new_surface_memory(self._size)
         out = _zeros(n_out, self._size, np.float32)
         fill_time_surfaces_from_events(ev, self._t0, self.dt, self.tau, self._next, self._memory, out)
         chunk = _spikes(out, self.dt * 1e-6, self._next)
@@ -348,8 +347,7 @@ class ToLocalTimeSurfaceStage(EventStage):
     def _events(self, chunk: EventChunk) -> Iterable[SpikeChunk]:
         size = tuple(chunk.info.sensor_size)
         if self._memory is None:
-            w, h, n_pol = size
-            self._memory = np.full((n_pol, h, w), NEVER, dtype=np.int64)
+            self._memory = new_surface_memory(size)
             self._size = size
         elif size != self._size:
             raise DataError(

@@ -28,6 +28,7 @@ __all__ = [
     "fill_time_surfaces",
     "fill_time_surfaces_from_events",
     "fill_local_time_surfaces",
+    "new_surface_memory",
     "to_frame",
     "to_histogram",
     "to_voxel_grid",
@@ -679,6 +680,12 @@ def to_time_surface(
     return out
 
 
+def new_surface_memory(sensor_size: tuple[int, int, int]) -> np.ndarray:
+    """A fresh time-surface memory: the last timestamp (µs) of each ``(p, y, x)``, all :data:`NEVER`."""
+    width, height, n_pol = sensor_size
+    return np.full((n_pol, height, width), NEVER, dtype=np.int64)
+
+
 def to_local_time_surfaces(
     events: np.ndarray, sensor_size: tuple[int, int, int], radius: int, tau: float
 ) -> np.ndarray:
@@ -701,10 +708,9 @@ def to_local_time_surfaces(
         raise ConfigError(f"tau must be a positive number of µs, got {tau!r}.")
     check_events(events, sensor_size)
     radius = int(radius)
-    width, height, n_pol = sensor_size
     side = 2 * radius + 1
-    out = np.zeros((len(events), n_pol, side, side), dtype=np.float32)
-    memory = np.full((n_pol, height, width), NEVER, dtype=np.int64)
+    out = np.zeros((len(events), sensor_size[2], side, side), dtype=np.float32)
+    memory = new_surface_memory(sensor_size)
     t, x, y, p = _fields(events)
     fill_local_time_surfaces(t, x, y, p, radius, tau, memory, out)
     return out
