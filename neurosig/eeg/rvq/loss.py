@@ -6,7 +6,10 @@ import torch
 
 from neurosig.eeg.rvq.config import EEG_BANDS, TokenizerConfig
 
-__all__ = ["band_error", "spectral_targets", "tokenizer_loss"]
+__all__ = ["band_error", "band_masks", "spectral_targets", "tokenizer_loss"]
+
+#: Edges of :data:`EEG_BANDS` (contiguous), the lowest band from 0 Hz so that the patch mean counts.
+_LOSS_EDGES = [0.0, *(hi for _, hi in EEG_BANDS.values())]
 
 
 def spectral_targets(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -18,6 +21,13 @@ def spectral_targets(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch
     amp = spec.abs()
     safe = amp.clamp(min=1e-8)
     return torch.log1p(amp), spec.real / safe, spec.imag / safe
+
+
+def band_masks(n: int, sfreq: float, edges: list[float]) -> torch.Tensor:
+    """Boolean masks ``(len(edges) - 1, n // 2 + 1)``: the real-FFT bins of ``n`` samples in each
+    ``[edges[k], edges[k + 1])`` Hz."""
+    freqs = torch.fft.rfftfreq(n, 1.0 / sfreq)
+    return torch.stack([(freqs >= lo) & (freqs < hi) for lo, hi in zip(edges, edges[1:], strict=False)])
 
 
 def band_error(x: torch.Tensor, recon: torch.Tensor, sfreq: float) -> torch.Tensor:
@@ -34,15 +44,13 @@ def band_error(x: torch.Tensor, recon: torch.Tensor, sfreq: float) -> torch.Tens
     sfreq : float
         Sampling rate in Hz.
     """
-    n = x.shape[-1]
-    freqs = torch.fft.rfftfreq(n, 1.0 / sfreq)
     err = torch.fft.rfft(recon - x, norm="ortho").abs().square().sum(0)
     power = torch.fft.rfft(x, norm="ortho").abs().square().sum(0)
-    ratios = []
-    for i, (lo, hi) in enumerate(EEG_BANDS.values()):
-        mask = (freqs >= (0.0 if i == 0 else lo)) & (freqs < hi)
-        if mask.any():
-            ratios.append(err[mask].sum() / power[mask].sum().clamp(min=1e-12))
+    ratios = [
+        err[mask].sum() / power[mask].sum().clamp(min=1e-12)
+        for mask in band_masks(x.shape[-1], sfreq, _LOSS_EDGES)
+        if mask.any()
+    ]
     return torch.stack(ratios).mean()
 
 

@@ -14,6 +14,7 @@ from torch import nn
 from vector_quantize_pytorch import ResidualVQ, VectorQuantize
 
 from neurosig.eeg.rvq.config import TokenizerConfig
+from neurosig.eeg.rvq.loss import band_masks
 
 __all__ = ["TokenizerNet"]
 
@@ -105,10 +106,8 @@ class TokenizerNet(nn.Module):
             nn.Linear(c.branch_channels * c.patch_len // f, per_branch * c.d_model) for f in c.pooling
         )
         self.skip = nn.ModuleList(nn.Linear(c.patch_len, per_branch * c.d_model) for _ in c.kernels)
-        freqs = torch.fft.rfftfreq(c.patch_len, 1.0 / c.sfreq)
-        edges = [0.0, *c.band_edges, math.inf]
-        masks = [((freqs >= lo) & (freqs < hi)).float() for lo, hi in zip(edges, edges[1:], strict=False)]
-        self.register_buffer("band_masks", torch.stack(masks) if c.band_edges else torch.zeros(0), False)
+        masks = band_masks(c.patch_len, c.sfreq, [0.0, *c.band_edges, math.inf]).float()
+        self.register_buffer("band_masks", masks if c.band_edges else torch.zeros(0), False)
         self.enc_pos = nn.Parameter(torch.zeros(n_tok, c.d_model))
         self.encoder = _transformer(c)
         self.to_code = _GroupLinear(n_tok, c.d_model, c.code_dim)
