@@ -70,7 +70,7 @@ def _sorted_tables(weight, delay, max_delay, offset, weight_s):  # pragma: no co
             weight_s[i, k] = weight[o, i]
 
 
-def _tables(weight: np.ndarray, delay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _tables(weight: np.ndarray, delay: np.ndarray, max_delay: int) -> tuple[np.ndarray, np.ndarray]:
     """Per input ``i``, its synapses sorted by delay: ``(offset, weight_s)``, each ``(in, out)``.
 
     ``offset[i, k] = d * n_out + o`` and ``weight_s[i, k] = weight[o, i]`` list the synapses of input
@@ -80,10 +80,10 @@ def _tables(weight: np.ndarray, delay: np.ndarray) -> tuple[np.ndarray, np.ndarr
     32-bit whenever they fit (half the table traffic).
     """
     n_out, n_in = weight.shape
-    wide = (int(delay.max(initial=0)) + 1) * max(n_out, 1) >= 2**32
+    wide = (max_delay + 1) * max(n_out, 1) >= 2**32
     offset = np.empty((n_in, n_out), dtype=np.uint64 if wide else np.uint32)
     weight_s = np.empty((n_in, n_out), dtype=np.float32)
-    _sorted_tables(weight, delay, int(delay.max(initial=0)), offset, weight_s)
+    _sorted_tables(weight, delay, max_delay, offset, weight_s)
     return offset, weight_s
 
 
@@ -249,7 +249,7 @@ class EventDrivenDelays:
     def __init__(self, weight: np.ndarray, delay: np.ndarray):
         self.weight, self.delay = check_delay_params(weight, delay)
         self.max_delay = int(self.delay.max(initial=0))
-        self._offset, self._weight_s = _tables(self.weight, self.delay)
+        self._offset, self._weight_s = _tables(self.weight, self.delay, self.max_delay)
 
     def __call__(self, spikes, n_steps: int | None = None):
         """Summed weighted delayed spikes; see :func:`delayed_scatter` for the arguments and output."""
