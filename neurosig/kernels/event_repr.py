@@ -222,14 +222,17 @@ def _window_events(
 
 
 @njit
-def _surfaces_cpu(src, t0, dt, tau, k_start, memory, out, pixels, values, fired, base):  # pragma: no cover
-    # ``memory`` and ``out`` are C-contiguous; ``out`` holds zeros on entry. ``memory`` holds ``t - base``:
-    # with ``base == 0`` it is the caller's state (NEVER where a pixel never fired) and the pixels that
-    # fired before are looked up first; a fresh stream passes zeros (``np.zeros``: pages the stream
-    # never touches stay unmapped) with ``base = t0 - 1``, so that 0 means "never" and is below any
-    # window. The active list (pixels whose value is not 0) lives in one of two halves of the buffers
-    # (``side``); each surface merges it with the pixels that fired in its window into the other half.
-    # (Arrays are never rebound inside the event loop: Numba would then count references per event.)
+def _surfaces_cpu(  # pragma: no cover - jitted
+    src, t0, dt, tau, k_start, memory, out, pixels, values, fired, fresh, base
+):
+    # ``memory`` and ``out`` are C-contiguous; ``out`` holds zeros on entry. ``memory`` holds ``t - base``.
+    # Without ``fresh`` it is the caller's state (``base == 0``, NEVER where a pixel never fired) and the
+    # pixels that fired before are looked up first; a ``fresh`` stream passes zeros with
+    # ``base = t0 - 1``, so that 0 means "never" and is below any window (``base`` alone cannot tell
+    # the two apart: a stream that starts at t0 = 1 has base 0 too). The active list (pixels whose
+    # value is not 0) lives in one of two halves of the buffers (``side``); each surface merges it with
+    # the pixels that fired in its window into the other half. (Arrays are never rebound inside the
+    # event loop: Numba would then count references per event.)
     n_pol, height, width = memory.shape
     mem = memory.ravel()
     n_pix = mem.shape[0]
@@ -244,7 +247,7 @@ def _surfaces_cpu(src, t0, dt, tau, k_start, memory, out, pixels, values, fired,
     side = 0
     n_cur = 0
     n_fired = 0
-    for pix in range(n_pix if base == 0 else 0):
+    for pix in range(0 if fresh else n_pix):
         # pixels that fired before this call's first window: their value at its start
         m = mem[pix]
         if m != NEVER:
@@ -439,9 +442,12 @@ def _surface_scratch(n_pix: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
     return arrays
 
 
-def _fill_surfaces_cpu(src, t0: int, dt: int, tau: float, k_start: int, memory, out, base: int = 0) -> int:
+def _fill_surfaces_cpu(
+    src, t0: int, dt: int, tau: float, k_start: int, memory, out, fresh_base: int | None = None
+) -> int:
     """Run the CPU kernel; the index of the first event out of order or outside the sensor (the kernel
-    stops there, before writing it), or -1."""
+    stops there, before writing it), or -1. ``memory`` is the caller's state (:data:`NEVER` where a pixel
+    never fired), or with ``fresh_base`` a fresh stream's zeros holding ``t - fresh_base``."""
     if not (memory.flags.c_contiguous and out.flags.c_contiguous) or out.shape[1:] != memory.shape:
         raise ConfigError(
             f"time surfaces need C-contiguous memory (P, H, W) and out (T, P, H, W) arrays, got "
@@ -462,7 +468,8 @@ def _fill_surfaces_cpu(src, t0: int, dt: int, tau: float, k_start: int, memory, 
         pixels,
         values,
         fired,
-        np.int64(base),
+        fresh_base is not None,
+        np.int64(fresh_base or 0),
     )
 
 
@@ -672,7 +679,7 @@ def to_time_surface(
     else:
         memory = np.zeros((n_pol, height, width), dtype=np.int64)
     # (the events after the last surface only update the memory, and are checked)
-    bad = _fill_surfaces_cpu(events, t0, dt, tau, 0, memory, out, base=t0 - 1)
+    bad = _fill_surfaces_cpu(events, t0, dt, tau, 0, memory, out, fresh_base=t0 - 1)
     if bad >= 0:
         check_events(events, sensor_size)  # raises the DataError that names the event and what to do
         e = events[bad]

@@ -166,6 +166,19 @@ def test_time_surface_pixel_returns_after_underflow():
     assert np.count_nonzero(surfaces) == 2
 
 
+@pytest.mark.parametrize("t_first", [0, 1, 2, 777])
+def test_time_surfaces_of_streams_starting_at_any_time(t_first):
+    # A fresh stream's memory holds t - (t0 - 1): a stream starting at t0 = 1 once passed the same
+    # offset (0) as a caller's memory and every pixel read as fired at t = 0 (found by the CI).
+    ev = make_events(13, 50)
+    ev["t"] += t_first - ev["t"][0]
+    surfaces = to_time_surface(ev, SIZE, 400, 300.0)
+    assert len(surfaces) > 2
+    for k, surface in enumerate(surfaces):
+        want = naive_surface(ev, t_first + (k + 1) * 400, 300.0)
+        np.testing.assert_allclose(surface, want, rtol=1e-6, atol=1e-7)
+
+
 def test_time_surfaces_of_a_long_stream_and_of_other_sensors():
     # Streams longer than 2**31 µs keep an int64 memory; calls on other sensor sizes in between (the
     # kernel's scratch is kept per thread and reused) change nothing.
