@@ -7,7 +7,7 @@ For integer delays ``d[o, i]`` and weights ``w[o, i]`` the output is
 
 :func:`delayed_scatter` is the public entry point: it validates, converts and dispatches to the
 Numba CPU kernel, or to the ``numba.cuda`` twin in :mod:`neurosig.kernels.delays_cuda` when the spikes
-live on a GPU.
+live on a GPU (they stay there: the output is a device array).
 """
 
 from __future__ import annotations
@@ -250,15 +250,18 @@ class EventDrivenDelays:
         self.weight, self.delay = check_delay_params(weight, delay)
         self.max_delay = int(self.delay.max(initial=0))
         self._offset, self._weight_s = _tables(self.weight, self.delay, self.max_delay)
+        self._cuda = None
 
     def __call__(self, spikes, n_steps: int | None = None):
         """Summed weighted delayed spikes; see :func:`delayed_scatter` for the arguments and output."""
         if n_steps is not None and int(n_steps) < 0:
             raise DataError(f"n_steps must be >= 0 (the output length in time steps); got {n_steps}.")
         if on_gpu(spikes):
-            from neurosig.kernels.delays_cuda import delayed_scatter_cuda
+            if self._cuda is None:
+                from neurosig.kernels.delays_cuda import CudaDelays
 
-            return delayed_scatter_cuda(spikes, self.weight, self.delay, n_steps)
+                self._cuda = CudaDelays(self.weight, self.delay)  # tables copied to the device once
+            return self._cuda(spikes, n_steps)
         spikes = np.asarray(spikes)
         squeeze = spikes.ndim == 2
         if squeeze:

@@ -1,4 +1,11 @@
-"""``numba.cuda`` twin of :func:`neurosig.kernels.delays.delayed_scatter` (one thread per spike × output)."""
+"""``numba.cuda`` twin of :class:`neurosig.kernels.delays.EventDrivenDelays`: the spikes stay on the GPU.
+
+Two kernels per call: one thread per spike-tensor element lists the spikes (flat indices, appended
+with an atomic counter) and flags values that are neither 0 nor 1; then one thread per spike ×
+output adds the synapse's weight ``delay`` steps later (atomic adds). Only the spike count and the
+flag travel back to the host, to size the second launch and to raise on bad input. The transposed
+weight and delay tables are copied to the device once per :class:`CudaDelays`.
+"""
 
 from __future__ import annotations
 
@@ -7,52 +14,93 @@ from numba import cuda
 
 from neurosig.core.errors import DataError
 
-__all__ = ["delayed_scatter_cuda"]
+__all__ = ["CudaDelays"]
+
+_THREADS = 128
+
+
+def _blocks(n: int) -> int:
+    return (n + _THREADS - 1) // _THREADS
 
 
 @cuda.jit
-def _scatter_kernel(spike_b, spike_t, spike_i, weight_t, delay_t, out):  # pragma: no cover - device code
+def _fill_zero(flat):  # pragma: no cover - device code
+    k = cuda.grid(1)
+    if k < flat.shape[0]:
+        flat[k] = 0
+
+
+@cuda.jit
+def _list_spikes(flat, n_steps, n_in, horizon, events, count, bad):  # pragma: no cover - device code
+    # flat: the (batch, T, in) spikes raveled; every value is checked, spikes before the horizon listed
+    k = cuda.grid(1)
+    if k >= flat.shape[0]:
+        return
+    v = flat[k]
+    if v != 0:
+        if v != 1:
+            bad[0] = 1
+        elif (k // n_in) % n_steps < horizon:
+            events[cuda.atomic.add(count, 0, 1)] = k
+
+
+@cuda.jit
+def _scatter(events, n_events, n_steps, n_in, weight_t, delay_t, out):  # pragma: no cover - device code
     k = cuda.grid(1)
     n_out = weight_t.shape[1]
-    if k >= spike_b.shape[0] * n_out:
+    if k >= n_events * n_out:
         return
-    e = k // n_out
+    flat = events[k // n_out]
     o = k % n_out
-    i = spike_i[e]
-    s = spike_t[e] + delay_t[i, o]
+    i = flat % n_in
+    t = (flat // n_in) % n_steps
+    s = t + delay_t[i, o]
     if s < out.shape[1]:
-        cuda.atomic.add(out, (spike_b[e], s, o), weight_t[i, o])
+        cuda.atomic.add(out, (flat // (n_in * n_steps), s, o), weight_t[i, o])
 
 
-def delayed_scatter_cuda(spikes, weight: np.ndarray, delay: np.ndarray, n_steps: int | None = None):
-    """GPU twin of :func:`~neurosig.kernels.delays.delayed_scatter`; same arguments, device output.
+class CudaDelays:
+    """Validated ``(weight, delay)`` of shape ``(out, in)`` with their tables on the GPU.
 
-    ``weight`` and ``delay`` have already been validated by the CPU entry point.
+    Built by :class:`~neurosig.kernels.delays.EventDrivenDelays` the first time it is called on a
+    device array; called as ``synapses(spikes, horizon)`` with ``spikes`` a CUDA array (numba, CuPy
+    or torch) of shape ``(batch, T, in)`` or ``(T, in)``. Returns a numba device array.
     """
-    device = spikes if hasattr(spikes, "copy_to_host") else cuda.as_cuda_array(spikes)
-    host = device.copy_to_host()
-    squeeze = host.ndim == 2
-    if squeeze:
-        host = host[None]
-    if host.ndim != 3 or host.shape[2] != weight.shape[1]:
-        raise DataError(f"spikes must have shape (batch, T, {weight.shape[1]}); got {host.shape}.")
-    bad = (host != 0) & (host != 1)
-    if np.any(bad):
-        raise DataError(
-            "spikes must be binary (0 or 1) for a spiking layer; clip counts with min(counts, 1)."
-        )
-    b, t, i = (np.ascontiguousarray(a, dtype=np.int64) for a in np.nonzero(host))
-    horizon = host.shape[1] if n_steps is None else int(n_steps)
-    out = cuda.to_device(np.zeros((host.shape[0], horizon, weight.shape[0]), dtype=np.float32))
-    n_threads = len(b) * weight.shape[0]
-    if n_threads:
-        block = 128
-        _scatter_kernel[(n_threads + block - 1) // block, block](
-            cuda.to_device(b),
-            cuda.to_device(t),
-            cuda.to_device(i),
-            cuda.to_device(np.ascontiguousarray(weight.T)),
-            cuda.to_device(np.ascontiguousarray(delay.T)),
-            out,
-        )
-    return out[0] if squeeze else out
+
+    def __init__(self, weight: np.ndarray, delay: np.ndarray):
+        self.n_out, self.n_in = weight.shape
+        self._weight_t = cuda.to_device(np.ascontiguousarray(weight.T))
+        self._delay_t = cuda.to_device(np.ascontiguousarray(delay.T))
+
+    def __call__(self, spikes, n_steps: int | None = None):
+        device = spikes if hasattr(spikes, "copy_to_host") else cuda.as_cuda_array(spikes)
+        squeeze = device.ndim == 2
+        shape = (1, *device.shape) if squeeze else tuple(device.shape)
+        if len(shape) != 3 or shape[2] != self.n_in:
+            raise DataError(
+                f"spikes must have shape (batch, T, {self.n_in}) or (T, {self.n_in}); "
+                f"got {tuple(device.shape)}."
+            )
+        n_batch, n_steps_in, _ = shape
+        horizon = n_steps_in if n_steps is None else int(n_steps)
+        flat = device.ravel() if device.is_c_contiguous() else cuda.to_device(device.copy_to_host().ravel())
+        events = cuda.device_array(max(flat.shape[0], 1), dtype=np.int64)
+        count = cuda.to_device(np.zeros(1, dtype=np.int64))
+        bad = cuda.to_device(np.zeros(1, dtype=np.int32))
+        if flat.shape[0]:
+            _list_spikes[_blocks(flat.shape[0]), _THREADS](
+                flat, n_steps_in, self.n_in, horizon, events, count, bad
+            )
+        if bad.copy_to_host()[0]:
+            raise DataError(
+                "spikes must be binary (0 or 1) for a spiking layer; clip counts with min(counts, 1)."
+            )
+        out = cuda.device_array((n_batch, horizon, self.n_out), dtype=np.float32)
+        if out.size:
+            _fill_zero[_blocks(out.size), _THREADS](out.reshape(out.size))
+        n_events = int(count.copy_to_host()[0])
+        if n_events and self.n_out:
+            _scatter[_blocks(n_events * self.n_out), _THREADS](
+                events, n_events, n_steps_in, self.n_in, self._weight_t, self._delay_t, out
+            )
+        return out[0] if squeeze else out

@@ -228,13 +228,36 @@ def test_stream_stage_bad_input():
 _CUDASIM_SCRIPT = """
 import numpy as np
 from numba import cuda
-from neurosig.kernels.delays import delayed_scatter
+from neurosig.core.errors import DataError
+from neurosig.kernels.delays import EventDrivenDelays, delayed_scatter
 rng = np.random.default_rng(0)
 x = (rng.random((2, 12, 5)) < 0.2).astype(np.float32)
 w = rng.standard_normal((3, 5)).astype(np.float32)
 d = rng.integers(0, 6, (3, 5))
 gpu = delayed_scatter(cuda.to_device(x), w, d).copy_to_host()
 np.testing.assert_allclose(gpu, delayed_scatter(x, w, d), atol=1e-5)
+synapses = EventDrivenDelays(w, d)
+for spikes, n_steps in [(x, None), (x, 20), (x, 4), (x[0], None), (x.astype(np.uint8), 15), (x[:, :0], 3)]:
+    got = synapses(cuda.to_device(spikes), n_steps).copy_to_host()
+    np.testing.assert_allclose(got, synapses(spikes, n_steps), atol=1e-5)
+assert synapses._cuda is not None  # the tables went to the device once, on the first call
+strided = synapses(cuda.to_device(x)[:, ::2]).copy_to_host()  # a non-contiguous view
+np.testing.assert_allclose(strided, synapses(np.ascontiguousarray(x[:, ::2])), atol=1e-5)
+bad = x.copy()
+bad[1, 11, 4] = 2.0  # past a short horizon: still refused, as on the CPU
+for n_steps in (None, 4):
+    try:
+        synapses(cuda.to_device(bad), n_steps)
+    except DataError as error:
+        assert "binary" in str(error)
+    else:
+        raise AssertionError("non-binary spikes passed")
+try:
+    synapses(cuda.to_device(np.ascontiguousarray(x[:, :, :4])))
+except DataError as error:
+    assert "shape" in str(error)
+else:
+    raise AssertionError("wrong shape passed")
 print("cuda twin ok")
 """
 
