@@ -10,9 +10,13 @@
    that validates and builds them each time; outputs compared.
 3. FEAST (8 neurons, 7x7 context) on oriented moving edges: events per second while learning.
 
-Medians over repeats after a warm-up (Numba compilation excluded); the two sides of each ratio are
-timed in alternation, so load changes on a shared machine affect both. When a CUDA GPU is present,
-the event-driven CUDA twin is timed too.
+Medians over repeats after a warm-up (Numba compilation excluded). The two sides of each ratio
+are timed in alternation, round by round, and the ratio is the median over rounds of the two sides
+timed seconds apart, so that load changes on a shared machine cancel out. Times are of calls in
+steady use (back-to-back, as when a test set is evaluated batch after batch); each side's first
+call after 0.3 s of idling, which on the benchmark VM includes waking the idle core, is reported
+beside them (see ``interleaved_timings``). When a CUDA GPU is present, the event-driven CUDA twin
+is timed too.
 
 Run: ``.venv/bin/python benchmarks/bench_delays.py [--repeats N]``; writes
 ``benchmarks/results/delays.json`` and prints a markdown table.
@@ -26,6 +30,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -44,23 +49,71 @@ from neurosig.snn.synthetic import moving_edges  # noqa: E402
 BATCH, T, N_IN, N_OUT, K, DENSITY = 64, 100, 140, 256, 25, 0.05
 
 
-def interleaved_medians(fns: list[Callable[[], object]], repeats: int, pause: float = 0.3) -> list[float]:
-    """Median seconds of each function, timed in alternation (one warm-up each) so that a change
-    in the load of a shared machine hits both sides of a ratio alike.
+@dataclass
+class Timing:
+    """One function's timings: per round, the median of its back-to-back calls and its first call."""
 
-    Each timed call starts after ``pause`` seconds of idling: torch's OpenMP workers spin for a
-    while after a parallel region, and on a 2-core machine they would slow whatever runs next.
+    rounds: list[float]
+    first: list[float]
+
+    @property
+    def seconds(self) -> float:
+        """Median seconds of a call in steady use."""
+        return statistics.median(self.rounds)
+
+    @property
+    def first_seconds(self) -> float:
+        """Median seconds of a first call after idling."""
+        return statistics.median(self.first)
+
+    def speedup_over(self, anchor: Timing) -> float:
+        """Median over rounds of ``anchor / self``: each round's two sides ran seconds apart, so a
+        change in the machine's speed between rounds cancels out of the ratio."""
+        return statistics.median(a / o for a, o in zip(anchor.rounds, self.rounds, strict=True))
+
+
+def interleaved_timings(
+    fns: list[Callable[[], object]], repeats: int, number: int = 5, pause: float = 0.3
+) -> list[Timing]:
+    """Time the functions in alternation, ``repeats`` rounds of ``number`` back-to-back calls each.
+
+    In a round, every function in turn idles ``pause`` seconds, makes one first call, then the
+    ``number`` timed calls. The pause keeps torch's OpenMP workers, which spin for a while after a
+    parallel region, from slowing whatever runs next. The first call after idling pays the machine's
+    wake-up: on the 2-core benchmark VM an empty Numba parallel loop takes up to 8 ms after 0.3 s idle
+    against 2 µs in use, which would be most of a 3 ms call. Ratios use the calls in steady use,
+    round by round; the first calls are reported beside them.
     """
     for fn in fns:
         fn()
-    times: list[list[float]] = [[] for _ in fns]
+    timings = [Timing([], []) for _ in fns]
     for _ in range(repeats):
-        for fn, bucket in zip(fns, times, strict=True):
+        for fn, timing in zip(fns, timings, strict=True):
             time.sleep(pause)
-            t0 = time.perf_counter()
-            fn()
-            bucket.append(time.perf_counter() - t0)
-    return [statistics.median(b) for b in times]
+            calls = []
+            for _ in range(number + 1):
+                t0 = time.perf_counter()
+                fn()
+                calls.append(time.perf_counter() - t0)
+            timing.first.append(calls[0])
+            timing.rounds.append(statistics.median(calls[1:]))
+    return timings
+
+
+def _ratio_row(task: str, ours: Timing, anchor_name: str, anchor: Timing, diff: float, events: float | None):
+    speedup = ours.speedup_over(anchor)
+    return {
+        "task": task,
+        "ours_ms": 1e3 * ours.seconds,
+        "anchor": anchor_name,
+        "anchor_ms": 1e3 * anchor.seconds,
+        "ours/anchor": 1 / speedup,
+        "speedup": speedup,
+        "max_abs_diff": diff,
+        "events_per_s": None if events is None else events / ours.seconds,
+        "first_call_ms": 1e3 * ours.first_seconds,
+        "anchor_first_call_ms": 1e3 * anchor.first_seconds,
+    }
 
 
 def bench_training(repeats: int) -> dict:
@@ -84,17 +137,15 @@ def bench_training(repeats: int) -> dict:
 
     with torch.no_grad():
         diff = (ours(x) - ref(F.pad(x.permute(1, 2, 0), (K - 1, 0))).permute(2, 0, 1)).abs().max()
-    t_ours, t_ref = interleaved_medians([run_ours, run_ref], repeats)
-    return {
-        "task": "delay layer fwd+bwd, SHD config (64x100, 140->256, K=25)",
-        "ours_ms": 1e3 * t_ours,
-        "anchor": "dcls 0.1.1 Dcls1d gauss",
-        "anchor_ms": 1e3 * t_ref,
-        "ours/anchor": t_ours / t_ref,
-        "speedup": t_ref / t_ours,
-        "max_abs_diff": float(diff),
-        "events_per_s": None,
-    }
+    ours_timing, ref_timing = interleaved_timings([run_ours, run_ref], repeats, number=1)
+    return _ratio_row(
+        "delay layer fwd+bwd, SHD config (64x100, 140->256, K=25)",
+        ours_timing,
+        "dcls 0.1.1 Dcls1d gauss",
+        ref_timing,
+        float(diff),
+        None,
+    )
 
 
 def bench_inference(repeats: int) -> list[dict]:
@@ -118,54 +169,47 @@ def bench_inference(repeats: int) -> list[dict]:
 
     event_out = synapses(spikes)
     one_shot_out = one_shot()
-    t_dense, t_event, t_one_shot = interleaved_medians([dense, lambda: synapses(spikes), one_shot], repeats)
+    t_dense, t_event, t_one_shot = interleaved_timings([dense, lambda: synapses(spikes), one_shot], repeats)
     n_spikes = float(spikes.sum())
+    anchor = "dense causal conv1d (torch, 2 threads; kernel built once)"
     rows = [
-        {
-            "task": f"inference, rounded delays, {DENSITY:.0%} spikes (synapses prepared once)",
-            "ours_ms": 1e3 * t_event,
-            "anchor": "dense causal conv1d (torch, 2 threads; kernel built once)",
-            "anchor_ms": 1e3 * t_dense,
-            "ours/anchor": t_event / t_dense,
-            "speedup": t_dense / t_event,
-            "max_abs_diff": float(np.abs(dense_out - event_out).max()),
-            "events_per_s": n_spikes / t_event,
-        },
-        {
-            "task": f"inference, rounded delays, {DENSITY:.0%} spikes (one call: checks + tables + scatter)",
-            "ours_ms": 1e3 * t_one_shot,
-            "anchor": "dense causal conv1d (torch, 2 threads; kernel built once)",
-            "anchor_ms": 1e3 * t_dense,
-            "ours/anchor": t_one_shot / t_dense,
-            "speedup": t_dense / t_one_shot,
-            "max_abs_diff": float(np.abs(dense_out - one_shot_out).max()),
-            "events_per_s": n_spikes / t_one_shot,
-        },
+        _ratio_row(
+            f"inference, rounded delays, {DENSITY:.0%} spikes (synapses prepared once)",
+            t_event,
+            anchor,
+            t_dense,
+            float(np.abs(dense_out - event_out).max()),
+            n_spikes,
+        ),
+        _ratio_row(
+            f"inference, rounded delays, {DENSITY:.0%} spikes (one call: checks + tables + scatter)",
+            t_one_shot,
+            anchor,
+            t_dense,
+            float(np.abs(dense_out - one_shot_out).max()),
+            n_spikes,
+        ),
     ]
     if cuda_enabled():
         from numba import cuda
 
         device_spikes = cuda.to_device(spikes)
-        delayed_scatter(device_spikes, weight, delay)
-        cuda.synchronize()
 
         def on_gpu():
-            delayed_scatter(device_spikes, weight, delay)
+            synapses(device_spikes)
             cuda.synchronize()
 
-        (t_gpu,) = interleaved_medians([on_gpu], repeats)
-        gpu_out = delayed_scatter(device_spikes, weight, delay).copy_to_host()
+        t_dense_cpu, t_gpu = interleaved_timings([dense, on_gpu], repeats)
+        gpu_out = synapses(device_spikes).copy_to_host()
         rows.append(
-            {
-                "task": "inference, rounded delays, CUDA twin (incl. host copies)",
-                "ours_ms": 1e3 * t_gpu,
-                "anchor": "dense causal conv1d (torch CPU, 2 threads)",
-                "anchor_ms": 1e3 * t_dense,
-                "ours/anchor": t_gpu / t_dense,
-                "speedup": t_dense / t_gpu,
-                "max_abs_diff": float(np.abs(dense_out - gpu_out).max()),
-                "events_per_s": float(spikes.sum()) / t_gpu,
-            }
+            _ratio_row(
+                "inference, rounded delays, CUDA twin (spikes and output on the GPU)",
+                t_gpu,
+                "dense causal conv1d (torch CPU, 2 threads)",
+                t_dense_cpu,
+                float(np.abs(dense_out - gpu_out).max()),
+                n_spikes,
+            )
         )
     return rows
 
@@ -178,7 +222,8 @@ def bench_feast(repeats: int) -> dict:
     def run():
         Feast((32, 32, 2), **settings).process(events)
 
-    (seconds,) = interleaved_medians([run], repeats)
+    (timing,) = interleaved_timings([run], repeats, number=1)
+    seconds = timing.seconds
     return {
         "task": f"FEAST learning, {len(events)} events (8 neurons, 7x7)",
         "ours_ms": 1e3 * seconds,
@@ -188,6 +233,8 @@ def bench_feast(repeats: int) -> dict:
         "speedup": None,
         "max_abs_diff": None,
         "events_per_s": len(events) / seconds,
+        "first_call_ms": None,
+        "anchor_first_call_ms": None,
     }
 
 
