@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import Field
 
 from neurosig.core.chunks import EVENTS_DTYPE, EventChunk, SpikeChunk, SpikeInfo
-from neurosig.core.errors import ConfigError, DataError
+from neurosig.core.errors import ConfigError
 from neurosig.events._base import EventStage
 from neurosig.kernels.event_repr import (
     accumulate_frames_by_index,
@@ -341,19 +341,12 @@ class ToLocalTimeSurfaceStage(EventStage):
     def reset(self) -> None:
         super().reset()
         self._memory: np.ndarray | None = None
-        self._size: tuple[int, int, int] | None = None
         self._next = 0
 
     def _events(self, chunk: EventChunk) -> Iterable[SpikeChunk]:
-        size = tuple(chunk.info.sensor_size)
+        size = chunk.info.sensor_size
         if self._memory is None:
             self._memory = new_surface_memory(size)
-            self._size = size
-        elif size != self._size:
-            raise DataError(
-                f"to_local_time_surface: sensor_size changed within the stream, from {self._size} to {size}; "
-                "start a new stream (reset the stage) for another sensor."
-            )
         ev = chunk.events
         if not len(ev):
             return
