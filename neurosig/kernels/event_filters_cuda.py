@@ -1,11 +1,12 @@
 """``numba.cuda`` twins of the event filters in :mod:`neurosig.kernels.event_filters`.
 
 Same arguments, same results, on device arrays. Both filters only need, for each event, the latest
-earlier event at some pixel, so the events are first grouped by pixel (a counting sort: atomic counts,
-a prefix sum, an atomic scatter, then each pixel's short list sorted back into stream order by one
-thread); each event then looks its neighbours up by binary search in their lists, in parallel. The
-state array ``last`` (padded layout, see :func:`~neurosig.kernels.event_filters.new_pixel_state`) is
-read for pixels with no earlier event in the chunk and updated at the end.
+earlier event at some pixel, so the events are first grouped by pixel (a counting sort on the
+device: atomic counts, a block-wise prefix sum, an atomic scatter, then each pixel's short list
+sorted back into stream order by one thread); each event then looks its neighbours up by binary
+search in their lists, in parallel. The state array ``last`` (padded layout, see
+:func:`~neurosig.kernels.event_filters.new_pixel_state`) is read for pixels with no earlier event in
+the chunk and updated at the end.
 
 Imported only when a device array reaches a filter, or under ``NUMBA_ENABLE_CUDASIM=1`` in tests.
 """
@@ -106,21 +107,77 @@ def _update_last(t, order, offsets, last):  # pragma: no cover - device code
         last[k] = t[order[offsets[k + 1] - 1]]
 
 
+@cuda.jit
+def _fill_zero(a):  # pragma: no cover - device code
+    k = cuda.grid(1)
+    if k < a.shape[0]:
+        a[k] = 0
+
+
+@cuda.jit
+def _scan_blocks(values, out, block_sums):  # pragma: no cover - device code
+    # Inclusive prefix sum of each block of _THREADS values (Hillis-Steele in shared memory); each
+    # block's total goes to block_sums.
+    tmp = cuda.shared.array(_THREADS, np.int64)
+    tid = cuda.threadIdx.x
+    k = cuda.grid(1)
+    tmp[tid] = values[k] if k < values.shape[0] else 0
+    cuda.syncthreads()
+    step = 1
+    while step < _THREADS:
+        v = tmp[tid - step] if tid >= step else 0
+        cuda.syncthreads()
+        tmp[tid] += v
+        cuda.syncthreads()
+        step *= 2
+    if k < values.shape[0]:
+        out[k] = tmp[tid]
+    if tid == _THREADS - 1:
+        block_sums[cuda.blockIdx.x] = tmp[tid]
+
+
+@cuda.jit
+def _add_block_offsets(out, scanned_sums):  # pragma: no cover - device code
+    k = cuda.grid(1)
+    b = cuda.blockIdx.x
+    if k < out.shape[0] and b > 0:
+        out[k] += scanned_sums[b - 1]
+
+
+def _zeros(n: int):
+    """A device array of ``n`` int64 zeros, filled on the device (no host copy)."""
+    a = cuda.device_array(n, dtype=np.int64)
+    if n:
+        _fill_zero[_blocks(n), _THREADS](a)
+    return a
+
+
+def _inclusive_scan(values, out) -> None:
+    """``out[k] = values[0] + ... + values[k]`` for int64 device arrays, on the device: a scan per
+    block of ``_THREADS``, then the scanned block totals (recursively) added to the later blocks."""
+    n_blocks = _blocks(values.shape[0])
+    sums = cuda.device_array(n_blocks, dtype=np.int64)
+    _scan_blocks[n_blocks, _THREADS](values, out, sums)
+    if n_blocks > 1:
+        scanned = cuda.device_array(n_blocks, dtype=np.int64)
+        _inclusive_scan(sums, scanned)
+        _add_block_offsets[n_blocks, _THREADS](out, scanned)
+
+
 def _group_by_pixel(index_kernel, index_args: tuple, n: int, n_pix: int):
     """Group ``n`` events by pixel: each event's pixel, CSR offsets per pixel, event indices per pixel.
 
     ``index_kernel[blocks, threads](*index_args, pix, counts)`` writes each event's pixel index into
     ``pix`` and counts the events per pixel (:func:`_pixel_index` for the padded filter layout); the
-    events of a pixel keep their stream order.
+    events of a pixel keep their stream order. Everything stays on the device.
     """
     pix = cuda.device_array(n, dtype=np.int64)
-    counts = cuda.to_device(np.zeros(n_pix, dtype=np.int64))
+    counts = _zeros(n_pix)
     index_kernel[_blocks(n), _THREADS](*index_args, pix, counts)
-    offsets_host = np.zeros(n_pix + 1, dtype=np.int64)
-    np.cumsum(counts.copy_to_host(), out=offsets_host[1:])
-    offsets = cuda.to_device(offsets_host)
+    offsets = _zeros(n_pix + 1)
+    _inclusive_scan(counts, offsets[1:])
     order = cuda.device_array(n, dtype=np.int64)
-    _scatter[_blocks(n), _THREADS](pix, offsets, cuda.to_device(np.zeros(n_pix, dtype=np.int64)), order)
+    _scatter[_blocks(n), _THREADS](pix, offsets, _zeros(n_pix), order)
     _sort_segments[_blocks(n_pix), _THREADS](offsets, order)
     return pix, offsets, order
 

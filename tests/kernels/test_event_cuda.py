@@ -71,6 +71,34 @@ def test_twin_denoise_with_state_across_chunks(neighbours):
 
 
 @twin
+@pytest.mark.parametrize("n", [1, 255, 256, 257, 700])
+def test_twin_prefix_sum_spans_blocks(n):
+    from neurosig.kernels.event_filters_cuda import _inclusive_scan
+
+    values = np.random.default_rng(n).integers(0, 5, n).astype(np.int64)
+    out = dev(np.full(n, -1, dtype=np.int64))
+    _inclusive_scan(dev(values), out)
+    np.testing.assert_array_equal(out.copy_to_host(), np.cumsum(values))
+
+
+@twin
+def test_twin_denoise_on_a_sensor_of_several_blocks_of_pixels():
+    # 42 x 32 padded pixels: the pixel grouping's prefix sum spans 6 thread blocks.
+    size = (40, 30, 2)
+    rng = np.random.default_rng(5)
+    ev = np.zeros(400, dtype=EVENTS_DTYPE)
+    ev["t"] = np.sort(rng.integers(0, 30_000, 400))
+    ev["x"], ev["y"] = rng.integers(0, 40, 400), rng.integers(0, 30, 400)
+    cpu_state, gpu_state = EF.new_pixel_state(size), dev(EF.new_pixel_state(size))
+    t, x, y, _ = fields(ev, False)
+    want = EF.denoise_mask(t, x, y, 40, 4_000, 8, cpu_state)
+    assert 0 < want.sum() < len(ev)
+    t, x, y, _ = fields(ev, True)
+    np.testing.assert_array_equal(EF.denoise_mask(t, x, y, 40, 4_000, 8, gpu_state).copy_to_host(), want)
+    np.testing.assert_array_equal(gpu_state.copy_to_host(), cpu_state)
+
+
+@twin
 def test_twin_refractory_with_state_across_chunks():
     ev = make_events(1, 120)
     cpu_state, gpu_state = EF.new_pixel_state(SIZE), dev(EF.new_pixel_state(SIZE))
