@@ -31,6 +31,8 @@ from neurosig.core.errors import DataError
 from neurosig.core.stage import Stage
 from neurosig.core.validate import check_finite
 from neurosig.eeg import faster as F
+from neurosig.eeg.faster_metrics import PROFILES, channel_in_epoch_metrics, epoch_metrics
+from neurosig.eeg.faster_report import FasterReport
 
 __all__ = ["Faster", "FasterOnline", "mne_info"]
 
@@ -161,7 +163,7 @@ class Faster(Stage):
     def reset(self) -> None:
         """Forget the gathered epochs and the last report."""
         self._chunks: list[EpochsChunk] = []
-        self.report: F.FasterReport | None = None
+        self.report: FasterReport | None = None
 
     def side_output(self) -> dict[str, Any] | None:
         """The rejection log (every score, z-score and decision), stored with the output."""
@@ -281,7 +283,7 @@ class FasterOnline(Stage):
     # -- calibration ---------------------------------------------------------------------------
     def _calibrate(self, whole: EpochsChunk) -> None:
         info = whole.info
-        profile = F.PROFILES[self.metrics]
+        profile = PROFILES[self.metrics]
         self._mne_info = mne_info(info)
         eeg = [i for i, t in enumerate(info.ch_types) if t == "eeg"]
         names = [info.ch_names[i] for i in eeg]
@@ -298,7 +300,7 @@ class FasterOnline(Stage):
         good_data = whole.data[live][:, good].astype(np.float64)
         epochs = F.find_bad_epochs(good_data, None, profile, self.threshold, self.max_iter)
         keep = ~epochs.bad
-        scores = F.epoch_metrics(good_data[keep], profile)
+        scores = epoch_metrics(good_data[keep], profile)
         center, spread = {}, {}
         for m, s in scores.items():
             center[m] = float(np.median(s) if profile.center == "median" else np.mean(s))
@@ -321,7 +323,7 @@ class FasterOnline(Stage):
     # -- judging -------------------------------------------------------------------------------
     def _judge(self, chunk: EpochsChunk) -> EpochsChunk | None:
         info = chunk.info
-        profile = F.PROFILES[self.metrics]
+        profile = PROFILES[self.metrics]
         c = self._calib
         good = c["good"]
         data = chunk.data.astype(np.float64)
@@ -332,13 +334,13 @@ class FasterOnline(Stage):
         cells = np.zeros((len(x), len(good)), dtype=bool)
         live = np.flatnonzero(~constant)
         if len(live):
-            scores = F.epoch_metrics(x[live], profile, channel_means=c["channel_means"])
+            scores = epoch_metrics(x[live], profile, channel_means=c["channel_means"])
             for m, s in scores.items():
                 sd = c["spread"][m]
                 z = (s - c["center"][m]) / sd if sd > 0 else np.zeros_like(s)
                 z_epoch[m][live] = z
                 bad_epoch[live] |= np.abs(z) > self.threshold
-            per_cell = F.channel_in_epoch_metrics(
+            per_cell = channel_in_epoch_metrics(
                 x[live], info.sfreq, profile, channel_means=c["channel_means"]
             )
             for s in per_cell.values():
