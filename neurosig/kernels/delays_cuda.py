@@ -13,22 +13,9 @@ import numpy as np
 from numba import cuda
 
 from neurosig.core.errors import DataError
+from neurosig.kernels._cuda import THREADS, blocks, device_zeros
 
 __all__ = ["CudaDelays"]
-
-_THREADS = 128
-
-
-def _blocks(n: int) -> int:
-    return (n + _THREADS - 1) // _THREADS
-
-
-@cuda.jit
-def _fill_zero(flat):  # pragma: no cover - device code
-    k = cuda.grid(1)
-    if k < flat.shape[0]:
-        flat[k] = 0
-
 
 @cuda.jit
 def _list_spikes(flat, n_steps, n_in, horizon, events, count, bad):  # pragma: no cover - device code
@@ -85,22 +72,20 @@ class CudaDelays:
         horizon = n_steps_in if n_steps is None else int(n_steps)
         flat = device.ravel() if device.is_c_contiguous() else cuda.to_device(device.copy_to_host().ravel())
         events = cuda.device_array(max(flat.shape[0], 1), dtype=np.int64)
-        count = cuda.to_device(np.zeros(1, dtype=np.int64))
-        bad = cuda.to_device(np.zeros(1, dtype=np.int32))
+        count = device_zeros(1)
+        bad = device_zeros(1, np.int32)
         if flat.shape[0]:
-            _list_spikes[_blocks(flat.shape[0]), _THREADS](
+            _list_spikes[blocks(flat.shape[0]), THREADS](
                 flat, n_steps_in, self.n_in, horizon, events, count, bad
             )
         if bad.copy_to_host()[0]:
             raise DataError(
                 "spikes must be binary (0 or 1) for a spiking layer; clip counts with min(counts, 1)."
             )
-        out = cuda.device_array((n_batch, horizon, self.n_out), dtype=np.float32)
-        if out.size:
-            _fill_zero[_blocks(out.size), _THREADS](out.reshape(out.size))
+        out = device_zeros((n_batch, horizon, self.n_out), np.float32)
         n_events = int(count.copy_to_host()[0])
         if n_events and self.n_out:
-            _scatter[_blocks(n_events * self.n_out), _THREADS](
+            _scatter[blocks(n_events * self.n_out), THREADS](
                 events, n_events, n_steps_in, self.n_in, self._weight_t, self._delay_t, out
             )
         return out[0] if squeeze else out

@@ -13,19 +13,12 @@ Imported only when a device array reaches a filter, or under ``NUMBA_ENABLE_CUDA
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import cuda
 
+from neurosig.kernels._cuda import THREADS, blocks, device_zeros
+
 __all__ = ["denoise_mask_cuda", "refractory_mask_cuda"]
-
-_THREADS = 256
-
-
-def _blocks(n: int) -> int:
-    return max(1, math.ceil(n / _THREADS))
-
 
 @cuda.jit
 def _pixel_index(x, y, row, pix, counts):  # pragma: no cover - device code
@@ -108,23 +101,16 @@ def _update_last(t, order, offsets, last):  # pragma: no cover - device code
 
 
 @cuda.jit
-def _fill_zero(a):  # pragma: no cover - device code
-    k = cuda.grid(1)
-    if k < a.shape[0]:
-        a[k] = 0
-
-
-@cuda.jit
 def _scan_blocks(values, out, block_sums):  # pragma: no cover - device code
-    # Inclusive prefix sum of each block of _THREADS values (Hillis-Steele in shared memory); each
+    # Inclusive prefix sum of each block of THREADS values (Hillis-Steele in shared memory); each
     # block's total goes to block_sums.
-    tmp = cuda.shared.array(_THREADS, np.int64)
+    tmp = cuda.shared.array(THREADS, np.int64)
     tid = cuda.threadIdx.x
     k = cuda.grid(1)
     tmp[tid] = values[k] if k < values.shape[0] else 0
     cuda.syncthreads()
     step = 1
-    while step < _THREADS:
+    while step < THREADS:
         v = tmp[tid - step] if tid >= step else 0
         cuda.syncthreads()
         tmp[tid] += v
@@ -132,7 +118,7 @@ def _scan_blocks(values, out, block_sums):  # pragma: no cover - device code
         step *= 2
     if k < values.shape[0]:
         out[k] = tmp[tid]
-    if tid == _THREADS - 1:
+    if tid == THREADS - 1:
         block_sums[cuda.blockIdx.x] = tmp[tid]
 
 
@@ -144,24 +130,16 @@ def _add_block_offsets(out, scanned_sums):  # pragma: no cover - device code
         out[k] += scanned_sums[b - 1]
 
 
-def _zeros(n: int):
-    """A device array of ``n`` int64 zeros, filled on the device (no host copy)."""
-    a = cuda.device_array(n, dtype=np.int64)
-    if n:
-        _fill_zero[_blocks(n), _THREADS](a)
-    return a
-
-
 def _inclusive_scan(values, out) -> None:
     """``out[k] = values[0] + ... + values[k]`` for int64 device arrays, on the device: a scan per
-    block of ``_THREADS``, then the scanned block totals (recursively) added to the later blocks."""
-    n_blocks = _blocks(values.shape[0])
+    block of ``THREADS``, then the scanned block totals (recursively) added to the later blocks."""
+    n_blocks = blocks(values.shape[0])
     sums = cuda.device_array(n_blocks, dtype=np.int64)
-    _scan_blocks[n_blocks, _THREADS](values, out, sums)
+    _scan_blocks[n_blocks, THREADS](values, out, sums)
     if n_blocks > 1:
         scanned = cuda.device_array(n_blocks, dtype=np.int64)
         _inclusive_scan(sums, scanned)
-        _add_block_offsets[n_blocks, _THREADS](out, scanned)
+        _add_block_offsets[n_blocks, THREADS](out, scanned)
 
 
 def _group_by_pixel(index_kernel, index_args: tuple, n: int, n_pix: int):
@@ -172,13 +150,13 @@ def _group_by_pixel(index_kernel, index_args: tuple, n: int, n_pix: int):
     events of a pixel keep their stream order. Everything stays on the device.
     """
     pix = cuda.device_array(n, dtype=np.int64)
-    counts = _zeros(n_pix)
-    index_kernel[_blocks(n), _THREADS](*index_args, pix, counts)
-    offsets = _zeros(n_pix + 1)
+    counts = device_zeros(n_pix)
+    index_kernel[blocks(n), THREADS](*index_args, pix, counts)
+    offsets = device_zeros(n_pix + 1)
     _inclusive_scan(counts, offsets[1:])
     order = cuda.device_array(n, dtype=np.int64)
-    _scatter[_blocks(n), _THREADS](pix, offsets, _zeros(n_pix), order)
-    _sort_segments[_blocks(n_pix), _THREADS](offsets, order)
+    _scatter[blocks(n), THREADS](pix, offsets, device_zeros(n_pix), order)
+    _sort_segments[blocks(n_pix), THREADS](offsets, order)
     return pix, offsets, order
 
 
@@ -189,10 +167,10 @@ def denoise_mask_cuda(t, x, y, width: int, filter_time: int, neighbours: int, la
     if n == 0:
         return keep
     pix, offsets, order = _group_by_pixel(_pixel_index, (x, y, width + 2), n, last.shape[0])
-    _denoise_kernel[_blocks(n), _THREADS](
+    _denoise_kernel[blocks(n), THREADS](
         t, pix, order, offsets, last, width + 2, np.int64(filter_time), neighbours, keep
     )
-    _update_last[_blocks(last.shape[0]), _THREADS](t, order, offsets, last)
+    _update_last[blocks(last.shape[0]), THREADS](t, order, offsets, last)
     return keep
 
 
@@ -203,6 +181,6 @@ def refractory_mask_cuda(t, x, y, width: int, period: int, last):
     if n == 0:
         return keep
     _, offsets, order = _group_by_pixel(_pixel_index, (x, y, width + 2), n, last.shape[0])
-    _refractory_kernel[_blocks(last.shape[0]), _THREADS](t, order, offsets, last, np.int64(period), keep)
-    _update_last[_blocks(last.shape[0]), _THREADS](t, order, offsets, last)
+    _refractory_kernel[blocks(last.shape[0]), THREADS](t, order, offsets, last, np.int64(period), keep)
+    _update_last[blocks(last.shape[0]), THREADS](t, order, offsets, last)
     return keep

@@ -24,8 +24,9 @@ import math
 import numpy as np
 from numba import cuda
 
+from neurosig.kernels._cuda import THREADS, blocks
 from neurosig.kernels.event_filters import NEVER
-from neurosig.kernels.event_filters_cuda import _THREADS, _blocks, _group_by_pixel, _update_last
+from neurosig.kernels.event_filters_cuda import _group_by_pixel, _update_last
 
 __all__ = [
     "frames_by_time_cuda",
@@ -149,7 +150,7 @@ def _local_kernel(t, x, y, order, offsets, memory, radius, tau, out):  # pragma:
 def frames_by_time_cuda(t, x, y, p, t0: int, num: int, den: int, clip_last: bool, frames) -> None:
     """CUDA twin of :func:`neurosig.kernels.event_repr.accumulate_frames_by_time`."""
     if t.shape[0]:
-        _frames_time_kernel[_blocks(t.shape[0]), _THREADS](
+        _frames_time_kernel[blocks(t.shape[0]), THREADS](
             t, x, y, p, np.int64(t0), np.int64(num), np.int64(den), clip_last, frames
         )
 
@@ -157,7 +158,7 @@ def frames_by_time_cuda(t, x, y, p, t0: int, num: int, den: int, clip_last: bool
 def frames_by_index_cuda(x, y, p, i0: int, num: int, den: int, frames) -> None:
     """CUDA twin of :func:`neurosig.kernels.event_repr.accumulate_frames_by_index`."""
     if x.shape[0]:
-        _frames_index_kernel[_blocks(x.shape[0]), _THREADS](
+        _frames_index_kernel[blocks(x.shape[0]), THREADS](
             x, y, p, np.int64(i0), np.int64(num), np.int64(den), frames
         )
 
@@ -165,7 +166,7 @@ def frames_by_index_cuda(x, y, p, i0: int, num: int, den: int, frames) -> None:
 def voxel_grid_cuda(t, x, y, p, t0: int, scale: float, duration: float, grid) -> None:
     """CUDA twin of the voxel kernel behind :func:`neurosig.kernels.event_repr.accumulate_voxel_grid`."""
     if t.shape[0]:
-        _voxel_kernel[_blocks(t.shape[0]), _THREADS](t, x, y, p, np.int64(t0), scale, duration, grid)
+        _voxel_kernel[blocks(t.shape[0]), THREADS](t, x, y, p, np.int64(t0), scale, duration, grid)
 
 
 def time_surfaces_cuda(t, x, y, p, t0: int, dt: int, tau: float, k_start: int, memory, out) -> None:
@@ -173,9 +174,9 @@ def time_surfaces_cuda(t, x, y, p, t0: int, dt: int, tau: float, k_start: int, m
     n_out = out.shape[0]
     latest = cuda.to_device(np.full((n_out + 1, *memory.shape), NEVER, dtype=np.int64))
     if t.shape[0]:
-        _latest_kernel[_blocks(t.shape[0]), _THREADS](t, x, y, p, np.int64(t0), np.int64(dt), k_start, latest)
+        _latest_kernel[blocks(t.shape[0]), THREADS](t, x, y, p, np.int64(t0), np.int64(dt), k_start, latest)
     n_pix = int(np.prod(memory.shape))
-    sweep = _sweep_kernel[_blocks(n_pix), _THREADS]
+    sweep = _sweep_kernel[blocks(n_pix), THREADS]
     sweep(latest, np.int64(t0), np.int64(dt), float(tau), k_start, memory, out)
 
 
@@ -188,7 +189,7 @@ def local_time_surfaces_cuda(t, x, y, p, radius: int, tau: float, memory, out) -
     n_pix = n_pol * height * width
     _, offsets, order = _group_by_pixel(_local_pixel_index, (x, y, p, height, width), n, n_pix)
     side = 2 * int(radius) + 1
-    threads = min(_THREADS, 32 * math.ceil(n / 32))  # few events (and the simulator): fewer idle threads
+    threads = min(THREADS, 32 * math.ceil(n / 32))  # few events (and the simulator): fewer idle threads
     grid = (math.ceil(n / threads), min(n_pol * side * side, 65535))
     _local_kernel[grid, (threads, 1)](t, x, y, order, offsets, memory, int(radius), float(tau), out)
-    _update_last[_blocks(n_pix), _THREADS](t, order, offsets, memory.reshape(n_pix))
+    _update_last[blocks(n_pix), THREADS](t, order, offsets, memory.reshape(n_pix))
