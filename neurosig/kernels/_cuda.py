@@ -1,4 +1,4 @@
-"""Launch helpers shared by the ``numba.cuda`` twins: threads per block, block counts, device zeros.
+"""Launch helpers shared by the ``numba.cuda`` twins: threads per block, block counts, filled arrays.
 
 Imported only by the CUDA twin modules, so ``numba.cuda`` loads only when a device array reaches a
 kernel (or under ``NUMBA_ENABLE_CUDASIM=1`` in tests).
@@ -11,7 +11,7 @@ import math
 import numpy as np
 from numba import cuda
 
-__all__ = ["THREADS", "blocks", "device_zeros"]
+__all__ = ["THREADS", "blocks", "device_full"]
 
 #: Threads per block of every 1-D launch.
 THREADS = 256
@@ -23,15 +23,15 @@ def blocks(n: int) -> int:
 
 
 @cuda.jit
-def _fill_zero(flat):  # pragma: no cover - device code
+def _fill(flat, value):  # pragma: no cover - device code
     k = cuda.grid(1)
     if k < flat.shape[0]:
-        flat[k] = 0
+        flat[k] = value
 
 
-def device_zeros(shape, dtype=np.int64):
-    """A C-contiguous device array of zeros, filled on the device (no host array is copied)."""
+def device_full(shape, value=0, dtype=np.int64):
+    """A C-contiguous device array of ``value``, filled on the device (no host array is copied)."""
     a = cuda.device_array(shape, dtype=dtype)
     if a.size:
-        _fill_zero[blocks(a.size), THREADS](a.reshape(a.size))
+        _fill[blocks(a.size), THREADS](a.reshape(a.size), a.dtype.type(value))
     return a

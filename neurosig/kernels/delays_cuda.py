@@ -13,7 +13,7 @@ import numpy as np
 from numba import cuda
 
 from neurosig.core.errors import DataError
-from neurosig.kernels._cuda import THREADS, blocks, device_zeros
+from neurosig.kernels._cuda import THREADS, blocks, device_full
 
 __all__ = ["CudaDelays"]
 
@@ -72,8 +72,8 @@ class CudaDelays:
         horizon = n_steps_in if n_steps is None else int(n_steps)
         flat = device.ravel() if device.is_c_contiguous() else cuda.to_device(device.copy_to_host().ravel())
         events = cuda.device_array(max(flat.shape[0], 1), dtype=np.int64)
-        count = device_zeros(1)
-        bad = device_zeros(1, np.int32)
+        count = device_full(1)
+        bad = device_full(1, 0, np.int32)
         if flat.shape[0]:
             _list_spikes[blocks(flat.shape[0]), THREADS](
                 flat, n_steps_in, self.n_in, horizon, events, count, bad
@@ -82,7 +82,7 @@ class CudaDelays:
             raise DataError(
                 "spikes must be binary (0 or 1) for a spiking layer; clip counts with min(counts, 1)."
             )
-        out = device_zeros((n_batch, horizon, self.n_out), np.float32)
+        out = device_full((n_batch, horizon, self.n_out), 0, np.float32)
         n_events = int(count.copy_to_host()[0])
         if n_events and self.n_out:
             _scatter[blocks(n_events * self.n_out), THREADS](

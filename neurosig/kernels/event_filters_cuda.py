@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from neurosig.kernels._cuda import THREADS, blocks, device_zeros
+from neurosig.kernels._cuda import THREADS, blocks, device_full
 
 __all__ = ["denoise_mask_cuda", "refractory_mask_cuda"]
 
@@ -150,12 +150,12 @@ def _group_by_pixel(index_kernel, index_args: tuple, n: int, n_pix: int):
     events of a pixel keep their stream order. Everything stays on the device.
     """
     pix = cuda.device_array(n, dtype=np.int64)
-    counts = device_zeros(n_pix)
+    counts = device_full(n_pix)
     index_kernel[blocks(n), THREADS](*index_args, pix, counts)
-    offsets = device_zeros(n_pix + 1)
+    offsets = device_full(n_pix + 1)
     _inclusive_scan(counts, offsets[1:])
     order = cuda.device_array(n, dtype=np.int64)
-    _scatter[blocks(n), THREADS](pix, offsets, device_zeros(n_pix), order)
+    _scatter[blocks(n), THREADS](pix, offsets, device_full(n_pix), order)
     _sort_segments[blocks(n_pix), THREADS](offsets, order)
     return pix, offsets, order
 

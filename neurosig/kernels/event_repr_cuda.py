@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import cuda
 
-from neurosig.kernels._cuda import THREADS, blocks
+from neurosig.kernels._cuda import THREADS, blocks, device_full
 from neurosig.kernels.event_filters import NEVER
 from neurosig.kernels.event_filters_cuda import _group_by_pixel, _update_last
 
@@ -172,7 +172,7 @@ def voxel_grid_cuda(t, x, y, p, t0: int, scale: float, duration: float, grid) ->
 def time_surfaces_cuda(t, x, y, p, t0: int, dt: int, tau: float, k_start: int, memory, out) -> None:
     """CUDA twin of :func:`neurosig.kernels.event_repr.fill_time_surfaces` (device arrays)."""
     n_out = out.shape[0]
-    latest = cuda.to_device(np.full((n_out + 1, *memory.shape), NEVER, dtype=np.int64))
+    latest = device_full((n_out + 1, *memory.shape), NEVER)
     if t.shape[0]:
         _latest_kernel[blocks(t.shape[0]), THREADS](t, x, y, p, np.int64(t0), np.int64(dt), k_start, latest)
     n_pix = int(np.prod(memory.shape))
