@@ -17,6 +17,7 @@ from neurosig.kernels._cuda import THREADS, blocks, device_full
 
 __all__ = ["CudaDelays"]
 
+
 @cuda.jit
 def _list_spikes(flat, n_steps, n_in, horizon, events, count, bad):  # pragma: no cover - device code
     # flat: the (batch, T, in) spikes raveled; every value is checked, spikes before the horizon listed

@@ -20,6 +20,7 @@ from neurosig.kernels._cuda import THREADS, blocks, device_full
 
 __all__ = ["denoise_mask_cuda", "refractory_mask_cuda"]
 
+
 @cuda.jit
 def _pixel_index(x, y, row, pix, counts):  # pragma: no cover - device code
     i = cuda.grid(1)
