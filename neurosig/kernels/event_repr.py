@@ -385,9 +385,7 @@ def fill_time_surfaces(t, x, y, p, t0: int, dt: int, tau: float, k_start: int, m
 
         time_surfaces_cuda(t, x, y, p, t0, dt, tau, k_start, memory, out)
         return
-    bad = _fill_surfaces_cpu((t, x, y, p), t0, dt, tau, k_start, memory, out)
-    if bad >= 0:
-        _raise_bad_event(t[bad], x[bad], y[bad], p[bad], bad, memory.shape)
+    _fill_surfaces_cpu((t, x, y, p), t0, dt, tau, k_start, memory, out)
 
 
 def fill_time_surfaces_from_events(
@@ -397,19 +395,7 @@ def fill_time_surfaces_from_events(
 
     The kernel reads the records directly, which is faster than the four field views of the array.
     """
-    bad = _fill_surfaces_cpu(events, t0, dt, tau, k_start, memory, out)
-    if bad >= 0:
-        e = events[bad]
-        _raise_bad_event(e["t"], e["x"], e["y"], e["p"], bad, memory.shape)
-
-
-def _raise_bad_event(t, x, y, p, index: int, shape) -> None:
-    n_pol, height, width = shape
-    raise DataError(
-        f"event {index} (t={int(t)} µs, x={int(x)}, y={int(y)}, p={int(p)}) comes before the event ahead of "
-        f"it or lies outside the sensor_size {(width, height, n_pol)}; time surfaces need events in time "
-        "order inside the sensor (neurosig.kernels.event_filters.check_events names the problem)."
-    )
+    _fill_surfaces_cpu(events, t0, dt, tau, k_start, memory, out)
 
 
 #: Per-thread scratch of the time-surface kernel, kept between calls (see :func:`_surface_scratch`).
@@ -444,10 +430,17 @@ def _surface_scratch(n_pix: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
 
 def _fill_surfaces_cpu(
     src, t0: int, dt: int, tau: float, k_start: int, memory, out, fresh_base: int | None = None
-) -> int:
-    """Run the CPU kernel; the index of the first event out of order or outside the sensor (the kernel
-    stops there, before writing it), or -1. ``memory`` is the caller's state (:data:`NEVER` where a pixel
-    never fired), or with ``fresh_base`` a fresh stream's zeros holding ``t - fresh_base``."""
+) -> None:
+    """Run the CPU kernel on ``src`` (field arrays ``(t, x, y, p)`` or an ``EVENTS_DTYPE`` array).
+    ``memory`` is the caller's state (:data:`NEVER` where a pixel never fired), or with ``fresh_base``
+    a fresh stream's zeros holding ``t - fresh_base``.
+
+    Raises
+    ------
+    DataError
+        Naming the first event out of order or outside the sensor (the kernel stops there, before
+        writing it).
+    """
     if not (memory.flags.c_contiguous and out.flags.c_contiguous) or out.shape[1:] != memory.shape:
         raise ConfigError(
             f"time surfaces need C-contiguous memory (P, H, W) and out (T, P, H, W) arrays, got "
@@ -457,7 +450,7 @@ def _fill_surfaces_cpu(
     if n_pix >= 2**31:
         raise ConfigError(f"time surfaces support up to 2**31 pixels and polarities, got {n_pix}.")
     pixels, values, fired, _ = _surface_scratch(n_pix)
-    return _surfaces_cpu(
+    bad = _surfaces_cpu(
         src,
         np.int64(t0),
         np.int64(dt),
@@ -471,6 +464,14 @@ def _fill_surfaces_cpu(
         fresh_base is not None,
         np.int64(fresh_base or 0),
     )
+    if bad >= 0:
+        t, x, y, p = (src[k][bad] for k in range(4)) if isinstance(src, tuple) else src[bad]
+        n_pol, height, width = memory.shape
+        raise DataError(
+            f"event {bad} (t={int(t)} µs, x={int(x)}, y={int(y)}, p={int(p)}) comes before the event ahead "
+            f"of it or lies outside the sensor_size {(width, height, n_pol)}; time surfaces need events in "
+            "time order inside the sensor (neurosig.kernels.event_filters.check_events names the problem)."
+        )
 
 
 def fill_local_time_surfaces(t, x, y, p, radius: int, tau: float, memory, out) -> None:
@@ -679,11 +680,11 @@ def to_time_surface(
     else:
         memory = np.zeros((n_pol, height, width), dtype=np.int64)
     # (the events after the last surface only update the memory, and are checked)
-    bad = _fill_surfaces_cpu(events, t0, dt, tau, 0, memory, out, fresh_base=t0 - 1)
-    if bad >= 0:
-        check_events(events, sensor_size)  # raises the DataError that names the event and what to do
-        e = events[bad]
-        _raise_bad_event(e["t"], e["x"], e["y"], e["p"], bad, memory.shape)
+    try:
+        _fill_surfaces_cpu(events, t0, dt, tau, 0, memory, out, fresh_base=t0 - 1)
+    except DataError:
+        check_events(events, sensor_size)  # raises the DataError that names the problem and what to do
+        raise
     return out
 
 
