@@ -3,8 +3,8 @@
 Two kernels per call: one thread per spike-tensor element lists the spikes (flat indices, appended
 with an atomic counter) and flags values that are neither 0 nor 1; then one thread per spike ×
 output adds the synapse's weight ``delay`` steps later (atomic adds). Only the spike count and the
-flag travel back to the host, to size the second launch and to raise on bad input. The transposed
-weight and delay tables are copied to the device once per :class:`CudaDelays`.
+flag travel back to the host, in one copy, to size the second launch and to raise on bad input.
+The transposed weight and delay tables are copied to the device once per :class:`CudaDelays`.
 """
 
 from __future__ import annotations
@@ -19,17 +19,18 @@ __all__ = ["CudaDelays"]
 
 
 @cuda.jit
-def _list_spikes(flat, n_steps, n_in, horizon, events, count, bad):  # pragma: no cover - device code
-    # flat: the (batch, T, in) spikes raveled; every value is checked, spikes before the horizon listed
+def _list_spikes(flat, n_steps, n_in, horizon, events, tally):  # pragma: no cover - device code
+    # flat: the (batch, T, in) spikes raveled; every value is checked, spikes before the horizon listed.
+    # tally[0] counts the listed spikes, tally[1] flags a value that is neither 0 nor 1.
     k = cuda.grid(1)
     if k >= flat.shape[0]:
         return
     v = flat[k]
     if v != 0:
         if v != 1:
-            bad[0] = 1
+            tally[1] = 1
         elif (k // n_in) % n_steps < horizon:
-            events[cuda.atomic.add(count, 0, 1)] = k
+            events[cuda.atomic.add(tally, 0, 1)] = k
 
 
 @cuda.jit
@@ -73,18 +74,15 @@ class CudaDelays:
         horizon = n_steps_in if n_steps is None else int(n_steps)
         flat = device.ravel() if device.is_c_contiguous() else cuda.to_device(device.copy_to_host().ravel())
         events = cuda.device_array(max(flat.shape[0], 1), dtype=np.int64)
-        count = device_full(1)
-        bad = device_full(1, 0, np.int32)
+        tally = device_full(2)
         if flat.shape[0]:
-            _list_spikes[blocks(flat.shape[0]), THREADS](
-                flat, n_steps_in, self.n_in, horizon, events, count, bad
-            )
-        if bad.copy_to_host()[0]:
+            _list_spikes[blocks(flat.shape[0]), THREADS](flat, n_steps_in, self.n_in, horizon, events, tally)
+        n_events, bad = (int(v) for v in tally.copy_to_host())  # the one trip back to the host
+        if bad:
             raise DataError(
                 "spikes must be binary (0 or 1) for a spiking layer; clip counts with min(counts, 1)."
             )
         out = device_full((n_batch, horizon, self.n_out), 0, np.float32)
-        n_events = int(count.copy_to_host()[0])
         if n_events and self.n_out:
             _scatter[blocks(n_events * self.n_out), THREADS](
                 events, n_events, n_steps_in, self.n_in, self._weight_t, self._delay_t, out
