@@ -8,7 +8,10 @@
    event-driven Numba kernel (batch rows in parallel on Numba's default threads, 2 here), with the
    synapse tables prepared once (``EventDrivenDelays``) and as a one-shot ``delayed_scatter`` call
    that validates and builds them each time; outputs compared.
-3. FEAST (8 neurons, 7x7 context) on oriented moving edges: events per second while learning.
+3. The same inference across spike densities (1 % to 50 %), prepared synapses against the dense
+   convolution, so that the event-driven cost can be seen to grow with the spikes while the dense
+   one stays flat, and where the two cross: ``benchmarks/results/delays_density.png``.
+4. FEAST (8 neurons, 7x7 context) on oriented moving edges: events per second while learning.
 
 Medians over repeats after a warm-up (Numba compilation excluded). The two sides of each ratio
 are timed in alternation, round by round, and the ratio is the median over rounds of the two sides
@@ -47,6 +50,7 @@ from neurosig.snn.feast import Feast  # noqa: E402
 from neurosig.snn.synthetic import moving_edges  # noqa: E402
 
 BATCH, T, N_IN, N_OUT, K, DENSITY = 64, 100, 140, 256, 25, 0.05
+SWEEP_DENSITIES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 
 
 @dataclass
@@ -148,18 +152,34 @@ def bench_training(repeats: int) -> dict:
     )
 
 
-def bench_inference(repeats: int) -> list[dict]:
+def _rounded_layer() -> DelayedSynapses:
     layer = DelayedSynapses(N_IN, N_OUT, kernel_size=K, seed=0)
     layer.round_delays()
+    return layer
+
+
+def _spikes(density: float) -> np.ndarray:
     rng = np.random.default_rng(0)
-    spikes = (rng.random((BATCH, T, N_IN)) < DENSITY).astype(np.float32)
-    x = torch.from_numpy(spikes).transpose(0, 1).contiguous()
+    return (rng.random((BATCH, T, N_IN)) < density).astype(np.float32)
+
+
+def _dense(layer: DelayedSynapses, spikes: np.ndarray) -> Callable[[], torch.Tensor]:
+    """The dense causal convolution of ``spikes`` (batch, T, in), its kernel built once."""
+    x = torch.from_numpy(spikes).permute(0, 2, 1).contiguous()
     kernel = layer.kernel().detach()
-    weight, delay = layer.rounded_numpy()
 
     @torch.no_grad()
     def dense():
-        return F.conv1d(F.pad(x.permute(1, 2, 0), (K - 1, 0)), kernel)
+        return F.conv1d(F.pad(x, (K - 1, 0)), kernel)
+
+    return dense
+
+
+def bench_inference(repeats: int) -> list[dict]:
+    layer = _rounded_layer()
+    spikes = _spikes(DENSITY)
+    weight, delay = layer.rounded_numpy()
+    dense = _dense(layer, spikes)
 
     dense_out = dense().permute(0, 2, 1).numpy()
     synapses = EventDrivenDelays(weight, delay)  # built once, as the dense side's kernel is
@@ -214,6 +234,62 @@ def bench_inference(repeats: int) -> list[dict]:
     return rows
 
 
+def bench_density(repeats: int) -> list[dict]:
+    """Prepared event-driven inference against the dense convolution at each of ``SWEEP_DENSITIES``."""
+    layer = _rounded_layer()
+    synapses = EventDrivenDelays(*layer.rounded_numpy())
+    rows = []
+    for density in SWEEP_DENSITIES:
+        spikes = _spikes(density)
+        dense = _dense(layer, spikes)
+        diff = float(np.abs(dense().permute(0, 2, 1).numpy() - synapses(spikes)).max())
+        t_dense, t_event = interleaved_timings([dense, lambda s=spikes: synapses(s)], repeats)
+        n_spikes = int(spikes.sum())
+        rows.append(
+            {
+                "density": density,
+                "n_spikes": n_spikes,
+                "event_ms": 1e3 * t_event.seconds,
+                "dense_ms": 1e3 * t_dense.seconds,
+                "speedup": t_event.speedup_over(t_dense),
+                "max_abs_diff": diff,
+            }
+        )
+        print(
+            f"density {density:.0%}: event-driven {rows[-1]['event_ms']:.2f} ms, "
+            f"dense {rows[-1]['dense_ms']:.1f} ms, {rows[-1]['speedup']:.1f}x"
+        )
+    return rows
+
+
+def plot_density(rows: list[dict], path: Path) -> None:
+    """Times against spike density (log-log) and the speed-up, with the crossover marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    density = np.array([r["density"] for r in rows]) * 100
+    event = np.array([r["event_ms"] for r in rows])
+    dense = np.array([r["dense_ms"] for r in rows])
+    speedup = np.array([r["speedup"] for r in rows])
+    fig, (ax_t, ax_r) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    ax_t.loglog(density, dense, "o-", label="dense causal conv1d (torch)")
+    ax_t.loglog(density, event, "s-", label="event-driven (prepared)")
+    ax_t.loglog(density, event[0] * density / density[0], ":", color="grey", label="∝ spikes")
+    ax_t.set(xlabel="spike density (%)", ylabel="ms per batch", title="SHD config, 2 threads each")
+    ax_t.legend()
+    ax_r.loglog(density, speedup, "s-")
+    ax_r.axhline(1, color="grey", lw=0.8)
+    ax_r.axhline(20, color="tab:red", lw=0.8, ls="--", label="issue target (5 %)")
+    for x, y in zip(density, speedup, strict=True):
+        ax_r.annotate(f"{y:.1f}×", (x, y), textcoords="offset points", xytext=(0, 6), ha="center")
+    ax_r.set(xlabel="spike density (%)", ylabel="dense time / event-driven time", title="speed-up")
+    ax_r.legend()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def bench_feast(repeats: int) -> dict:
     rng = np.random.default_rng(0)
     events, _ = moving_edges(rng.integers(0, 4, 200).tolist(), size=32, seed=0)
@@ -246,13 +322,16 @@ def main() -> None:
     torch.manual_seed(0)
     load_before = os.getloadavg()
     rows = [bench_training(args.repeats), *bench_inference(args.repeats), bench_feast(args.repeats)]
-    save(
+    sweep = bench_density(max(3, args.repeats // 2))
+    path = save(
         "delays",
         rows,
         torch_threads=torch.get_num_threads(),
         repeats=args.repeats,
         load_average_before_after=[load_before, os.getloadavg()],
+        density_sweep=sweep,
     )
+    plot_density(sweep, path.with_name("delays_density.png"))
 
 
 if __name__ == "__main__":
