@@ -7,7 +7,9 @@
    (our layer after ``round_delays()``, torch, 2 threads, its kernel built once) against the
    event-driven Numba kernel (batch rows in parallel on Numba's default threads, 2 here), with the
    synapse tables prepared once (``EventDrivenDelays``) and as a one-shot ``delayed_scatter`` call
-   that validates and builds them each time; outputs compared.
+   that validates and builds them each time, and from the same spikes listed as ``(row, step,
+   input)`` events (``EventDrivenDelays.apply_events``: the form SHD stores, nothing sized by
+   ``T x in``; the listing, like the dense side's tensor, is made before timing); outputs compared.
 3. The same inference across spike densities (1 % to 50 %), prepared synapses against the dense
    convolution, so that the event-driven cost can be seen to grow with the spikes while the dense
    one stays flat, and where the two cross: ``benchmarks/results/delays_density.png``.
@@ -187,9 +189,17 @@ def bench_inference(repeats: int) -> list[dict]:
     def one_shot():
         return delayed_scatter(spikes, weight, delay)
 
+    rows_b, steps_b, units_b = np.nonzero(spikes)  # the same spikes as events, ordered as SHD lists them
+
+    def from_events():
+        return synapses.apply_events(steps_b, units_b, T, rows=rows_b, n_rows=BATCH)
+
     event_out = synapses(spikes)
     one_shot_out = one_shot()
-    t_dense, t_event, t_one_shot = interleaved_timings([dense, lambda: synapses(spikes), one_shot], repeats)
+    events_out = from_events()
+    t_dense, t_event, t_one_shot, t_events = interleaved_timings(
+        [dense, lambda: synapses(spikes), one_shot, from_events], repeats
+    )
     n_spikes = float(spikes.sum())
     anchor = "dense causal conv1d (torch, 2 threads; kernel built once)"
     rows = [
@@ -207,6 +217,15 @@ def bench_inference(repeats: int) -> list[dict]:
             anchor,
             t_dense,
             float(np.abs(dense_out - one_shot_out).max()),
+            n_spikes,
+        ),
+        _ratio_row(
+            f"inference, rounded delays, {DENSITY:.0%} spikes given as (row, step, input) events "
+            "(synapses prepared once)",
+            t_events,
+            anchor,
+            t_dense,
+            float(np.abs(dense_out - events_out).max()),
             n_spikes,
         ),
     ]
@@ -235,29 +254,41 @@ def bench_inference(repeats: int) -> list[dict]:
 
 
 def bench_density(repeats: int) -> list[dict]:
-    """Prepared event-driven inference against the dense convolution at each of ``SWEEP_DENSITIES``."""
+    """Prepared event-driven inference, from the spike tensor and from its events, against the dense
+    convolution at each of ``SWEEP_DENSITIES``."""
     layer = _rounded_layer()
     synapses = EventDrivenDelays(*layer.rounded_numpy())
     rows = []
     for density in SWEEP_DENSITIES:
         spikes = _spikes(density)
         dense = _dense(layer, spikes)
-        diff = float(np.abs(dense().permute(0, 2, 1).numpy() - synapses(spikes)).max())
-        t_dense, t_event = interleaved_timings([dense, lambda s=spikes: synapses(s)], repeats)
-        n_spikes = int(spikes.sum())
+        rows_b, steps_b, units_b = np.nonzero(spikes)
+
+        def from_tensor(s=spikes):
+            return synapses(s)
+
+        def from_events(r=rows_b, s=steps_b, u=units_b):
+            return synapses.apply_events(s, u, T, rows=r, n_rows=BATCH)
+
+        expected = dense().permute(0, 2, 1).numpy()
+        diff = max(float(np.abs(expected - f()).max()) for f in (from_tensor, from_events))
+        t_dense, t_tensor, t_events = interleaved_timings([dense, from_tensor, from_events], repeats)
         rows.append(
             {
                 "density": density,
-                "n_spikes": n_spikes,
-                "event_ms": 1e3 * t_event.seconds,
+                "n_spikes": int(spikes.sum()),
+                "event_ms": 1e3 * t_tensor.seconds,
+                "events_input_ms": 1e3 * t_events.seconds,
                 "dense_ms": 1e3 * t_dense.seconds,
-                "speedup": t_event.speedup_over(t_dense),
+                "speedup": t_tensor.speedup_over(t_dense),
+                "events_input_speedup": t_events.speedup_over(t_dense),
                 "max_abs_diff": diff,
             }
         )
         print(
-            f"density {density:.0%}: event-driven {rows[-1]['event_ms']:.2f} ms, "
-            f"dense {rows[-1]['dense_ms']:.1f} ms, {rows[-1]['speedup']:.1f}x"
+            f"density {density:.0%}: event-driven {rows[-1]['event_ms']:.2f} ms "
+            f"(from events {rows[-1]['events_input_ms']:.2f} ms), dense {rows[-1]['dense_ms']:.1f} ms, "
+            f"{rows[-1]['speedup']:.1f}x ({rows[-1]['events_input_speedup']:.1f}x)"
         )
     return rows
 
@@ -271,21 +302,26 @@ def plot_density(rows: list[dict], path: Path) -> None:
 
     density = np.array([r["density"] for r in rows]) * 100
     event = np.array([r["event_ms"] for r in rows])
+    events_input = np.array([r["events_input_ms"] for r in rows])
     dense = np.array([r["dense_ms"] for r in rows])
     speedup = np.array([r["speedup"] for r in rows])
+    events_speedup = np.array([r["events_input_speedup"] for r in rows])
     fig, (ax_t, ax_r) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     ax_t.loglog(density, dense, "o-", label="dense causal conv1d (torch)")
-    ax_t.loglog(density, event, "s-", label="event-driven (prepared)")
-    ax_t.loglog(density, event[0] * density / density[0], ":", color="grey", label="∝ spikes")
+    ax_t.loglog(density, event, "s-", label="event-driven, from the spike tensor")
+    ax_t.loglog(density, events_input, "^-", label="event-driven, from (row, step, input) events")
+    ax_t.loglog(density, events_input[0] * density / density[0], ":", color="grey", label="∝ spikes")
     ax_t.set(xlabel="spike density (%)", ylabel="ms per batch", title="SHD config, 2 threads each")
-    ax_t.legend()
-    ax_r.loglog(density, speedup, "s-")
+    ax_t.legend(loc="upper left", bbox_to_anchor=(0, 0.9), fontsize="small")
+    ax_r.loglog(density, speedup, "s-", color="tab:orange", label="from the spike tensor")
+    ax_r.loglog(density, events_speedup, "^-", color="tab:green", label="from events")
     ax_r.axhline(1, color="grey", lw=0.8)
     ax_r.axhline(20, color="tab:red", lw=0.8, ls="--", label="issue target (5 %)")
-    for x, y in zip(density, speedup, strict=True):
-        ax_r.annotate(f"{y:.1f}×", (x, y), textcoords="offset points", xytext=(0, 6), ha="center")
+    for x, y_events, y_tensor in zip(density, events_speedup, speedup, strict=True):
+        for y, dy in ((y_events, 6), (y_tensor, -14)):
+            ax_r.annotate(f"{y:.1f}×", (x, y), textcoords="offset points", xytext=(0, dy), ha="center")
     ax_r.set(xlabel="spike density (%)", ylabel="dense time / event-driven time", title="speed-up")
-    ax_r.legend()
+    ax_r.legend(fontsize="small")
     fig.savefig(path, dpi=110)
     plt.close(fig)
 

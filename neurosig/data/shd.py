@@ -163,7 +163,7 @@ def split_indices(n: int, fractions: Sequence[float], seed: int = 0) -> list[np.
 
 
 class SHDReader:
-    """Read an SHD-format HDF5 file sample by sample, binned to dense arrays.
+    """Read an SHD-format HDF5 file sample by sample, binned to dense arrays or listed as events.
 
     Parameters
     ----------
@@ -241,8 +241,8 @@ class SHDReader:
         """Number of classes (largest label + 1)."""
         return int(self.labels.max()) + 1 if len(self.labels) else 0
 
-    def sample(self, index: int) -> np.ndarray:
-        """Sample ``index`` binned to float32 ``(n_bins, n_channels)``."""
+    def _binned(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Bin and channel of each spike of sample ``index`` that falls within ``n_bins``."""
         t = np.asarray(self._times[index], dtype=np.float64)
         u = np.asarray(self._units[index], dtype=np.int64)
         if len(t) != len(u):
@@ -254,9 +254,26 @@ class SHDReader:
             )
         bins = np.floor(t / self.dt).astype(np.int64)
         keep = (bins >= 0) & (bins < self.n_bins)
+        return bins[keep], u[keep] // self.group
+
+    def sample(self, index: int) -> np.ndarray:
+        """Sample ``index`` binned to float32 ``(n_bins, n_channels)``."""
+        bins, channels = self._binned(index)
         out = np.zeros((self.n_bins, self.n_channels), dtype=np.float32)
-        np.add.at(out, (bins[keep], u[keep] // self.group), 1.0)
+        np.add.at(out, (bins, channels), 1.0)
         return np.minimum(out, 1.0) if self.binary else out
+
+    def sample_events(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sample ``index`` as binary spike events ``(steps, channels)``, int64, in order of step then
+        channel: one event per bin and channel that holds a spike, whatever ``binary`` says.
+
+        The event form of :meth:`sample` (binary), for
+        :meth:`neurosig.kernels.delays.EventDrivenDelays.apply_events`; its size follows the spikes,
+        not ``n_bins × n_channels``.
+        """
+        bins, channels = self._binned(index)
+        keys = np.unique(bins * self.n_channels + channels)
+        return keys // self.n_channels, keys % self.n_channels
 
     def batches(
         self, indices: Sequence[int] | None = None, batch_size: int = 64, shuffle: bool = False, seed: int = 0

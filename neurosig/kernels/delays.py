@@ -106,41 +106,56 @@ def _n_inside(offset, start, n, max_delay, room):  # pragma: no cover - compiled
 
 
 @njit
-def _scatter_row(spikes, offset, weight_s, max_delay, gap, horizon, row, ev_t, ev_i, ev_next, last):
-    """One batch row: ``row[(t + d) * n_out + o] += w`` for every spike; returns whether a spike was not 0/1.
-
-    Spikes are first listed in time order (branch-free compaction), each linked to the next spike of
-    the same input. A spike and the next one of its input, if at most ``gap`` steps later, share one
-    pass over the input's table (one load of each offset and weight feeds two adds: 3 memory
-    operations per add instead of 4); the rows being written stay within ``gap + max_delay`` steps,
-    so they stay in cache. Near the horizon a spike walks only the prefix of its delay-sorted table
-    that still lands inside the row, so the inner loops test no bounds. Indices are unsigned so that
-    Numba emits no negative-index wraparound code in the inner loops.
-    """
+def _list_dense(spikes, horizon, ev_t, ev_i):
+    """List the spikes of one ``(T, in)`` batch row before ``horizon`` in time order, as steps and
+    inputs; returns their number and whether a listed value was not 1 (branch-free compaction)."""
     n_in = spikes.shape[1]
-    n_out = offset.shape[1]
-    offset = offset.ravel()
-    weight_s = weight_s.ravel()
-    n_steps = min(spikes.shape[0], horizon)
-    width = np.uint64(n_out)
-    row[:] = 0  # here rather than np.zeros: the page faults and the memset split across threads
     flat = spikes.ravel()
     m = 0
-    for k in range(n_steps * n_in):
+    for k in range(min(spikes.shape[0], horizon) * n_in):
         ev_t[m] = k
         m += flat[k] != 0
     bad = False
-    for i in range(n_in):
-        last[i] = -1
-    for e in range(m - 1, -1, -1):
+    for e in range(m):
         k = ev_t[e]
         bad |= flat[k] != 1
         t = k // n_in
-        i = k - t * n_in
         ev_t[e] = t
-        ev_i[e] = i
-        ev_next[e] = last[i]
+        ev_i[e] = k - t * n_in
+    return m, bad
+
+
+@njit
+def _link(ev_t, ev_i, m, ev_next, last):
+    """Link each of the ``m`` time-ordered spikes to the next spike of its input (``-1``: none);
+    returns whether two spikes share a step and an input (a spike count above 1)."""
+    for i in range(last.size):
+        last[i] = -1
+    repeated = False
+    for e in range(m - 1, -1, -1):
+        i = ev_i[e]
+        following = last[i]
+        repeated |= following >= 0 and ev_t[following] == ev_t[e]
+        ev_next[e] = following
         last[i] = e
+    return repeated
+
+
+@njit
+def _add_spikes(ev_t, ev_i, ev_next, m, offset, weight_s, max_delay, gap, horizon, row):
+    """``row[(t + d) * n_out + o] += w`` for every listed spike ``(t, i)`` and synapse of input ``i``.
+
+    A spike and the next one of its input, if at most ``gap`` steps later, share one pass over the
+    input's table (one load of each offset and weight feeds two adds: 3 memory operations per add
+    instead of 4); the rows being written stay within ``gap + max_delay`` steps, so they stay in
+    cache. Near the horizon a spike walks only the prefix of its delay-sorted table that still lands
+    inside the row, so the inner loops test no bounds. Indices are unsigned so that Numba emits no
+    negative-index wraparound code in the inner loops. Marks paired spikes in ``ev_t`` (``-1``).
+    """
+    n_out = offset.shape[1]
+    offset = offset.ravel()
+    weight_s = weight_s.ravel()
+    width = np.uint64(n_out)
     for e in range(m):
         t = ev_t[e]
         if t < 0:  # already added as the second of a pair
@@ -164,7 +179,6 @@ def _scatter_row(spikes, offset, weight_s, max_delay, gap, horizon, row, ev_t, e
             done = n_both
         for k in range(np.uint64(done), np.uint64(n_first)):
             row[base + np.uint64(offset[table + k])] += weight_s[table + k]
-    return bad
 
 
 @njit(parallel=True)
@@ -173,8 +187,9 @@ def _scatter_cpu(spikes, offset, weight_s, max_delay, gap, out, bad):  # pragma:
     += weight[o, i]``, dropping what lands at or after the horizon ``out.shape[1] // n_out``.
 
     ``offset`` and ``weight_s`` come from :func:`_tables`; ``max_delay`` is the largest delay.
-    Batch rows run in parallel (each writes only its own row). A value that is neither 0 nor 1
-    marks ``bad[b]``, so the caller can raise.
+    Batch rows run in parallel (each writes only its own row, and zeroes it first: the page faults
+    and the memset split across threads). A value that is neither 0 nor 1 marks ``bad[b]``, so the
+    caller can raise.
     """
     n_batch, n_steps, n_in = spikes.shape
     horizon = out.shape[1] // offset.shape[1] if offset.shape[1] else 0
@@ -183,9 +198,54 @@ def _scatter_cpu(spikes, offset, weight_s, max_delay, gap, out, bad):  # pragma:
         ev_i = np.empty(n_steps * n_in, np.int64)
         ev_next = np.empty(n_steps * n_in, np.int64)
         last = np.empty(n_in, np.int64)
-        bad[b] = _scatter_row(
-            spikes[b], offset, weight_s, max_delay, gap, horizon, out[b], ev_t, ev_i, ev_next, last
-        )
+        row = out[b]
+        row[:] = 0
+        m, bad[b] = _list_dense(spikes[b], horizon, ev_t, ev_i)
+        _link(ev_t, ev_i, m, ev_next, last)
+        _add_spikes(ev_t, ev_i, ev_next, m, offset, weight_s, max_delay, gap, horizon, row)
+
+
+#: ``status`` bits set by :func:`_scatter_events_cpu` for a batch row it could not add.
+_UNSORTED, _OUT_OF_RANGE, _REPEATED = 1, 2, 4
+
+
+@njit(parallel=True)
+def _scatter_events_cpu(starts, rows, steps, units, offset, weight_s, max_delay, gap, out, status):
+    """:func:`_scatter_cpu` for spikes given as events: batch row ``b`` owns the events
+    ``starts[b]:starts[b + 1]``, whose ``rows`` must all be ``b`` and whose steps must be in time
+    order (``starts`` is found by bisection of sorted ``rows``; unsorted rows fail the first test).
+    A row whose events are out of order, out of range or repeated is left at zero and flagged in
+    ``status[b]`` for the caller, before any of its adds."""
+    n_in = offset.shape[0]
+    horizon = out.shape[1] // offset.shape[1] if offset.shape[1] else 0
+    for b in prange(starts.size - 1):
+        lo = starts[b]
+        n = max(starts[b + 1] - lo, 0)
+        row = out[b]
+        row[:] = 0
+        ev_t = np.empty(n, np.int64)
+        ev_i = np.empty(n, np.int64)
+        ev_next = np.empty(n, np.int64)
+        last = np.empty(n_in, np.int64)
+        flags = _UNSORTED if starts[b + 1] < lo else 0
+        previous = 0
+        m = 0
+        for e in range(lo, lo + n):
+            t = steps[e]
+            i = units[e]
+            if rows[e] != b or t < previous:
+                flags |= _UNSORTED
+            if t < 0 or i < 0 or i >= n_in:
+                flags |= _OUT_OF_RANGE
+            previous = t
+            ev_t[m] = t
+            ev_i[m] = i
+            m += t < horizon
+        if flags == 0 and _link(ev_t, ev_i, m, ev_next, last):
+            flags = _REPEATED
+        status[b] = flags
+        if flags == 0:
+            _add_spikes(ev_t, ev_i, ev_next, m, offset, weight_s, max_delay, gap, horizon, row)
 
 
 def check_delay_params(weight: np.ndarray, delay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -281,6 +341,107 @@ class EventDrivenDelays:
             check_binary(spikes)  # raises, naming the first offending value
         out = flat.reshape(spikes.shape[0], horizon, n_out)
         return out[0] if squeeze else out
+
+    def _add_events(self, rows: np.ndarray, steps: np.ndarray, units: np.ndarray, flat: np.ndarray) -> int:
+        """Run the event kernel into ``flat``; the rows' status bits, or-ed. Events that no row owns
+        (``rows`` unsorted or out of range) give ``_UNSORTED`` without running it."""
+        starts = np.searchsorted(rows, np.arange(flat.shape[0] + 1))  # sorted rows: each row's events
+        if starts[0] != 0 or starts[-1] != rows.shape[0]:
+            return _UNSORTED
+        status = np.zeros(flat.shape[0], dtype=np.int64)
+        _scatter_events_cpu(
+            starts, rows, steps, units, self._offset, self._weight_s, self.max_delay, PAIR_GAP, flat, status
+        )
+        return int(np.bitwise_or.reduce(status)) if status.size else 0
+
+    def apply_events(self, steps, units, n_steps: int, rows=None, n_rows: int | None = None) -> np.ndarray:
+        """The same output as calling the synapses, from spikes listed as events instead of a tensor.
+
+        Nothing here is sized by ``T × in``: the cost follows the spikes (plus zeroing the output),
+        which is how event data such as SHD's ragged ``(times, units)`` arrive.
+        :meth:`neurosig.data.shd.SHDReader.sample_events` gives a sample's events.
+
+        Parameters
+        ----------
+        steps : array of int, shape (n_spikes,)
+            Time step of each spike (``>= 0``); spikes at or after ``n_steps`` add nothing.
+        units : array of int, shape (n_spikes,)
+            Input of each spike, in ``[0, in)``.
+        n_steps : int
+            Length of the output along time, in steps.
+        rows : array of int, shape (n_spikes,) | None
+            Batch row of each spike (default: one sequence, and a 2-D output).
+        n_rows : int | None
+            Number of batch rows (default ``max(rows) + 1``).
+
+        Returns
+        -------
+        ndarray, shape (n_rows, n_steps, out) or (n_steps, out), float32
+            Summed weighted delayed spikes, equal to ``self(dense)`` for the dense binary spikes.
+
+        Raises
+        ------
+        DataError
+            On arrays of different lengths, non-integer values, a negative step, an input or row out
+            of range, or the same spike (row, step, input) listed twice.
+
+        Notes
+        -----
+        Events in order of row, then step (as ``np.nonzero`` of a dense tensor lists them, and as SHD
+        stores a sample) are used as they are; others are first sorted (stable, ``O(n log n)``).
+        """
+        units = _event_array(units, "units")
+        steps = _event_array(steps, "steps", units.shape[0])
+        if int(n_steps) < 0:
+            raise DataError(f"n_steps must be >= 0 (the output length in time steps); got {n_steps}.")
+        squeeze = rows is None
+        if squeeze:
+            rows, n_rows = np.zeros(units.shape[0], np.int64), 1
+        else:
+            rows = _event_array(rows, "rows", units.shape[0])
+            if n_rows is None:
+                n_rows = int(rows.max()) + 1 if rows.size else 0
+        n_out = self.weight.shape[0]
+        flat = _empty_on_huge_pages((n_rows, int(n_steps) * n_out))
+        found = self._add_events(rows, steps, units, flat)
+        if found == _UNSORTED:  # rows or steps out of order, or rows out of range
+            if rows.size and (rows.min() < 0 or rows.max() >= n_rows):
+                bad = rows[(rows < 0) | (rows >= n_rows)][0]
+                raise DataError(f"rows must be in [0, {n_rows}) (n_rows batch rows); got {bad}.")
+            order = np.lexsort((steps, rows))
+            rows, steps, units = rows[order], steps[order], units[order]
+            found = self._add_events(rows, steps, units, flat)
+        if found & _OUT_OF_RANGE:
+            bad = np.flatnonzero((steps < 0) | (units < 0) | (units >= self.weight.shape[1]))[0]
+            raise DataError(
+                f"spike {bad} has step {steps[bad]} and input {units[bad]}: steps must be >= 0 and "
+                f"inputs in [0, {self.weight.shape[1]})."
+            )
+        if found & _REPEATED:
+            raise DataError(
+                "the same spike (row, step, input) is listed twice; a spiking layer takes binary spikes, "
+                "so keep one event per step and input (np.unique of the events)."
+            )
+        out = flat.reshape(n_rows, n_steps, n_out)
+        return out[0] if squeeze else out
+
+
+def _event_array(values, name: str, n: int | None = None) -> np.ndarray:
+    """``values`` as a 1-D int64 array of length ``n``, or a :class:`DataError` naming ``name``."""
+    if on_gpu(values):
+        raise DataError(
+            f"{name} is a GPU array; spike events are added on the CPU. Pass host arrays, or a dense "
+            "(batch, T, in) device array to the synapses for the CUDA twin."
+        )
+    array = np.asarray(values)
+    if array.ndim != 1 or (n is not None and array.shape[0] != n):
+        raise DataError(f"{name} must be a 1-D array of one value per spike; got shape {array.shape}.")
+    if array.size and not np.issubdtype(array.dtype, np.integer):
+        raise DataError(
+            f"{name} must hold integers, got {array.dtype}; bin spike times to steps with "
+            "np.floor(times / dt).astype(int)."
+        )
+    return array.astype(np.int64, copy=False)
 
 
 def delayed_scatter(spikes, weight: np.ndarray, delay: np.ndarray, n_steps: int | None = None):

@@ -157,6 +157,76 @@ def test_prepared_synapses_serve_any_batch_and_horizon():
         EventDrivenDelays(weight, -delay)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 4),
+    st.integers(0, 40),
+    st.integers(1, 9),
+    st.integers(1, 12),
+    st.integers(0, 50),
+    st.sampled_from([0.0, 0.05, 0.3, 1.0]),
+    st.integers(-15, 40),
+    st.booleans(),
+    st.integers(0, 2**16),
+)
+def test_spike_events_equal_the_dense_call(
+    n_batch, n_steps, n_in, n_out, max_delay, density, extra, shuffle, seed
+):
+    """Events listed as np.nonzero lists them, or shuffled, give the dense call's output exactly,
+    for any horizon; rows without spikes (also the last ones) stay zero."""
+    rng = np.random.default_rng(seed)
+    weight = rng.standard_normal((n_out, n_in)).astype(np.float32)
+    delay = rng.integers(0, max_delay + 1, (n_out, n_in))
+    x = _spikes(rng, (n_batch, n_steps, n_in), density)
+    horizon = max(n_steps + extra, 0)
+    synapses = EventDrivenDelays(weight, delay)
+    rows, steps, units = np.nonzero(x)
+    if shuffle:
+        order = rng.permutation(len(rows))
+        rows, steps, units = rows[order], steps[order], units[order]
+    out = synapses.apply_events(steps, units, horizon, rows=rows, n_rows=n_batch)
+    assert out.shape == (n_batch, horizon, n_out) and out.dtype == np.float32
+    np.testing.assert_allclose(out, synapses(x, horizon), atol=1e-5, rtol=1e-6)
+    single = synapses.apply_events(*np.nonzero(x[0]), horizon)  # one sequence: a 2-D output
+    np.testing.assert_allclose(single, synapses(x[0], horizon), atol=1e-5)
+
+
+def test_spike_events_of_an_shd_batch_equal_the_dense_call():
+    rng = np.random.default_rng(5)
+    synapses = EventDrivenDelays(rng.standard_normal((256, 140)), rng.integers(0, 25, (256, 140)))
+    x = _spikes(rng, (8, 100, 140), 0.05)
+    rows, steps, units = np.nonzero(x)
+    np.testing.assert_array_equal(synapses.apply_events(steps, units, 100, rows=rows), synapses(x))
+    assert synapses.apply_events(steps[:0], units[:0], 100, rows=rows[:0]).shape == (0, 100, 256)
+
+
+def test_spike_events_bad_input():
+    synapses = EventDrivenDelays(np.ones((2, 3)), np.ones((2, 3), dtype=int))
+    steps, units = np.array([0, 1, 1]), np.array([2, 0, 1])
+    assert synapses.apply_events(steps, units, 4).shape == (4, 2)
+    cases = [
+        ((steps, np.array([2, 0, 3]), 4), {}, r"spike 2 has step 1 and input 3.*\[0, 3\)"),
+        ((np.array([0, -1, 1]), units, 4), {}, "spike 1 has step -1"),
+        ((np.array([0, 1, 1]), np.array([2, 1, 1]), 4), {}, "listed twice"),
+        ((np.array([1, 0, 1]), np.array([1, 2, 1]), 4), {}, "listed twice"),  # found after sorting
+        ((steps[:2], units, 4), {}, "steps must be a 1-D array"),
+        ((steps * 0.5, units, 4), {}, "steps must hold integers.*np.floor"),
+        ((steps, units, -1), {}, "n_steps must be >= 0"),
+        ((steps, units, 4), {"rows": np.array([0, 0, 2]), "n_rows": 2}, r"rows must be in \[0, 2\).*got 2"),
+        ((steps, units, 4), {"rows": np.array([0, -1, 0])}, "got -1"),
+        ((steps, units, 4), {"rows": np.zeros((3, 1), int)}, "rows must be a 1-D array"),
+    ]
+    for args, kwargs, message in cases:
+        with pytest.raises(DataError, match=message):
+            synapses.apply_events(*args, **kwargs)
+
+    class DeviceArray:  # what neurosig.kernels._numba.on_gpu recognises
+        __cuda_array_interface__: dict = {}
+
+    with pytest.raises(DataError, match="units is a GPU array.*CUDA twin"):
+        synapses.apply_events(steps, DeviceArray(), 4)
+
+
 def test_bad_input_errors():
     weight, delay = np.ones((2, 3)), np.ones((2, 3), dtype=int)
     with pytest.raises(DataError, match="non-negative integers"):

@@ -74,6 +74,21 @@ def test_reader_bins_spikes_and_groups_channels(tmp_path):
         assert reader.sample(0)[1, 0] == 1  # binary clips counts
 
 
+def test_reader_events_equal_the_binary_dense_sample(tmp_path):
+    rng = np.random.default_rng(0)
+    times = [np.sort(rng.uniform(-0.01, 0.3, 200)), np.array([])]
+    units = [rng.integers(0, 12, 200), np.array([], dtype=int)]
+    path = write_shd(tmp_path / "events.h5", times, units, np.array([1, 0]))
+    with SHDReader(path, dt=0.01, n_bins=25, n_units=12, group=3, binary=False) as reader:
+        steps, channels = reader.sample_events(0)
+        dense = np.zeros((25, 4))
+        dense[steps, channels] = 1
+        np.testing.assert_array_equal(dense, np.minimum(reader.sample(0), 1))
+        assert len(steps) == int(dense.sum())  # one event per bin and channel
+        assert np.all(np.diff(steps * 4 + channels) > 0)  # in order of step, then channel
+        assert [len(a) for a in reader.sample_events(1)] == [0, 0]
+
+
 def test_reader_memory_is_bounded_by_the_batch(tmp_path):
     path = make_delay_task(tmp_path / "big.h5", n_samples=1000, n_channels=40, span=60, n_bins=400)
     with SHDReader(path, n_bins=400) as reader:
