@@ -102,27 +102,26 @@ def test_event_driven_edge_cases(shape):
     np.testing.assert_allclose(out, naive_delays(x[None], weight, delay)[0], atol=1e-5)
 
 
-@settings(max_examples=40, deadline=None)
-@given(
-    st.integers(1, 3),
-    st.integers(0, 40),
-    st.integers(1, 9),
-    st.integers(1, 12),
-    st.integers(0, 50),
-    st.sampled_from([0.0, 0.05, 0.3, 1.0]),
-    st.integers(-15, 40),
-    st.integers(0, 2**16),
-)
-def test_event_driven_equals_naive_any_shape(n_batch, n_steps, n_in, n_out, max_delay, density, extra, seed):
-    """Any sizes, densities (pairs of spikes of one input near and far apart), delays beyond the
-    horizon, and outputs shorter or longer than the input."""
-    rng = np.random.default_rng(seed)
+@st.composite
+def delay_problems(draw) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """``(weight, delay, spikes, horizon)`` of any sizes and densities (pairs of spikes of one input
+    near and far apart), delays beyond the horizon, and outputs shorter or longer than the input."""
+    n_batch, n_steps, n_in, n_out = (
+        draw(st.integers(lo, hi)) for lo, hi in ((1, 4), (0, 40), (1, 9), (1, 12))
+    )
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     weight = rng.standard_normal((n_out, n_in)).astype(np.float32)
-    delay = rng.integers(0, max_delay + 1, (n_out, n_in))
-    x = _spikes(rng, (n_batch, n_steps, n_in), density)
-    horizon = max(n_steps + extra, 0)
+    delay = rng.integers(0, draw(st.integers(0, 50)) + 1, (n_out, n_in))
+    x = _spikes(rng, (n_batch, n_steps, n_in), draw(st.sampled_from([0.0, 0.05, 0.3, 1.0])))
+    return weight, delay, x, max(n_steps + draw(st.integers(-15, 40)), 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(delay_problems())
+def test_event_driven_equals_naive_any_shape(problem):
+    weight, delay, x, horizon = problem
     out = delayed_scatter(x, weight, delay, n_steps=horizon)
-    assert out.shape == (n_batch, horizon, n_out) and out.dtype == np.float32
+    assert out.shape == (x.shape[0], horizon, weight.shape[0]) and out.dtype == np.float32
     np.testing.assert_allclose(out, naive_delays(x, weight, delay, horizon), atol=1e-4, rtol=1e-5)
 
 
@@ -158,34 +157,18 @@ def test_prepared_synapses_serve_any_batch_and_horizon():
 
 
 @settings(max_examples=40, deadline=None)
-@given(
-    st.integers(1, 4),
-    st.integers(0, 40),
-    st.integers(1, 9),
-    st.integers(1, 12),
-    st.integers(0, 50),
-    st.sampled_from([0.0, 0.05, 0.3, 1.0]),
-    st.integers(-15, 40),
-    st.booleans(),
-    st.integers(0, 2**16),
-)
-def test_spike_events_equal_the_dense_call(
-    n_batch, n_steps, n_in, n_out, max_delay, density, extra, shuffle, seed
-):
+@given(delay_problems(), st.booleans(), st.integers(0, 2**16))
+def test_spike_events_equal_the_dense_call(problem, shuffle, seed):
     """Events listed as np.nonzero lists them, or shuffled, give the dense call's output exactly,
     for any horizon; rows without spikes (also the last ones) stay zero."""
-    rng = np.random.default_rng(seed)
-    weight = rng.standard_normal((n_out, n_in)).astype(np.float32)
-    delay = rng.integers(0, max_delay + 1, (n_out, n_in))
-    x = _spikes(rng, (n_batch, n_steps, n_in), density)
-    horizon = max(n_steps + extra, 0)
+    weight, delay, x, horizon = problem
     synapses = EventDrivenDelays(weight, delay)
     rows, steps, units = np.nonzero(x)
     if shuffle:
-        order = rng.permutation(len(rows))
+        order = np.random.default_rng(seed).permutation(len(rows))
         rows, steps, units = rows[order], steps[order], units[order]
-    out = synapses.apply_events(steps, units, horizon, rows=rows, n_rows=n_batch)
-    assert out.shape == (n_batch, horizon, n_out) and out.dtype == np.float32
+    out = synapses.apply_events(steps, units, horizon, rows=rows, n_rows=x.shape[0])
+    assert out.shape == (x.shape[0], horizon, weight.shape[0]) and out.dtype == np.float32
     np.testing.assert_allclose(out, synapses(x, horizon), atol=1e-5, rtol=1e-6)
     single = synapses.apply_events(*np.nonzero(x[0]), horizon)  # one sequence: a 2-D output
     np.testing.assert_allclose(single, synapses(x[0], horizon), atol=1e-5)
