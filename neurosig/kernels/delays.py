@@ -317,11 +317,7 @@ class EventDrivenDelays:
         if n_steps is not None and int(n_steps) < 0:
             raise DataError(f"n_steps must be >= 0 (the output length in time steps); got {n_steps}.")
         if on_gpu(spikes):
-            if self._cuda is None:
-                from neurosig.kernels.delays_cuda import CudaDelays
-
-                self._cuda = CudaDelays(self.weight, self.delay)  # tables copied to the device once
-            return self._cuda(spikes, n_steps)
+            return self._cuda_twin()(spikes, n_steps)
         spikes = np.asarray(spikes)
         squeeze = spikes.ndim == 2
         if squeeze:
@@ -341,6 +337,14 @@ class EventDrivenDelays:
             check_binary(spikes)  # raises, naming the first offending value
         out = flat.reshape(spikes.shape[0], horizon, n_out)
         return out[0] if squeeze else out
+
+    def _cuda_twin(self):
+        """The ``numba.cuda`` twin, built on the first GPU call (the tables go to the device once)."""
+        if self._cuda is None:
+            from neurosig.kernels.delays_cuda import CudaDelays
+
+            self._cuda = CudaDelays(self.weight, self.delay)
+        return self._cuda
 
     def _add_events(self, rows: np.ndarray, steps: np.ndarray, units: np.ndarray, flat: np.ndarray) -> int:
         """Run the event kernel into ``flat``; the rows' status bits, or-ed. Events that no row owns
@@ -389,11 +393,17 @@ class EventDrivenDelays:
         -----
         Events in order of row, then step (as ``np.nonzero`` of a dense tensor lists them, and as SHD
         stores a sample) are used as they are; others are first sorted (stable, ``O(n log n)``).
+        Device arrays (all three) select the CUDA twin, which returns a device array.
         """
-        units = _event_array(units, "units")
-        steps = _event_array(steps, "steps", units.shape[0])
         if int(n_steps) < 0:
             raise DataError(f"n_steps must be >= 0 (the output length in time steps); got {n_steps}.")
+        given = [a for a in (steps, units, rows) if a is not None]
+        if any(on_gpu(a) for a in given):
+            if not all(on_gpu(a) for a in given):
+                raise DataError("steps, units and rows must be all device arrays or all host arrays.")
+            return self._cuda_twin().apply_events(steps, units, int(n_steps), rows, n_rows)
+        units = _event_array(units, "units")
+        steps = _event_array(steps, "steps", units.shape[0])
         squeeze = rows is None
         if squeeze:
             rows, n_rows = np.zeros(units.shape[0], np.int64), 1
@@ -428,11 +438,6 @@ class EventDrivenDelays:
 
 def _event_array(values, name: str, n: int | None = None) -> np.ndarray:
     """``values`` as a 1-D int64 array of length ``n``, or a :class:`DataError` naming ``name``."""
-    if on_gpu(values):
-        raise DataError(
-            f"{name} is a GPU array; spike events are added on the CPU. Pass host arrays, or a dense "
-            "(batch, T, in) device array to the synapses for the CUDA twin."
-        )
     array = np.asarray(values)
     if array.ndim != 1 or (n is not None and array.shape[0] != n):
         raise DataError(f"{name} must be a 1-D array of one value per spike; got shape {array.shape}.")

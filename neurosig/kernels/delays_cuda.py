@@ -4,7 +4,9 @@ Two kernels per call: one thread per spike-tensor element lists the spikes (flat
 with an atomic counter) and flags values that are neither 0 nor 1; then one thread per spike ×
 output adds the synapse's weight ``delay`` steps later (atomic adds). Only the spike count and the
 flag travel back to the host, in one copy, to size the second launch and to raise on bad input.
-The transposed weight and delay tables are copied to the device once per :class:`CudaDelays`.
+Spikes given as events (:meth:`CudaDelays.apply_events`) are listed by one thread per event instead,
+which also checks their range and their order. The transposed weight and delay tables are copied to
+the device once per :class:`CudaDelays`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,35 @@ def _list_spikes(flat, n_steps, n_in, horizon, events, tally):  # pragma: no cov
             tally[1] = 1
         elif (k // n_in) % n_steps < horizon:
             events[cuda.atomic.add(tally, 0, 1)] = k
+
+
+@cuda.jit
+def _list_events(rows, steps, units, n_rows, n_steps, n_in, events, tally):  # pragma: no cover - device code
+    # One thread per event: its flat index (row * n_steps + step) * n_in + unit, listed when before the
+    # horizon. tally[1] flags a value out of range; tally[2] an event that does not come after the one
+    # before it in (row, step, unit) order, tally[3] one equal to it (the same spike twice).
+    e = cuda.grid(1)
+    if e >= steps.shape[0]:
+        return
+    r, t, i = rows[e], steps[e], units[e]
+    if r < 0 or r >= n_rows or t < 0 or i < 0 or i >= n_in:
+        tally[1] = 1
+        return
+    if e > 0:
+        r0, t0, i0 = rows[e - 1], steps[e - 1], units[e - 1]
+        if r0 > r or (r0 == r and (t0 > t or (t0 == t and i0 > i))):
+            tally[2] = 1
+        elif r0 == r and t0 == t and i0 == i:
+            tally[3] = 1
+    if t < n_steps:
+        events[cuda.atomic.add(tally, 0, 1)] = (r * n_steps + t) * n_in + i
+
+
+@cuda.jit
+def _largest(values, result):  # pragma: no cover - device code
+    k = cuda.grid(1)
+    if k < values.shape[0]:
+        cuda.atomic.max(result, 0, values[k])
 
 
 @cuda.jit
@@ -88,3 +119,70 @@ class CudaDelays:
                 events, n_events, n_steps_in, self.n_in, self._weight_t, self._delay_t, out
             )
         return out[0] if squeeze else out
+
+    def apply_events(self, steps, units, n_steps: int, rows=None, n_rows: int | None = None):
+        """:meth:`neurosig.kernels.delays.EventDrivenDelays.apply_events` on device arrays (numba, CuPy
+        or torch); the output is a numba device array. Events not in order of row, step, then input
+        are sorted on the host first (a round trip); the CPU path sorts only by row and step."""
+        squeeze = rows is None
+        units, steps = _device_events(units, "units"), _device_events(steps, "steps")
+        rows = device_full(units.shape[0], 0) if squeeze else _device_events(rows, "rows")
+        if not steps.shape[0] == units.shape[0] == rows.shape[0]:
+            raise DataError(
+                f"steps, units and rows must hold one value per spike; got lengths {steps.shape[0]}, "
+                f"{units.shape[0]} and {rows.shape[0]}."
+            )
+        if squeeze:
+            n_rows = 1
+        elif n_rows is None:
+            n_rows = _largest_value(rows) + 1 if rows.shape[0] else 0
+        out = device_full((n_rows, n_steps, self.n_out), 0, np.float32)
+        tally = self._list_and_add(rows, steps, units, n_rows, n_steps, out)
+        if tally[2] and not tally[1]:  # out of order: sort on the host, then list again
+            host = [a.copy_to_host() for a in (rows, steps, units)]
+            order = np.lexsort((host[2], host[1], host[0]))
+            rows, steps, units = (cuda.to_device(np.ascontiguousarray(a[order])) for a in host)
+            out = device_full((n_rows, n_steps, self.n_out), 0, np.float32)
+            tally = self._list_and_add(rows, steps, units, n_rows, n_steps, out)
+        if tally[1]:
+            raise DataError(
+                f"spike events out of range: steps must be >= 0, inputs in [0, {self.n_in}) and rows in "
+                f"[0, {n_rows})."
+            )
+        if tally[3]:
+            raise DataError(
+                "the same spike (row, step, input) is listed twice; a spiking layer takes binary spikes, "
+                "so keep one event per step and input."
+            )
+        return out[0] if squeeze else out
+
+    def _list_and_add(self, rows, steps, units, n_rows: int, n_steps: int, out) -> np.ndarray:
+        """List the events, then add their synapses into ``out`` unless a check failed; the tally."""
+        n = steps.shape[0]
+        events = cuda.device_array(max(n, 1), dtype=np.int64)
+        tally = device_full(4)
+        if n:
+            _list_events[blocks(n), THREADS](rows, steps, units, n_rows, n_steps, self.n_in, events, tally)
+        counts = tally.copy_to_host()  # the one trip back to the host
+        if counts[0] and self.n_out and not counts[1:].any():
+            _scatter[blocks(counts[0] * self.n_out), THREADS](
+                events, counts[0], n_steps, self.n_in, self._weight_t, self._delay_t, out
+            )
+        return counts
+
+
+def _device_events(values, name: str):
+    """``values`` as a 1-D integer device array, or a :class:`DataError` naming ``name``."""
+    device = values if hasattr(values, "copy_to_host") else cuda.as_cuda_array(values)
+    if device.ndim != 1 or not np.issubdtype(device.dtype, np.integer):
+        raise DataError(
+            f"{name} must be a 1-D integer array, one value per spike; got {device.dtype} {device.shape}."
+        )
+    return device
+
+
+def _largest_value(values) -> int:
+    """The largest value of a non-empty integer device array (one trip back to the host)."""
+    result = device_full(1, np.iinfo(np.int64).min)
+    _largest[blocks(values.shape[0]), THREADS](values, result)
+    return int(result.copy_to_host()[0])

@@ -206,7 +206,7 @@ def test_spike_events_bad_input():
     class DeviceArray:  # what neurosig.kernels._numba.on_gpu recognises
         __cuda_array_interface__: dict = {}
 
-    with pytest.raises(DataError, match="units is a GPU array.*CUDA twin"):
+    with pytest.raises(DataError, match="all device arrays or all host arrays"):
         synapses.apply_events(steps, DeviceArray(), 4)
 
 
@@ -311,6 +311,33 @@ except DataError as error:
     assert "shape" in str(error)
 else:
     raise AssertionError("wrong shape passed")
+rows, steps, units = (np.ascontiguousarray(a) for a in np.nonzero(x))  # nonzero gives strided views
+on_device = [cuda.to_device(a) for a in (steps, units, rows)]
+for n_steps in (12, 4, 20):
+    got = synapses.apply_events(*on_device[:2], n_steps, rows=on_device[2]).copy_to_host()
+    np.testing.assert_allclose(got, synapses(x, n_steps), atol=1e-5)
+    with_n_rows = synapses.apply_events(*on_device[:2], n_steps, rows=on_device[2], n_rows=3).copy_to_host()
+    np.testing.assert_allclose(with_n_rows[:2], got, atol=1e-5)
+    assert not with_n_rows[2].any()
+single = synapses.apply_events(*(cuda.to_device(a.copy()) for a in np.nonzero(x[1])), 12).copy_to_host()
+np.testing.assert_allclose(single, synapses(x[1]), atol=1e-5)
+order = rng.permutation(len(rows))  # unsorted events: sorted on the host, same result
+shuffled = [cuda.to_device(a[order]) for a in (steps, units, rows)]
+got = synapses.apply_events(*shuffled[:2], 12, rows=shuffled[2]).copy_to_host()
+np.testing.assert_allclose(got, synapses(x), atol=1e-5)
+twice = [cuda.to_device(np.r_[a, a[:1]][np.r_[order, 0]]) for a in (steps, units, rows)]
+for args, message in [
+    ((twice[0], twice[1], 12, twice[2]), "listed twice"),
+    ((on_device[0], cuda.to_device(units + 5), 12, on_device[2]), "out of range"),
+    ((on_device[0], on_device[1], 12, cuda.to_device(rows * 0.5)), "integer"),
+    ((on_device[0], units, 12, on_device[2]), "all device arrays or all host arrays"),
+]:
+    try:
+        synapses.apply_events(*args[:3], rows=args[3])
+    except DataError as error:
+        assert message in str(error), (message, str(error))
+    else:
+        raise AssertionError(f"accepted: {message}")
 print("cuda twin ok")
 """
 
