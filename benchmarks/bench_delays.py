@@ -20,8 +20,8 @@ are timed in alternation, round by round, and the ratio is the median over round
 timed seconds apart, so that load changes on a shared machine cancel out. Times are of calls in
 steady use (back-to-back, as when a test set is evaluated batch after batch); each side's first
 call after 0.3 s of idling, which on the benchmark VM includes waking the idle core, is reported
-beside them (see ``interleaved_timings``). When a CUDA GPU is present, the event-driven CUDA twin
-is timed too.
+beside them (see ``interleaved_timings``). When a CUDA GPU is present, the CUDA twin is timed
+too, from the spike tensor and from its events, all on the GPU.
 
 Run: ``.venv/bin/python benchmarks/bench_delays.py [--repeats N]``; writes
 ``benchmarks/results/delays.json`` and prints a markdown table.
@@ -230,27 +230,50 @@ def bench_inference(repeats: int) -> list[dict]:
         ),
     ]
     if cuda_enabled():
-        from numba import cuda
-
-        device_spikes = cuda.to_device(spikes)
-
-        def on_gpu():
-            synapses(device_spikes)
-            cuda.synchronize()
-
-        t_dense_cpu, t_gpu = interleaved_timings([dense, on_gpu], repeats)
-        gpu_out = synapses(device_spikes).copy_to_host()
-        rows.append(
-            _ratio_row(
-                "inference, rounded delays, CUDA twin (spikes and output on the GPU)",
-                t_gpu,
-                "dense causal conv1d (torch CPU, 2 threads)",
-                t_dense_cpu,
-                float(np.abs(dense_out - gpu_out).max()),
-                n_spikes,
-            )
-        )
+        rows.extend(_bench_cuda(synapses, spikes, dense, dense_out, repeats))
     return rows
+
+
+def _bench_cuda(
+    synapses: EventDrivenDelays, spikes: np.ndarray, dense, dense_out, repeats: int
+) -> list[dict]:
+    """The CUDA twin from the spike tensor and from its events, all on the GPU, against the dense CPU
+    convolution."""
+    from numba import cuda
+
+    device_spikes = cuda.to_device(spikes)
+    device_events = [
+        cuda.to_device(np.ascontiguousarray(a)) for a in np.nonzero(spikes)
+    ]  # rows, steps, units
+
+    def from_tensor():
+        return synapses(device_spikes)
+
+    def from_events():
+        return synapses.apply_events(*device_events[1:], T, rows=device_events[0], n_rows=BATCH)
+
+    def synchronised(fn):
+        return lambda: (fn(), cuda.synchronize())
+
+    t_dense, t_tensor, t_events = interleaved_timings(
+        [dense, synchronised(from_tensor), synchronised(from_events)], repeats
+    )
+    n_spikes = float(spikes.sum())
+    anchor = "dense causal conv1d (torch CPU, 2 threads)"
+    return [
+        _ratio_row(
+            f"inference, rounded delays, CUDA twin, {task} (on the GPU)",
+            timing,
+            anchor,
+            t_dense,
+            float(np.abs(dense_out - fn().copy_to_host()).max()),
+            n_spikes,
+        )
+        for task, timing, fn in (
+            ("from the spike tensor", t_tensor, from_tensor),
+            ("from (row, step, input) events", t_events, from_events),
+        )
+    ]
 
 
 def bench_density(repeats: int) -> list[dict]:
