@@ -7,7 +7,10 @@ For integer delays ``d[o, i]`` and weights ``w[o, i]`` the output is
 
 :func:`delayed_scatter` is the public entry point: it validates, converts and dispatches to the
 Numba CPU kernel, or to the ``numba.cuda`` twin in :mod:`neurosig.kernels.delays_cuda` when the spikes
-live on a GPU (they stay there: the output is a device array).
+live on a GPU (they stay there: the output is a device array). :class:`EventDrivenDelays` prepares
+the synapses once for many calls, on spike tensors or, with
+:meth:`~EventDrivenDelays.apply_events`, on spikes listed as ``(row, step, input)`` events, which
+need no ``T × in`` pass at all.
 """
 
 from __future__ import annotations
@@ -397,11 +400,14 @@ class EventDrivenDelays:
         """
         if int(n_steps) < 0:
             raise DataError(f"n_steps must be >= 0 (the output length in time steps); got {n_steps}.")
+        if n_rows is not None and int(n_rows) < 0:
+            raise DataError(f"n_rows must be >= 0 (the number of batch rows); got {n_rows}.")
+        n_steps = int(n_steps)
         given = [a for a in (steps, units, rows) if a is not None]
         if any(on_gpu(a) for a in given):
             if not all(on_gpu(a) for a in given):
                 raise DataError("steps, units and rows must be all device arrays or all host arrays.")
-            return self._cuda_twin().apply_events(steps, units, int(n_steps), rows, n_rows)
+            return self._cuda_twin().apply_events(steps, units, n_steps, rows, n_rows)
         units = _event_array(units, "units")
         steps = _event_array(steps, "steps", units.shape[0])
         squeeze = rows is None
@@ -409,10 +415,9 @@ class EventDrivenDelays:
             rows, n_rows = np.zeros(units.shape[0], np.int64), 1
         else:
             rows = _event_array(rows, "rows", units.shape[0])
-            if n_rows is None:
-                n_rows = int(rows.max()) + 1 if rows.size else 0
+            n_rows = (int(rows.max()) + 1 if rows.size else 0) if n_rows is None else int(n_rows)
         n_out = self.weight.shape[0]
-        flat = _empty_on_huge_pages((n_rows, int(n_steps) * n_out))
+        flat = _empty_on_huge_pages((n_rows, n_steps * n_out))
         found = self._add_events(rows, steps, units, flat)
         if found == _UNSORTED:  # rows or steps out of order, or rows out of range
             if rows.size and (rows.min() < 0 or rows.max() >= n_rows):
