@@ -415,7 +415,7 @@ class EventDrivenDelays:
             rows, n_rows = np.zeros(units.shape[0], np.int64), 1
         else:
             rows = _event_array(rows, "rows", units.shape[0])
-            n_rows = (int(rows.max()) + 1 if rows.size else 0) if n_rows is None else int(n_rows)
+            n_rows = (max(int(rows.max()) + 1, 0) if rows.size else 0) if n_rows is None else int(n_rows)
         n_out = self.weight.shape[0]
         flat = _empty_on_huge_pages((n_rows, n_steps * n_out))
         found = self._add_events(rows, steps, units, flat)

@@ -135,7 +135,7 @@ class CudaDelays:
         if squeeze:
             n_rows = 1
         elif n_rows is None:
-            n_rows = _largest_value(rows) + 1 if rows.shape[0] else 0
+            n_rows = max(_largest_value(rows) + 1, 0) if rows.shape[0] else 0
         out = device_full((n_rows, n_steps, self.n_out), 0, np.float32)
         tally = self._list_and_add(rows, steps, units, n_rows, n_steps, out)
         if tally[2] and not tally[1]:  # out of order: sort on the host, then list again

@@ -198,6 +198,7 @@ def test_spike_events_bad_input():
         ((steps, units, 4), {"rows": np.zeros(3, int), "n_rows": -1}, "n_rows must be >= 0"),
         ((steps, units, 4), {"rows": np.array([0, 0, 2]), "n_rows": 2}, r"rows must be in \[0, 2\).*got 2"),
         ((steps, units, 4), {"rows": np.array([0, -1, 0])}, "got -1"),
+        ((steps, units, 4), {"rows": np.array([-3, -2, -2])}, r"rows must be in \[0, 0\).*got -3"),
         ((steps, units, 4), {"rows": np.zeros((3, 1), int)}, "rows must be a 1-D array"),
     ]
     for args, kwargs, message in cases:
