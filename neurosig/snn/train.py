@@ -3,7 +3,8 @@
 The split is kept honest: the checkpoint is chosen on a validation part carved from the training data,
 and the test data is read once, at the end (the delay paper selected on its test set; we do not).
 Each epoch appends a JSON line of metrics to ``metrics.jsonl``; the best and the last states are saved
-as checkpoints (model config beside the weights, loadable with ``weights_only=True``).
+as checkpoints (model config beside the weights, loadable with ``weights_only=True``). The job also
+draws ``training.png``: accuracy and loss per epoch and a histogram of the learnt, rounded delays.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from neurosig.core.errors import ConfigError, DataError
 from neurosig.core.stage import Job
 from neurosig.snn.delays import sigma_schedule
 from neurosig.snn.models import DelaySNN, count_parameters
+from neurosig.snn.report import plot_training
 
 __all__ = ["fit", "evaluate", "load_checkpoint", "DelayTrainingJob"]
 
@@ -348,6 +350,11 @@ class DelayTrainingJob(Job):
             output_dir=out,
             progress=progress,
         )
+        layers = model.delay_layers()  # the hidden layers' synapses, then the readout's
+        delays = {
+            "readout" if i == len(layers) else f"hidden {i}": layer.delays().cpu().numpy()
+            for i, layer in enumerate(layers, start=1)
+        }
         test = evaluate(model, test_reader.batches(test_idx, bs))
         rounded = evaluate(model, test_reader.batches(test_idx, bs), rounded=True)
         summary = {
@@ -362,6 +369,7 @@ class DelayTrainingJob(Job):
             "test_accuracy_rounded_delays": rounded["accuracy"],
             "checkpoint": str(out / "best.pt"),
             "metrics": str(out / "metrics.jsonl"),
+            "figure": str(plot_training(result["history"], delays, out / "training.png")),
         }
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
         reader.close()

@@ -38,6 +38,9 @@ def test_delay_task_is_solved_by_delays_only(tmp_path):
     assert len(lines) == 10 and {"val_accuracy", "train_loss", "sigma"} <= set(json.loads(lines[0]))
     summary = json.loads((tmp_path / "delays_True" / "summary.json").read_text())
     assert summary["n_train"] + summary["n_val"] + summary["n_test"] == 800
+    figure = tmp_path / "delays_True" / "training.png"  # learning curves and the learnt delays
+    assert summary["figure"] == str(figure) and figure.read_bytes()[:4] == b"\x89PNG"
+    assert figure.stat().st_size > 20_000
 
 
 def test_checkpoint_reloads_the_selected_model(tmp_path):
