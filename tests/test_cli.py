@@ -93,6 +93,7 @@ def test_demo_writes_every_output_and_its_figure(tmp_path, capsys, monkeypatch):
     assert (tmp_path / "out" / "demo" / "faster" / "faster_report.png").exists()
     assert (tmp_path / "out" / "demo" / "bci" / "results.md").exists()
     assert (tmp_path / "out" / "demo" / "snn" / "training.png").exists()
+    assert (tmp_path / "out" / "demo" / "feast" / "feast_report.png").exists()
     for path in outputs:
         assert read_attrs(path)["complete"] and str(path.relative_to(tmp_path)) in text
     assert (tmp_path / "out" / "demo" / "eeg.png").stat().st_size > 10_000

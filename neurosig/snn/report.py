@@ -1,4 +1,4 @@
-"""Figures of a delay-network training run: learning curves and the learnt delays."""
+"""Figures of the spiking-network tools: a delay network's training run, FEAST's convergence."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_training"]
+__all__ = ["plot_feast", "plot_training"]
 
 
 def plot_training(
@@ -60,6 +60,66 @@ def plot_training(
             ax_delay.hist(layer_delays.ravel(), bins=bins, histtype="step", lw=1.5, label=name)
         ax_delay.set(xlabel="delay (steps)", ylabel="synapses", title="learnt delays (rounded)")
         ax_delay.legend(fontsize="small")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_feast(report: Mapping[str, Any], path: str | Path) -> Path:
+    """Write a PNG of FEAST's learnt features, threshold trajectories and missed-event rate.
+
+    Parameters
+    ----------
+    report : mapping
+        :meth:`neurosig.snn.feast.FeastStage.side_output`: ``weights`` (one row of ``(2r + 1)²``
+        context weights per neuron), ``radius``, and the :class:`~neurosig.snn.feast.ConvergenceLog`
+        samples ``events``, ``missed_events`` and ``thresholds``.
+    path : str | Path
+        The PNG to write.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    weights = np.asarray(report["weights"], dtype=float)
+    side = 2 * int(report["radius"]) + 1
+    n_neurons = len(weights)
+    cols = min(n_neurons, 4)
+    rows = -(-n_neurons // cols)
+    mosaic = np.full((rows * (side + 1) - 1, cols * (side + 1) - 1), np.nan)
+    for index, row in enumerate(weights):
+        r, c = divmod(index, cols)
+        mosaic[r * (side + 1) : r * (side + 1) + side, c * (side + 1) : c * (side + 1) + side] = row.reshape(
+            side, side
+        )
+    events = np.asarray(report["events"], dtype=float)
+    fig, (ax_w, ax_th, ax_miss) = plt.subplots(1, 3, figsize=(13, 3.6), constrained_layout=True)
+    image = ax_w.imshow(mosaic, cmap="viridis")
+    for index in range(n_neurons):
+        r, c = divmod(index, cols)
+        ax_w.text(c * (side + 1), r * (side + 1), str(index), color="white", fontsize=7, va="top")
+    ax_w.set(title=f"learnt features ({side}×{side} context each)", xticks=[], yticks=[])
+    fig.colorbar(image, ax=ax_w, shrink=0.8, label="weight")
+    thresholds = np.asarray(report["thresholds"], dtype=float).reshape(len(events), n_neurons)
+    ax_th.plot(events, thresholds, lw=1)
+    ax_th.set(xlabel="events seen", ylabel="threshold", title="threshold per neuron")
+    if len(events):
+        seen = np.concatenate([[0.0], events])
+        missed = np.concatenate([[0.0], np.asarray(report["missed_events"], dtype=float)])
+        ax_miss.step(seen[1:], 100 * np.diff(missed) / np.diff(seen), where="pre")
+    ax_miss.set(
+        xlabel="events seen",
+        ylabel="missed events (%)",
+        ylim=(0, 100),
+        title=f"missed-event rate (overall {100 * report['missed_rate']:.1f} %)",
+    )
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path

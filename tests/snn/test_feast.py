@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from neurosig.core.chunks import EVENTS_DTYPE, EventChunk, EventInfo
 from neurosig.core.errors import ConfigError, DataError
-from neurosig.snn.feast import Feast, FeastStage
+from neurosig.snn.feast import ConvergenceLog, Feast, FeastStage
 from neurosig.snn.synthetic import moving_edges
 from neurosig.testing import check_streaming_invariance
 
@@ -107,6 +108,41 @@ def test_stage_emits_feature_events():
     assert out.info.sensor_size == (12, 12, 4)
     assert out.events["p"].min() >= 0 and out.events["p"].max() < 4
     assert np.all(np.diff(out.events["t"]) >= 0)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(0, 1500), max_size=6), st.integers(1, 40), st.integers(3, 12))
+def test_convergence_log_is_chunk_invariant_exact_and_bounded(boundaries, record_every, max_points):
+    """Thinned to at most max_points samples on a grid that does not depend on the chunking; the
+    cumulative missed counts and the thresholds are those of the whole-stream run at every sample."""
+    events, _ = moving_edges([0, 1, 2, 3], size=10, seed=3)
+    events = events[:1500]
+    whole = Feast((10, 10, 2), record_every=record_every, **SETTINGS).process(events)
+    cuts = [0, *sorted(boundaries), len(events)]
+    feast = Feast((10, 10, 2), record_every=record_every, **SETTINGS)
+    log = ConvergenceLog(8, record_every, max_points)
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        log.add(feast.process(events[a:b]))
+    assert 0 < len(log.events) <= max_points and log.n_events == len(events)
+    assert np.all(log.events % (record_every * log.stride) == 0)
+    missed = np.cumsum(whole.features < 0)
+    np.testing.assert_array_equal(log.missed, missed[log.events - 1])
+    np.testing.assert_allclose(log.thresholds, whole.thresholds[log.events // record_every - 1])
+    assert log.n_missed == missed[-1] and log.to_dict()["missed_rate"] == pytest.approx(whole.missed_rate)
+
+
+def test_stage_reports_convergence_with_the_output(tmp_path):
+    events, _ = moving_edges([0, 1, 2, 3] * 5, size=16, seed=0)
+    stage = FeastStage(n_neurons=4, radius=2, tau=0.001, eta=0.01, report_dir=str(tmp_path / "feast"))
+    assert stage.side_output() is None
+    for a in range(0, len(events), 5000):
+        list(stage.process(EventChunk(events[a : a + 5000], EventInfo((16, 16, 2)))))
+    list(stage.flush())
+    report = stage.side_output()
+    assert report["n_events"] == len(events) and np.shape(report["weights"]) == (4, 25)
+    assert len(report["thresholds"]) == len(report["events"]) > 0
+    assert json.loads((tmp_path / "feast" / "feast_report.json").read_text()) == report
+    assert (tmp_path / "feast" / "feast_report.png").stat().st_size > 20_000
 
 
 def test_bad_input():
