@@ -1,4 +1,5 @@
-"""Figures of the spiking-network tools: a delay network's training run, FEAST's convergence."""
+"""Figures of the spiking-network tools: a delay network's training run, FEAST's convergence and
+HD-SNN's pruning trade-off."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["plot_feast", "plot_training"]
+__all__ = ["plot_feast", "plot_pruning", "plot_training"]
 
 
 def plot_training(
@@ -119,6 +120,51 @@ def plot_feast(report: Mapping[str, Any], path: str | Path) -> Path:
         ylabel="missed events (%)",
         ylim=(0, 100),
         title=f"missed-event rate (overall {100 * report['missed_rate']:.1f} %)",
+    )
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_pruning(curve: Sequence[Mapping[str, float]], path: str | Path, chance: float | None = None) -> Path:
+    """Write a PNG of accuracy against event-driven operations, one point per pruned fraction.
+
+    Parameters
+    ----------
+    curve : sequence of mapping
+        :func:`neurosig.snn.hdsnn.pruning_curve`: ``fraction``, ``accuracy`` and ``ops_per_sample``.
+    path : str | Path
+        The PNG to write.
+    chance : float | None
+        Chance accuracy (e.g. ``1 / n_directions``), drawn as a dashed line.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    ops = [row["ops_per_sample"] for row in curve]
+    accuracy = [100 * row["accuracy"] for row in curve]
+    fig, ax = plt.subplots(figsize=(5.5, 3.6), constrained_layout=True)
+    ax.semilogx(ops, accuracy, "o-")
+    for row, x, y in zip(curve, ops, accuracy, strict=True):
+        label = f"{100 * row['fraction']:g} %"
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(0, -13), ha="center", fontsize=7)
+    ax.margins(x=0.15)
+    if chance is not None:
+        ax.axhline(100 * chance, color="grey", ls="--", lw=0.8, label="chance")
+        ax.legend(fontsize="small")
+    ax.set(
+        xlabel="operations per sample (events × non-zero weights)",
+        ylabel="accuracy (%)",
+        ylim=(0, 105),
+        title="accuracy vs operations (labels: weights pruned)",
     )
     fig.savefig(path, dpi=100)
     plt.close(fig)

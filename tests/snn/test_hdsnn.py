@@ -8,6 +8,7 @@ import torch
 
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.snn.hdsnn import HDSNN, events_to_tensor, pruning_curve, train_hdsnn
+from neurosig.snn.report import plot_pruning
 from neurosig.snn.synthetic import DIRECTIONS, moving_dots
 
 SIZE, STEPS = 12, 8
@@ -38,7 +39,7 @@ def test_classifies_motion_direction(dots, trained):
     assert accuracy >= 0.90
 
 
-def test_pruning_trades_accuracy_for_operations(dots, trained):
+def test_pruning_trades_accuracy_for_operations(dots, trained, tmp_path):
     x, y = dots
     model, _ = trained
     before = model.conv.weight.clone()
@@ -48,6 +49,8 @@ def test_pruning_trades_accuracy_for_operations(dots, trained):
     assert all(b < a for a, b in zip(ops, ops[1:], strict=False))
     assert curve[0]["accuracy"] >= 0.9 and curve[-1]["accuracy"] < curve[0]["accuracy"]
     assert curve[1]["n_weights"] == pytest.approx(curve[0]["n_weights"] / 2, abs=2)
+    figure = plot_pruning(curve, tmp_path / "pruning.png", chance=1 / 8)
+    assert figure.read_bytes()[:4] == b"\x89PNG" and figure.stat().st_size > 10_000
 
 
 def test_layer_is_causal():
