@@ -317,8 +317,8 @@ class EventDrivenDelays:
 
     def __call__(self, spikes, n_steps: int | None = None):
         """Summed weighted delayed spikes; see :func:`delayed_scatter` for the arguments and output."""
-        if n_steps is not None and int(n_steps) < 0:
-            raise DataError(f"n_steps must be >= 0 (the output length in time steps); got {n_steps}.")
+        if n_steps is not None:
+            _check_n_steps(n_steps)
         if on_gpu(spikes):
             return self._cuda_twin()(spikes, n_steps)
         spikes = np.asarray(spikes)
@@ -398,8 +398,7 @@ class EventDrivenDelays:
         stores a sample) are used as they are; others are first sorted (stable, ``O(n log n)``).
         Device arrays (all three) select the CUDA twin, which returns a device array.
         """
-        if int(n_steps) < 0:
-            raise DataError(f"n_steps must be >= 0 (the output length in time steps); got {n_steps}.")
+        _check_n_steps(n_steps)
         if n_rows is not None and int(n_rows) < 0:
             raise DataError(f"n_rows must be >= 0 (the number of batch rows); got {n_rows}.")
         n_steps = int(n_steps)
@@ -433,12 +432,23 @@ class EventDrivenDelays:
                 f"inputs in [0, {self.weight.shape[1]})."
             )
         if found & _REPEATED:
-            raise DataError(
-                "the same spike (row, step, input) is listed twice; a spiking layer takes binary spikes, "
-                "so keep one event per step and input (np.unique of the events)."
-            )
+            raise _repeated_spike_error()
         out = flat.reshape(n_rows, n_steps, n_out)
         return out[0] if squeeze else out
+
+
+def _check_n_steps(n_steps: int) -> None:
+    """Raise :class:`DataError` unless the output length ``n_steps`` (time steps) is ``>= 0``."""
+    if int(n_steps) < 0:
+        raise DataError(f"n_steps must be >= 0 (the output length in time steps); got {n_steps}.")
+
+
+def _repeated_spike_error() -> DataError:
+    """The error for spike events that list one ``(row, step, input)`` twice (CPU and CUDA paths)."""
+    return DataError(
+        "the same spike (row, step, input) is listed twice; a spiking layer takes binary spikes, "
+        "so keep one event per step and input (np.unique of the events)."
+    )
 
 
 def _event_array(values, name: str, n: int | None = None) -> np.ndarray:

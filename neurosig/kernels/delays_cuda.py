@@ -16,6 +16,7 @@ from numba import cuda
 
 from neurosig.core.errors import DataError
 from neurosig.kernels._cuda import THREADS, blocks, device_full
+from neurosig.kernels.delays import _repeated_spike_error
 
 __all__ = ["CudaDelays"]
 
@@ -93,7 +94,7 @@ class CudaDelays:
         self._delay_t = cuda.to_device(np.ascontiguousarray(delay.T))
 
     def __call__(self, spikes, n_steps: int | None = None):
-        device = spikes if hasattr(spikes, "copy_to_host") else cuda.as_cuda_array(spikes)
+        device = _as_device(spikes)
         squeeze = device.ndim == 2
         shape = (1, *device.shape) if squeeze else tuple(device.shape)
         if len(shape) != 3 or shape[2] != self.n_in:
@@ -142,18 +143,14 @@ class CudaDelays:
             host = [a.copy_to_host() for a in (rows, steps, units)]
             order = np.lexsort((host[2], host[1], host[0]))
             rows, steps, units = (cuda.to_device(np.ascontiguousarray(a[order])) for a in host)
-            out = device_full((n_rows, n_steps, self.n_out), 0, np.float32)
-            tally = self._list_and_add(rows, steps, units, n_rows, n_steps, out)
+            tally = self._list_and_add(rows, steps, units, n_rows, n_steps, out)  # out is still zeros
         if tally[1]:
             raise DataError(
                 f"spike events out of range: steps must be >= 0, inputs in [0, {self.n_in}) and rows in "
                 f"[0, {n_rows})."
             )
         if tally[3]:
-            raise DataError(
-                "the same spike (row, step, input) is listed twice; a spiking layer takes binary spikes, "
-                "so keep one event per step and input."
-            )
+            raise _repeated_spike_error()
         return out[0] if squeeze else out
 
     def _list_and_add(self, rows, steps, units, n_rows: int, n_steps: int, out) -> np.ndarray:
@@ -171,9 +168,14 @@ class CudaDelays:
         return counts
 
 
+def _as_device(values):
+    """A numba device array as it is; a CuPy or torch CUDA array as a numba view of the same memory."""
+    return values if hasattr(values, "copy_to_host") else cuda.as_cuda_array(values)
+
+
 def _device_events(values, name: str):
     """``values`` as a 1-D integer device array, or a :class:`DataError` naming ``name``."""
-    device = values if hasattr(values, "copy_to_host") else cuda.as_cuda_array(values)
+    device = _as_device(values)
     if device.ndim != 1 or not np.issubdtype(device.dtype, np.integer):
         raise DataError(
             f"{name} must be a 1-D integer array, one value per spike; got {device.dtype} {device.shape}."
