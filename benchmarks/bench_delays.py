@@ -177,103 +177,86 @@ def _dense(layer: DelayedSynapses, spikes: np.ndarray) -> Callable[[], torch.Ten
     return dense
 
 
+def _from_events(synapses: EventDrivenDelays, spikes: np.ndarray, place=lambda a: a) -> Callable:
+    """A call of ``synapses.apply_events`` on the events of ``spikes``, listed beforehand as
+    ``np.nonzero`` lists them (row, step, input: the order SHD stores); ``place`` puts each array where
+    the call runs (``cuda.to_device`` for the GPU)."""
+    rows, steps, units = (place(a) for a in np.nonzero(spikes))
+
+    def from_events():
+        return synapses.apply_events(steps, units, T, rows=rows, n_rows=BATCH)
+
+    return from_events
+
+
+def _rows_against_dense(calls, timings, anchor: str, t_dense: Timing, dense_out, spikes) -> list[dict]:
+    """One result row per ``(task, call)``, its output compared with the dense convolution's."""
+    n_spikes = float(spikes.sum())
+    return [
+        _ratio_row(task, timing, anchor, t_dense, float(np.abs(dense_out - _host(call())).max()), n_spikes)
+        for (task, call), timing in zip(calls, timings, strict=True)
+    ]
+
+
+def _host(array) -> np.ndarray:
+    return array.copy_to_host() if hasattr(array, "copy_to_host") else array
+
+
 def bench_inference(repeats: int) -> list[dict]:
     layer = _rounded_layer()
     spikes = _spikes(DENSITY)
     weight, delay = layer.rounded_numpy()
     dense = _dense(layer, spikes)
-
     dense_out = dense().permute(0, 2, 1).numpy()
     synapses = EventDrivenDelays(weight, delay)  # built once, as the dense side's kernel is
-
-    def one_shot():
-        return delayed_scatter(spikes, weight, delay)
-
-    rows_b, steps_b, units_b = np.nonzero(spikes)  # the same spikes as events, ordered as SHD lists them
-
-    def from_events():
-        return synapses.apply_events(steps_b, units_b, T, rows=rows_b, n_rows=BATCH)
-
-    event_out = synapses(spikes)
-    one_shot_out = one_shot()
-    events_out = from_events()
-    t_dense, t_event, t_one_shot, t_events = interleaved_timings(
-        [dense, lambda: synapses(spikes), one_shot, from_events], repeats
-    )
-    n_spikes = float(spikes.sum())
-    anchor = "dense causal conv1d (torch, 2 threads; kernel built once)"
-    rows = [
-        _ratio_row(
+    calls = [
+        (
             f"inference, rounded delays, {DENSITY:.0%} spikes (synapses prepared once)",
-            t_event,
-            anchor,
-            t_dense,
-            float(np.abs(dense_out - event_out).max()),
-            n_spikes,
+            lambda: synapses(spikes),
         ),
-        _ratio_row(
+        (
             f"inference, rounded delays, {DENSITY:.0%} spikes (one call: checks + tables + scatter)",
-            t_one_shot,
-            anchor,
-            t_dense,
-            float(np.abs(dense_out - one_shot_out).max()),
-            n_spikes,
+            lambda: delayed_scatter(spikes, weight, delay),
         ),
-        _ratio_row(
+        (
             f"inference, rounded delays, {DENSITY:.0%} spikes given as (row, step, input) events "
             "(synapses prepared once)",
-            t_events,
-            anchor,
-            t_dense,
-            float(np.abs(dense_out - events_out).max()),
-            n_spikes,
+            _from_events(synapses, spikes),
         ),
     ]
+    t_dense, *timings = interleaved_timings([dense, *(call for _, call in calls)], repeats)
+    anchor = "dense causal conv1d (torch, 2 threads; kernel built once)"
+    rows = _rows_against_dense(calls, timings, anchor, t_dense, dense_out, spikes)
     if cuda_enabled():
         rows.extend(_bench_cuda(synapses, spikes, dense, dense_out, repeats))
     return rows
 
 
 def _bench_cuda(
-    synapses: EventDrivenDelays, spikes: np.ndarray, dense, dense_out, repeats: int
+    synapses: EventDrivenDelays, spikes: np.ndarray, dense, dense_out: np.ndarray, repeats: int
 ) -> list[dict]:
     """The CUDA twin from the spike tensor and from its events, all on the GPU, against the dense CPU
     convolution."""
     from numba import cuda
 
     device_spikes = cuda.to_device(spikes)
-    device_events = [
-        cuda.to_device(np.ascontiguousarray(a)) for a in np.nonzero(spikes)
-    ]  # rows, steps, units
-
-    def from_tensor():
-        return synapses(device_spikes)
-
-    def from_events():
-        return synapses.apply_events(*device_events[1:], T, rows=device_events[0], n_rows=BATCH)
+    calls = [
+        (
+            "inference, rounded delays, CUDA twin, from the spike tensor (on the GPU)",
+            lambda: synapses(device_spikes),
+        ),
+        (
+            "inference, rounded delays, CUDA twin, from (row, step, input) events (on the GPU)",
+            _from_events(synapses, spikes, lambda a: cuda.to_device(np.ascontiguousarray(a))),
+        ),
+    ]
 
     def synchronised(fn):
         return lambda: (fn(), cuda.synchronize())
 
-    t_dense, t_tensor, t_events = interleaved_timings(
-        [dense, synchronised(from_tensor), synchronised(from_events)], repeats
-    )
-    n_spikes = float(spikes.sum())
+    t_dense, *timings = interleaved_timings([dense, *(synchronised(call) for _, call in calls)], repeats)
     anchor = "dense causal conv1d (torch CPU, 2 threads)"
-    return [
-        _ratio_row(
-            f"inference, rounded delays, CUDA twin, {task} (on the GPU)",
-            timing,
-            anchor,
-            t_dense,
-            float(np.abs(dense_out - fn().copy_to_host()).max()),
-            n_spikes,
-        )
-        for task, timing, fn in (
-            ("from the spike tensor", t_tensor, from_tensor),
-            ("from (row, step, input) events", t_events, from_events),
-        )
-    ]
+    return _rows_against_dense(calls, timings, anchor, t_dense, dense_out, spikes)
 
 
 def bench_density(repeats: int) -> list[dict]:
@@ -285,13 +268,11 @@ def bench_density(repeats: int) -> list[dict]:
     for density in SWEEP_DENSITIES:
         spikes = _spikes(density)
         dense = _dense(layer, spikes)
-        rows_b, steps_b, units_b = np.nonzero(spikes)
 
         def from_tensor(s=spikes):
             return synapses(s)
 
-        def from_events(r=rows_b, s=steps_b, u=units_b):
-            return synapses.apply_events(s, u, T, rows=r, n_rows=BATCH)
+        from_events = _from_events(synapses, spikes)
 
         expected = dense().permute(0, 2, 1).numpy()
         diff = max(float(np.abs(expected - f()).max()) for f in (from_tensor, from_events))
