@@ -31,11 +31,11 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from neurosig.bci.dataset import EpochsSet
 from neurosig.bci.evaluation import evaluate
 from neurosig.bci.metrics import summarise
 from neurosig.bci.pipelines import PIPELINE_NAMES, make_pipeline
 from neurosig.bci.protocols import make_folds
+from neurosig.data.dataset import EpochsSet
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("NEUROSIG_SHARED_DATA", ROOT.parent / "shared" / "data"))

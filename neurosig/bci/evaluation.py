@@ -1,6 +1,6 @@
 """Run pipelines over protocol folds: resumable, seeded per fold, with a coverage check.
 
-:func:`evaluate` works on any scikit-learn estimators; :class:`~neurosig.bci.job.BCIEvaluation` is the
+:func:`evaluate` works on any scikit-learn estimators; :class:`~neurosig.jobs.bci_eval.BCIEvaluation` is the
 YAML job on top of it. Each finished fold is written at once to its own JSON file
 (``folds/PROTOCOL/PIPELINE/SUBJECT/foldK.json``) through a temporary file and an atomic rename, with a
 hash of everything that determines it (data fingerprint, configuration, train and test trials). A
@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from neurosig.bci.dataset import EpochsSet
+from neurosig.data.dataset import EpochsSet
 from neurosig.bci.metrics import fold_metrics
 from neurosig.bci.protocols import Fold
 from neurosig.core.errors import DataError, FormatError

@@ -11,7 +11,7 @@ transfer           per subject and fold: pretrain on the subjects outside its bl
                    subject's training folds (the within-subject folds), test on its test fold
 ================== ==================================================================================
 
-Folds are plain index arrays into an :class:`~neurosig.bci.dataset.EpochsSet`, so any estimator can be
+Folds are plain index arrays into an :class:`~neurosig.data.dataset.EpochsSet`, so any estimator can be
 evaluated on them. Every fold carries its own seed.
 """
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
-from neurosig.bci.dataset import EpochsSet
+from neurosig.data.dataset import EpochsSet
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.core.validate import check_option
 

@@ -58,10 +58,10 @@ _REGISTRY: dict[str, dict[str, str | type]] = {
         "rvq_hdf5": "neurosig.eeg.rvq.store:RVQTokenSink",
     },
     "job": {
-        "atat_train": "neurosig.eeg.atat.job:ATATTrainJob",
-        "bci_eval": "neurosig.bci.job:BCIEvaluation",
+        "atat_train": "neurosig.jobs.atat_train:ATATTrainJob",
+        "bci_eval": "neurosig.jobs.bci_eval:BCIEvaluation",
         "snn_delays": "neurosig.snn.train:DelayTrainingJob",
-        "rvq_train": "neurosig.eeg.rvq.job:RVQTrainJob",
+        "rvq_train": "neurosig.jobs.rvq_train:RVQTrainJob",
     },
 }
 

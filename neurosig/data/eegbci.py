@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosig.bci.dataset import EpochsSet, concat_sets, epochs_from_raw
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.core.validate import check_option
+from neurosig.data.dataset import EpochsSet, concat_sets, epochs_from_raw
 
 __all__ = ["TASKS", "BAD_SUBJECTS", "eegbci_file", "load_eegbci"]
 

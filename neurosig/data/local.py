@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosig.bci.dataset import EpochsSet, concat_sets, epochs_from_raw
 from neurosig.core.errors import ConfigError, DataError, FormatError
+from neurosig.data.dataset import EpochsSet, concat_sets, epochs_from_raw
 
 __all__ = ["RECORDING_SUFFIXES", "find_recordings", "load_local"]
 

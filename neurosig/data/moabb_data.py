@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from neurosig.bci.dataset import EpochsSet
 from neurosig.core.errors import ConfigError, DataError
+from neurosig.data.dataset import EpochsSet
 
 __all__ = ["load_moabb"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosig.bci.dataset import EpochsSet, concat_sets, epochs_from_raw
 from neurosig.core.errors import ConfigError
+from neurosig.data.dataset import EpochsSet, concat_sets, epochs_from_raw
 
 __all__ = ["load_simulated"]
 
@@ -49,7 +49,7 @@ def load_simulated(
     tmin, tmax : float
         Trial window relative to the cue, seconds (the simulated trials last 4 s).
     l_freq, h_freq, resample : float | None
-        Continuous band-pass (Hz) and resampling, as in :func:`~neurosig.bci.dataset.epochs_from_raw`.
+        Continuous band-pass (Hz) and resampling, as in :func:`~neurosig.data.dataset.epochs_from_raw`.
     artifacts : bool
         Keep the simulator's blinks, EMG bursts and 50-Hz line noise (above 100 Hz sampling); off:
         background and rhythms only.

@@ -7,7 +7,7 @@ import pytest
 import torch
 from threadpoolctl import threadpool_limits
 
-from neurosig.bci.dataset import EpochsSet
+from neurosig.data.dataset import EpochsSet
 
 
 @pytest.fixture(autouse=True)

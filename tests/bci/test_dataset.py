@@ -6,8 +6,8 @@ import mne
 import numpy as np
 import pytest
 
-from neurosig.bci.dataset import EpochsSet, balance_classes, concat_sets, epochs_from_raw
 from neurosig.core.errors import ConfigError, DataError
+from neurosig.data.dataset import EpochsSet, balance_classes, concat_sets, epochs_from_raw
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurosig.bci.dataset import epochs_from_raw
 from neurosig.bci.pipelines import make_pipeline
 from neurosig.bci.preprocessing import AverageReference, FasterCleaner, Standardize, build_preprocessing
 from neurosig.core.errors import ConfigError, DataError
+from neurosig.data.dataset import epochs_from_raw
 from neurosig.eeg.simulate import simulate_raw
 
 

@@ -26,7 +26,6 @@ from typing import Annotated, Any
 import pydantic
 
 from neurosig._version import __version__
-from neurosig.bci.dataset import EpochsSet, balance_classes
 from neurosig.bci.evaluation import ResultStore, check_coverage, evaluate
 from neurosig.bci.pipelines import BASELINES, PIPELINE_NAMES, make_pipeline
 from neurosig.bci.protocols import PROTOCOLS, make_folds
@@ -34,6 +33,7 @@ from neurosig.bci.report import write_report
 from neurosig.core.errors import ConfigError
 from neurosig.core.stage import Job
 from neurosig.core.validate import check_option
+from neurosig.data.dataset import EpochsSet, balance_classes
 
 __all__ = ["BCIEvaluation", "DATASETS", "load_dataset"]
 

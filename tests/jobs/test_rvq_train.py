@@ -10,14 +10,14 @@ import pytest
 
 from neurosig.core.config import build_job
 from neurosig.core.errors import ConfigError
-from neurosig.eeg.rvq.job import RVQTrainJob
 from neurosig.eeg.rvq.store import decode_file
+from neurosig.jobs.rvq_train import RVQTrainJob
 
 pytestmark = pytest.mark.filterwarnings("ignore:codebook collapse")
 
 
 def test_pipeline_file_builds_the_job():
-    job = build_job(Path(__file__).resolve().parents[3] / "pipelines" / "rvq_train.yaml")
+    job = build_job(Path(__file__).resolve().parents[2] / "pipelines" / "rvq_train.yaml")
     assert isinstance(job, RVQTrainJob)
     assert job.preset == "small" and job.cleaning == "faster" and job.baseline
     assert [s["type"] for s in job.preprocessing["stages"]] == ["notch", "bandpass", "resample"]
