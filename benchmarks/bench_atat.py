@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neurosig.data.denoise import TEST_SNRS, build_from_recordings
+from neurosig.data.denoise import build_from_recordings
+from neurosig.eeg.atat.pairs import TEST_SNRS
 from neurosig.eeg.atat.baselines import bandpass_reference
 from neurosig.eeg.atat.checkpoint import predict
 from neurosig.eeg.atat.metrics import markdown_table, plot_examples, plot_metrics

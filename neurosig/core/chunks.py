@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from neurosig.core.errors import DataError
+from neurosig.dtypes import EVENTS_DTYPE
 
 __all__ = [
     "EVENTS_DTYPE",
@@ -43,9 +44,6 @@ __all__ = [
     "concat_chunks",
     "info_from_dict",
 ]
-
-#: The one events dtype of the suite: ``t`` in µs, pixel ``x``/``y``, polarity ``p`` in {0, 1}.
-EVENTS_DTYPE = np.dtype([("t", "<i8"), ("x", "<u2"), ("y", "<u2"), ("p", "i1")])
 
 
 class _Info:

@@ -60,7 +60,7 @@ _REGISTRY: dict[str, dict[str, str | type]] = {
     "job": {
         "atat_train": "neurosig.jobs.atat_train:ATATTrainJob",
         "bci_eval": "neurosig.jobs.bci_eval:BCIEvaluation",
-        "snn_delays": "neurosig.snn.train:DelayTrainingJob",
+        "snn_delays": "neurosig.jobs.snn_delays:DelayTrainingJob",
         "rvq_train": "neurosig.jobs.rvq_train:RVQTrainJob",
     },
 }

@@ -1,9 +1,7 @@
 """EMG-removal benchmark data following the EEGdenoiseNet protocol (Zhang et al., J Neural Eng 2021).
 
-Epochs are 2 s at 256 Hz (512 samples), one channel each. A noisy epoch is ``y = x + λ·n`` with
-``λ = RMS(x) / (RMS(n)·10^(SNR/10))``; training SNRs are drawn uniformly in [−7, 2] dB and the test
-SNRs are ``linspace(−7, 2, 10)``. Each pair (noisy, clean) is divided by the standard deviation of the
-noisy epoch.
+The protocol itself (2 s epochs at 256 Hz, mixing at an SNR, normalised pairs, :class:`DenoiseData`)
+lives in :mod:`neurosig.eeg.atat.pairs`; this module gets the epochs.
 
 Two ways to get the clean EEG and the EMG epochs:
 
@@ -18,7 +16,6 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -28,141 +25,14 @@ from scipy import signal
 
 from neurosig.core.errors import ConfigError, DataError, FormatError
 from neurosig.core.validate import check_existing_file, check_option
+from neurosig.eeg.atat.pairs import N_TIMES, SFREQ, SPLITS, DenoiseData, rms
 
 __all__ = [
-    "SFREQ",
-    "N_TIMES",
-    "TRAIN_SNR_RANGE",
-    "TEST_SNRS",
-    "DenoiseData",
-    "mix",
-    "measured_snr",
-    "make_pairs",
     "load_eegdenoisenet",
     "build_from_recordings",
     "read_emg_txt",
     "CLEANINGS",
 ]
-
-#: Sampling rate of the benchmark epochs, Hz.
-SFREQ = 256.0
-#: Samples per epoch (2 s at 256 Hz).
-N_TIMES = 512
-#: Range of the training SNRs, dB.
-TRAIN_SNR_RANGE = (-7.0, 2.0)
-#: The test SNR levels, dB.
-TEST_SNRS = np.linspace(-7.0, 2.0, 10)
-SPLITS = ("train", "val", "test")
-
-
-def _rms(a: np.ndarray) -> np.ndarray:
-    return np.sqrt(np.mean(np.square(a, dtype=np.float64), axis=-1))
-
-
-def mix(clean: np.ndarray, noise: np.ndarray, snr_db: float | np.ndarray) -> np.ndarray:
-    """Mix clean epochs with noise epochs at a given SNR.
-
-    Parameters
-    ----------
-    clean, noise : ndarray, shape (n_epochs, n_times)
-        Clean EEG and artifact epochs (any unit, the same for both).
-    snr_db : float | ndarray, shape (n_epochs,)
-        Signal-to-noise ratio in dB, ``10·log10(RMS(clean) / RMS(λ·noise))`` (EEGdenoiseNet's
-        definition: ten times the log of an RMS ratio).
-
-    Returns
-    -------
-    noisy : ndarray, shape (n_epochs, n_times)
-        ``clean + λ·noise``, float64.
-
-    Raises
-    ------
-    DataError
-        If shapes differ or a noise epoch is flat (its RMS is zero).
-    """
-    clean = np.atleast_2d(np.asarray(clean, dtype=np.float64))
-    noise = np.atleast_2d(np.asarray(noise, dtype=np.float64))
-    if clean.shape != noise.shape:
-        raise DataError(f"clean {clean.shape} and noise {noise.shape} epochs must have the same shape.")
-    noise_rms = _rms(noise)
-    if np.any(noise_rms == 0):
-        raise DataError("a noise epoch is flat (RMS 0); drop flat epochs before mixing.")
-    snr = np.broadcast_to(np.asarray(snr_db, dtype=np.float64), clean.shape[:1])
-    lam = _rms(clean) / (noise_rms * 10.0 ** (snr / 10.0))
-    return clean + lam[:, None] * noise
-
-
-def measured_snr(clean: np.ndarray, noisy: np.ndarray) -> np.ndarray:
-    """SNR in dB computed back from a mixture: ``10·log10(RMS(clean) / RMS(noisy − clean))``."""
-    clean = np.asarray(clean, dtype=np.float64)
-    return 10.0 * np.log10(_rms(clean) / _rms(np.asarray(noisy, dtype=np.float64) - clean))
-
-
-def make_pairs(
-    clean: np.ndarray, noise: np.ndarray, snr_db: float | np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mix and normalise: both the noisy epoch and its target are divided by the noisy epoch's std.
-
-    Returns
-    -------
-    noisy, target : ndarray, shape (n_epochs, n_times), float32
-    """
-    noisy = mix(clean, noise, snr_db)
-    scale = noisy.std(axis=-1, keepdims=True)
-    return (noisy / scale).astype(np.float32), (np.asarray(clean) / scale).astype(np.float32)
-
-
-@dataclass
-class DenoiseData:
-    """Clean EEG and EMG epochs per split.
-
-    Attributes
-    ----------
-    eeg, emg : dict of str to ndarray, shape (n_epochs, 512)
-        Epochs for ``"train"``, ``"val"`` and ``"test"`` (unit as read: volts for recordings).
-    provenance : dict
-        Where the epochs came from (files, cleaning, filters, split), for outputs and model cards.
-    """
-
-    eeg: dict[str, np.ndarray]
-    emg: dict[str, np.ndarray]
-    provenance: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self):
-        for kind in ("eeg", "emg"):
-            parts = getattr(self, kind)
-            for split in SPLITS:
-                arr = parts.get(split)
-                if arr is None or arr.ndim != 2 or arr.shape[1] != N_TIMES or len(arr) == 0:
-                    shape = None if arr is None else arr.shape
-                    raise DataError(
-                        f"{kind} epochs for split {split!r} must be a non-empty (n, {N_TIMES}) array, "
-                        f"got {shape}; give more recordings or lower the rejection threshold."
-                    )
-
-    def fixed_pairs(self, split: str, snr_db: float | np.ndarray, seed: int = 0, max_epochs=None):
-        """Seeded pairs of one split: each clean epoch with a seeded EMG epoch of random sign.
-
-        Parameters
-        ----------
-        split : {"train", "val", "test"}
-        snr_db : float | ndarray
-            One SNR level in dB, or one per epoch.
-        seed : int
-            Seed of the subset and the pairing.
-        max_epochs : int | None
-            Take a seeded subset of at most this many clean epochs.
-
-        Returns
-        -------
-        noisy, target : ndarray, shape (n, 512), float32
-        """
-        rng = np.random.default_rng(seed)
-        eeg = self.eeg[split]
-        if max_epochs is not None and len(eeg) > max_epochs:
-            eeg = eeg[np.sort(rng.choice(len(eeg), max_epochs, replace=False))]
-        emg = self.emg[split][rng.integers(0, len(self.emg[split]), len(eeg))]
-        return make_pairs(eeg, emg * rng.choice([-1.0, 1.0], (len(eeg), 1)), snr_db)
 
 
 def load_eegdenoisenet(root: str | Path, seed: int = 0) -> DenoiseData:
@@ -372,8 +242,8 @@ def _active(wins: np.ndarray, min_quantile: float) -> np.ndarray:
     Rest periods, where the Myo gives only quantisation steps, fall below it.
     """
     flat = wins.reshape(-1, N_TIMES)
-    rms = _rms(flat)
-    return flat[rms >= np.quantile(rms, min_quantile)]
+    level = rms(flat)
+    return flat[level >= np.quantile(level, min_quantile)]
 
 
 def _split_names(n: int, val_fraction: float, test_fraction: float) -> list[str]:

@@ -116,7 +116,7 @@ class ATATTrainJob(Job):
         self.out_dir = out_dir
 
     def load_data(self):
-        """The benchmark data this job trains on (:class:`~neurosig.data.denoise.DenoiseData`)."""
+        """The benchmark data this job trains on (:class:`~neurosig.eeg.atat.pairs.DenoiseData`)."""
         from neurosig.data import denoise  # noqa: PLC0415 - mne/scipy only when run
 
         if self.eegdenoisenet_root is not None:

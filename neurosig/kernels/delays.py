@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from neurosig.core.errors import DataError
+from neurosig.errors import DataError
+from neurosig.kernels._delay_checks import check_n_steps, event_array, repeated_spike_error
 from neurosig.kernels._numba import njit, on_gpu
 
 __all__ = ["EventDrivenDelays", "check_delay_params", "check_binary", "delayed_scatter"]
@@ -318,7 +319,7 @@ class EventDrivenDelays:
     def __call__(self, spikes, n_steps: int | None = None):
         """Summed weighted delayed spikes; see :func:`delayed_scatter` for the arguments and output."""
         if n_steps is not None:
-            _check_n_steps(n_steps)
+            check_n_steps(n_steps)
         if on_gpu(spikes):
             return self._cuda_twin()(spikes, n_steps)
         spikes = np.asarray(spikes)
@@ -398,7 +399,7 @@ class EventDrivenDelays:
         stores a sample) are used as they are; others are first sorted (stable, ``O(n log n)``).
         Device arrays (all three) select the CUDA twin, which returns a device array.
         """
-        _check_n_steps(n_steps)
+        check_n_steps(n_steps)
         if n_rows is not None and int(n_rows) < 0:
             raise DataError(f"n_rows must be >= 0 (the number of batch rows); got {n_rows}.")
         n_steps = int(n_steps)
@@ -407,13 +408,13 @@ class EventDrivenDelays:
             if not all(on_gpu(a) for a in given):
                 raise DataError("steps, units and rows must be all device arrays or all host arrays.")
             return self._cuda_twin().apply_events(steps, units, n_steps, rows, n_rows)
-        units = _event_array(units, "units")
-        steps = _event_array(steps, "steps", units.shape[0])
+        units = event_array(units, "units")
+        steps = event_array(steps, "steps", units.shape[0])
         squeeze = rows is None
         if squeeze:
             rows, n_rows = np.zeros(units.shape[0], np.int64), 1
         else:
-            rows = _event_array(rows, "rows", units.shape[0])
+            rows = event_array(rows, "rows", units.shape[0])
             n_rows = (max(int(rows.max()) + 1, 0) if rows.size else 0) if n_rows is None else int(n_rows)
         n_out = self.weight.shape[0]
         flat = _empty_on_huge_pages((n_rows, n_steps * n_out))
@@ -432,36 +433,9 @@ class EventDrivenDelays:
                 f"inputs in [0, {self.weight.shape[1]})."
             )
         if found & _REPEATED:
-            raise _repeated_spike_error()
+            raise repeated_spike_error()
         out = flat.reshape(n_rows, n_steps, n_out)
         return out[0] if squeeze else out
-
-
-def _check_n_steps(n_steps: int) -> None:
-    """Raise :class:`DataError` unless the output length ``n_steps`` (time steps) is ``>= 0``."""
-    if int(n_steps) < 0:
-        raise DataError(f"n_steps must be >= 0 (the output length in time steps); got {n_steps}.")
-
-
-def _repeated_spike_error() -> DataError:
-    """The error for spike events that list one ``(row, step, input)`` twice (CPU and CUDA paths)."""
-    return DataError(
-        "the same spike (row, step, input) is listed twice; a spiking layer takes binary spikes, "
-        "so keep one event per step and input (np.unique of the events)."
-    )
-
-
-def _event_array(values, name: str, n: int | None = None) -> np.ndarray:
-    """``values`` as a 1-D int64 array of length ``n``, or a :class:`DataError` naming ``name``."""
-    array = np.asarray(values)
-    if array.ndim != 1 or (n is not None and array.shape[0] != n):
-        raise DataError(f"{name} must be a 1-D array of one value per spike; got shape {array.shape}.")
-    if array.size and not np.issubdtype(array.dtype, np.integer):
-        raise DataError(
-            f"{name} must hold integers, got {array.dtype}; bin spike times to steps with "
-            "np.floor(times / dt).astype(int)."
-        )
-    return array.astype(np.int64, copy=False)
 
 
 def delayed_scatter(spikes, weight: np.ndarray, delay: np.ndarray, n_steps: int | None = None):

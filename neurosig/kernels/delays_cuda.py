@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from neurosig.core.errors import DataError
+from neurosig.errors import DataError
 from neurosig.kernels._cuda import THREADS, blocks, device_full
-from neurosig.kernels.delays import _repeated_spike_error
+from neurosig.kernels._delay_checks import repeated_spike_error
 
 __all__ = ["CudaDelays"]
 
@@ -150,7 +150,7 @@ class CudaDelays:
                 f"[0, {n_rows})."
             )
         if tally[3]:
-            raise _repeated_spike_error()
+            raise repeated_spike_error()
         return out[0] if squeeze else out
 
     def _list_and_add(self, rows, steps, units, n_rows: int, n_steps: int, out) -> np.ndarray:

@@ -17,8 +17,8 @@ from typing import Literal
 
 import numpy as np
 
-from neurosig.core.chunks import EVENTS_DTYPE
-from neurosig.core.errors import ConfigError, DataError
+from neurosig.dtypes import EVENTS_DTYPE
+from neurosig.errors import ConfigError, DataError
 from neurosig.kernels._numba import njit, on_gpu
 
 __all__ = [

@@ -17,7 +17,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from neurosig.core.errors import ConfigError, DataError
+from neurosig.errors import ConfigError, DataError
 from neurosig.kernels._numba import njit
 from neurosig.kernels.event_filters import NEVER, check_events, on_device
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosig.core.errors import DataError
+from neurosig.errors import DataError
 from neurosig.kernels._numba import njit
 
 __all__ = [

@@ -20,8 +20,8 @@ import math
 
 import numpy as np
 
-from neurosig.core.chunks import EVENTS_DTYPE
-from neurosig.core.errors import DataError
+from neurosig.dtypes import EVENTS_DTYPE
+from neurosig.errors import DataError
 from neurosig.kernels._numba import njit
 
 __all__ = ["feast"]

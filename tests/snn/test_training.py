@@ -14,8 +14,9 @@ import torch
 from neurosig.core.config import build_job, load_config
 from neurosig.core.errors import ConfigError, DataError, FormatError
 from neurosig.data.shd import SHDReader, make_delay_task, split_indices, write_shd
+from neurosig.jobs.snn_delays import DelayTrainingJob
 from neurosig.snn.models import DelaySNN
-from neurosig.snn.train import DelayTrainingJob, evaluate, load_checkpoint
+from neurosig.snn.train import evaluate, load_checkpoint
 
 PIPELINE = Path(__file__).resolve().parents[2] / "pipelines" / "snn_delays.yaml"
 

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from neurosig.core.errors import ConfigError, DataError, FormatError
 from neurosig.data import denoise
-from neurosig.data.denoise import N_TIMES, load_eegdenoisenet, make_pairs, measured_snr, mix
+from neurosig.data.denoise import load_eegdenoisenet
+from neurosig.eeg.atat.pairs import N_TIMES, make_pairs, measured_snr, mix
 
 
 @settings(max_examples=40, deadline=None)

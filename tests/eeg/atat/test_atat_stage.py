@@ -126,6 +126,7 @@ def test_shipped_weights_remove_real_emg_from_continuous_eeg(real_files):
     import mne
 
     from neurosig.data import denoise
+    from neurosig.eeg.atat.pairs import mix
 
     eeg_files, emg_files = real_files
     raw = mne.io.read_raw(eeg_files[-1], preload=True, verbose="error").pick([0, 10, 20, 30])
@@ -133,7 +134,7 @@ def test_shipped_weights_remove_real_emg_from_continuous_eeg(real_files):
     clean = raw.get_data()[:, 1600:6400]  # 30 s at 160 Hz
     emg, sfreq = denoise.read_emg_txt(emg_files[-1])
     emg = denoise._resample(denoise._bandpass(emg, sfreq, 1.0, 70.0), sfreq, 160.0)[:4, 3200:8000]
-    noisy = denoise.mix(clean, emg, 0.0)
+    noisy = mix(clean, emg, 0.0)
     info = SignalInfo(160.0, tuple(raw.ch_names))
     out = joined(run_stage(ATATDenoise(), split_chunk(SignalChunk(noisy, info), [100, 1000, 2500])))
     rms = lambda a: np.sqrt(np.mean(a**2, axis=1))  # noqa: E731
