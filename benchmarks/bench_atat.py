@@ -21,10 +21,10 @@ import numpy as np
 import torch
 
 from neurosig.data.denoise import build_from_recordings
-from neurosig.eeg.atat.pairs import TEST_SNRS
 from neurosig.eeg.atat.baselines import bandpass_reference
 from neurosig.eeg.atat.checkpoint import predict
 from neurosig.eeg.atat.metrics import markdown_table, plot_examples, plot_metrics
+from neurosig.eeg.atat.pairs import TEST_SNRS
 from neurosig.eeg.atat.train import TrainConfig, evaluate, fit
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from neurosig.data.dataset import EpochsSet
 from neurosig.bci.metrics import fold_metrics
 from neurosig.bci.protocols import Fold
 from neurosig.core.errors import DataError, FormatError
+from neurosig.data.dataset import EpochsSet
 
 __all__ = ["ResultStore", "evaluate", "check_coverage", "supports_transfer", "fold_hash"]
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
-from neurosig.data.dataset import EpochsSet
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.core.validate import check_option
+from neurosig.data.dataset import EpochsSet
 
 __all__ = ["Fold", "PROTOCOLS", "make_folds"]
 

@@ -21,10 +21,10 @@ import torch
 from torch import nn
 
 from neurosig.core.validate import check_option
-from neurosig.eeg.atat.pairs import SFREQ, TEST_SNRS, TRAIN_SNR_RANGE, DenoiseData, make_pairs
 from neurosig.eeg.atat.checkpoint import build_model, predict, save_model
 from neurosig.eeg.atat.metrics import METRICS, cc, rrmse_s, rrmse_t
 from neurosig.eeg.atat.model import ATAT, Discriminator
+from neurosig.eeg.atat.pairs import SFREQ, TEST_SNRS, TRAIN_SNR_RANGE, DenoiseData, make_pairs
 
 __all__ = ["SIZES", "TrainConfig", "TrainResult", "fit", "evaluate"]
 
