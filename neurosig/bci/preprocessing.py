@@ -17,7 +17,6 @@ YAML names (``preprocessing: [{type: ...}, ...]`` in a ``bci_eval`` job):
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,6 +24,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from neurosig.core.errors import ConfigError, DataError
+from neurosig.core.registry import load
 from neurosig.core.validate import check_option, did_you_mean
 
 __all__ = [
@@ -222,17 +222,6 @@ PREPROCESSORS: dict[str, str] = {
 }
 
 
-def _resolve(name: str) -> type:
-    module, _, attr = PREPROCESSORS[name].partition(":")
-    try:
-        return getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError) as err:
-        raise ConfigError(
-            f"preprocessing step {name!r} needs {PREPROCESSORS[name]}, which is not available ({err}); "
-            "remove the step or install the module that provides it."
-        ) from None
-
-
 def build_preprocessing(
     specs: Sequence[Mapping[str, Any]], sfreq: float, ch_names: Sequence[str]
 ) -> list[tuple[str, Any]]:
@@ -259,7 +248,7 @@ def build_preprocessing(
         if kind is None:
             raise ConfigError(f"preprocessing[{i}] has no 'type'; choose one of {sorted(PREPROCESSORS)}.")
         check_option(f"preprocessing[{i}].type", kind, PREPROCESSORS)
-        cls = _resolve(kind)
+        cls = load(PREPROCESSORS[kind], f"preprocessing step {kind!r}")
         accepted = getattr(cls, "_get_param_names", lambda: [])()
         if "sfreq" in accepted:
             params.setdefault("sfreq", sfreq)

@@ -18,7 +18,6 @@ on every fold (resuming finished folds), checks coverage and writes the report.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,6 +30,7 @@ from neurosig.bci.pipelines import BASELINES, PIPELINE_NAMES, make_pipeline
 from neurosig.bci.protocols import PROTOCOLS, make_folds
 from neurosig.bci.report import write_report
 from neurosig.core.errors import ConfigError
+from neurosig.core.registry import load
 from neurosig.core.stage import Job
 from neurosig.core.validate import check_option
 from neurosig.data.dataset import EpochsSet, balance_classes
@@ -53,8 +53,7 @@ def load_dataset(spec: dict[str, Any]) -> EpochsSet:
     if kind is None:
         raise ConfigError(f"dataset needs a 'type'; choose one of {sorted(DATASETS)}.")
     check_option("dataset.type", kind, DATASETS)
-    module, _, attr = DATASETS[kind].partition(":")
-    loader = getattr(importlib.import_module(module), attr)
+    loader = load(DATASETS[kind], f"dataset {kind!r}")
     try:
         return loader(**params)
     except TypeError as err:
@@ -135,8 +134,11 @@ class BCIEvaluation(Job):
 
     def config_id(self) -> str:
         """sha256 of the parameters that change results (not the output folder or figures)."""
-        params = {k: v for k, v in self.get_params().items() if k not in ("output", "figures", "pipelines",
-                                                                           "protocols")}
+        params = {
+            k: v
+            for k, v in self.get_params().items()
+            if k not in ("output", "figures", "pipelines", "protocols")
+        }
         return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
 
     def run(self, progress: bool = False) -> dict[str, Any]:
@@ -151,19 +153,29 @@ class BCIEvaluation(Job):
         data = load_dataset(self.dataset)
         if self.balance:
             data = balance_classes(data, self.seed)
-        folds = [f for p in self.protocols
-                 for f in make_folds(data, p, self.n_folds, self.seed, self.held_out)]
+        folds = [
+            f for p in self.protocols for f in make_folds(data, p, self.n_folds, self.seed, self.held_out)
+        ]
 
         def factory(name: str):
-            return lambda seed: make_pipeline(name, data.sfreq, data.ch_names, self.preprocessing,
-                                              self.training, seed, self.deterministic)
+            return lambda seed: make_pipeline(
+                name, data.sfreq, data.ch_names, self.preprocessing, self.training, seed, self.deterministic
+            )
 
         pipes = {name: factory(name) for name in self.pipelines}
         records, counts = evaluate(data, pipes, folds, ResultStore(self.output), self.config_id(), progress)
-        check_coverage(records, folds, self.pipelines,
-                       skip=lambda protocol, pipeline: protocol == "transfer" and pipeline in BASELINES)
-        meta = {"neurosig_version": __version__, "job": {"type": self.name, **self.get_params()},
-                "data": data.describe(), "data_sha256": data.fingerprint(),
-                "channels": list(data.ch_names)}
+        check_coverage(
+            records,
+            folds,
+            self.pipelines,
+            skip=lambda protocol, pipeline: protocol == "transfer" and pipeline in BASELINES,
+        )
+        meta = {
+            "neurosig_version": __version__,
+            "job": {"type": self.name, **self.get_params()},
+            "data": data.describe(),
+            "data_sha256": data.fingerprint(),
+            "channels": list(data.ch_names),
+        }
         out = write_report(records, Path(self.output), meta, self.figures)
         return {**out, "folds": counts, "data": data.describe()}

@@ -9,7 +9,6 @@ from neurosig.core.config import (
     load_config,
 )
 from neurosig.core.errors import ConfigError
-from neurosig.core.registry import names, register, resolve
 
 YAML = """
 name: t
@@ -83,23 +82,6 @@ def test_jobs_and_pipelines_are_told_apart():
         build_job(YAML)
     with pytest.raises(ConfigError, match="unknown job type 'nothing'"):
         build_job(job)
-
-
-def test_registry_resolves_lazily_and_accepts_user_components(monkeypatch):
-    from neurosig.core import registry
-
-    # keep the user component out of the registry that other tests see
-    monkeypatch.setitem(registry._REGISTRY, "stage", dict(registry._REGISTRY["stage"]))
-    assert "bandpass" in names("stage")
-    assert resolve("stage", "bandpass").__name__ == "BandPass"
-
-    class Mine:
-        pass
-
-    register("stage", "mine_test", Mine)
-    assert resolve("stage", "mine_test") is Mine
-    with pytest.raises(ConfigError, match="kind="):
-        names("widget")
 
 
 def test_suites_hold_pipelines_and_jobs_addressable_by_name():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -10,6 +9,7 @@ from types import ModuleType
 import numpy as np
 
 from neurosig.core.errors import FormatError
+from neurosig.core.registry import load
 from neurosig.core.validate import check_existing_file, check_option
 from neurosig.io.events._common import FileHeader, file_head, parse_percent_header
 
@@ -34,7 +34,7 @@ HOLDS_TRIGGERS = ("evt2", "evt3", "hdf5")
 
 def module(fmt: str) -> ModuleType:
     """The module that reads (and maybe writes) one format."""
-    return importlib.import_module(f"neurosig.io.events.{fmt}")
+    return load(f"neurosig.io.events.{fmt}")
 
 
 def _unsupported(path: Path, what: str) -> FormatError:
