@@ -146,7 +146,7 @@ class FasterCleaner(TransformerMixin, BaseEstimator):
 
     def _info(self, n_channels: int, n_times: int):
         from neurosig.core.chunks import EpochsInfo
-        from neurosig.eeg.faster_stages import mne_info
+        from neurosig.eeg.faster.stages import mne_info
 
         if self.sfreq is None or self.ch_names is None or len(self.ch_names) != n_channels:
             raise ConfigError(

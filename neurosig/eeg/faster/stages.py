@@ -31,8 +31,8 @@ from neurosig.core.errors import DataError
 from neurosig.core.stage import Stage
 from neurosig.core.validate import check_finite
 from neurosig.eeg import faster as F
-from neurosig.eeg.faster_metrics import PROFILES, channel_in_epoch_metrics, epoch_metrics
-from neurosig.eeg.faster_report import FasterReport
+from neurosig.eeg.faster.metrics import PROFILES, channel_in_epoch_metrics, epoch_metrics
+from neurosig.eeg.faster.report import FasterReport
 
 __all__ = ["Faster", "FasterOnline", "mne_info"]
 

@@ -35,13 +35,13 @@ Bad input: NaN or infinite samples and epochs in which every channel is constant
 is constant over the whole recording is flagged bad in step 1 under the metric ``"constant"`` and left
 out of the other channel metrics (their z-scores would divide by zero).
 
-The code is split in three modules; this one re-exports the public names of the other two, so
+The package :mod:`neurosig.eeg.faster` re-exports the public names of these modules, so
 ``from neurosig.eeg.faster import ...`` reaches all of FASTER:
 
-- :mod:`neurosig.eeg.faster_metrics`: the profiles (:class:`Profile`, :data:`PROFILES`) and the
+- :mod:`neurosig.eeg.faster.metrics`: the profiles (:class:`Profile`, :data:`PROFILES`) and the
   per-item metrics of each step (:func:`channel_metrics`, :func:`epoch_metrics`,
   :func:`component_metrics`, :func:`channel_in_epoch_metrics`, :func:`eog_correlation`);
-- :mod:`neurosig.eeg.faster_report`: :class:`StepResult` and :class:`FasterReport`;
+- :mod:`neurosig.eeg.faster.report`: :class:`StepResult` and :class:`FasterReport`;
 - here: the outlier rule (:func:`find_outliers`), the four step functions, seeded ICA,
   spherical-spline interpolation and :func:`run_faster`.
 """
@@ -56,7 +56,7 @@ import numpy as np
 
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.core.validate import check_finite, check_option
-from neurosig.eeg.faster_metrics import (
+from neurosig.eeg.faster.metrics import (
     LINE_FREQS,
     PROFILES,
     Profile,
@@ -69,7 +69,7 @@ from neurosig.eeg.faster_metrics import (
     eog_correlation,
     epoch_metrics,
 )
-from neurosig.eeg.faster_report import FasterReport, StepResult
+from neurosig.eeg.faster.report import FasterReport, StepResult
 
 __all__ = [
     "Profile",

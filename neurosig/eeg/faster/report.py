@@ -1,6 +1,6 @@
 """FASTER's decisions as data: :class:`StepResult` (one step) and :class:`FasterReport` (a whole run).
 
-Scores keep the units of their metric (see :mod:`neurosig.eeg.faster_metrics`: V, V², V²/Hz, or
+Scores keep the units of their metric (see :mod:`neurosig.eeg.faster.metrics`: V, V², V²/Hz, or
 dimensionless); z-scores are in standard deviations. The report serialises to JSON (non-finite numbers
 become ``null``), summarises as a markdown table and plots the z-scores to a PNG (matplotlib, imported
 on first use); :meth:`FasterReport.save` writes all three. Built by the step functions and
