@@ -1,64 +1,22 @@
-"""FASTER: fully automated statistical thresholding for EEG artifact rejection.
+"""FASTER's outlier rule and its four steps on arrays.
 
-Nolan, Whelan & Reilly (2010), J Neurosci Methods 192:152–162. Four steps, each computes a few metrics
-per item, turns every metric into z-scores and flags items with ``|z| > threshold``:
-
-============================ ==================================== ==============================
-step                         items                                paper metrics
-============================ ==================================== ==============================
-1 ``channels``               channels (epochs joined in time)     correlation, variance, Hurst
-2 ``epochs``                 epochs (good channels)               amplitude, variance, deviation
-3 ``components``             ICA components                       EOG correlation, kurtosis,
-                                                                  spectral slope, Hurst, gradient
-4 ``channels_in_epochs``     channels, separately in each epoch   variance, gradient, amplitude,
-                                                                  deviation
-============================ ==================================== ==============================
-
-Two metric profiles (``metrics=``):
-
-``"paper"`` (default)
-    The paper's definitions: z = (x − median) / std (sample std), mean ``|r|`` correlation, Hurst by
-    dispersional analysis, signed median gradient, absolute deviation, spectral slope in dB/Hz
-    over the pass band.
-``"mne-faster"``
-    The mne-faster 1.2.2 package's metric set and definitions, giving the same decisions: mean-centred
-    z with population std, signed correlation, Hurst from second differences, median ``|diff|``,
-    signed deviation, mean first difference of the linear Welch spectrum, plus kurtosis and line
-    noise (50 + 60 Hz) where mne-faster has them.
-
-Array functions do the work; :func:`run_faster` applies all four steps to an :class:`mne.Epochs`
-(ICA seeded by ``random_state``, channels interpolated with spherical splines through MNE's public
-``interpolate_bads``) and returns the cleaned epochs with a :class:`FasterReport`.
-
-Bad input: NaN or infinite samples and epochs in which every channel is constant raise
-:class:`~neurosig.core.errors.DataError`; so do fewer than 3 usable channels or epochs. A channel that
-is constant over the whole recording is flagged bad in step 1 under the metric ``"constant"`` and left
-out of the other channel metrics (their z-scores would divide by zero).
-
-The package :mod:`neurosig.eeg.faster` re-exports the public names of these modules, so
-``from neurosig.eeg.faster import ...`` reaches all of FASTER:
-
-- :mod:`neurosig.eeg.faster.metrics`: the profiles (:class:`Profile`, :data:`PROFILES`) and the
-  per-item metrics of each step (:func:`channel_metrics`, :func:`epoch_metrics`,
-  :func:`component_metrics`, :func:`channel_in_epoch_metrics`, :func:`eog_correlation`);
-- :mod:`neurosig.eeg.faster.report`: :class:`StepResult` and :class:`FasterReport`;
-- here: the outlier rule (:func:`find_outliers`), the four step functions, seeded ICA,
-  spherical-spline interpolation and :func:`run_faster`.
+Each step function scores its items with :mod:`neurosig.eeg.faster.metrics`, z-scores every metric with
+:func:`find_outliers` and returns a :class:`~neurosig.eeg.faster.report.StepResult`. Input arrays are
+EEG in volts, ``(n_epochs, n_channels, n_times)``; sampling rates are in Hz. The MNE side (seeded ICA,
+interpolation) and the orchestration of the steps are in :mod:`neurosig.eeg.faster.model`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
 from neurosig.core.errors import ConfigError, DataError
-from neurosig.core.validate import check_finite, check_option
+from neurosig.core.validate import check_finite
 from neurosig.eeg.faster.metrics import (
-    LINE_FREQS,
-    PROFILES,
     Profile,
     _join_epochs,
     _profile,
@@ -66,39 +24,22 @@ from neurosig.eeg.faster.metrics import (
     channel_in_epoch_metrics,
     channel_metrics,
     component_metrics,
-    eog_correlation,
     epoch_metrics,
 )
-from neurosig.eeg.faster.report import FasterReport, StepResult
+from neurosig.eeg.faster.report import StepResult
 
 __all__ = [
-    "Profile",
-    "PROFILES",
     "STEPS",
-    "LINE_FREQS",
     "find_outliers",
-    "StepResult",
-    "FasterReport",
-    "channel_metrics",
-    "epoch_metrics",
-    "component_metrics",
-    "channel_in_epoch_metrics",
     "find_bad_channels",
     "find_bad_epochs",
     "find_bad_components",
     "find_bad_channels_in_epochs",
-    "eog_correlation",
-    "fit_ica",
-    "find_bad_components_ica",
-    "interpolation_matrix",
-    "interpolate_channels_in_epochs",
-    "run_faster",
 ]
 
 logger = logging.getLogger(__name__)
 
 STEPS = ("channels", "epochs", "components", "channels_in_epochs")
-MetricsName = Literal["paper", "mne-faster"]
 
 
 # -- the outlier rule -------------------------------------------------------------------------
@@ -418,332 +359,3 @@ def find_bad_channels_in_epochs(
         angles = np.asarray(ref_angles, dtype=np.float64)
         scores = {k: np.array([_reference_correction(r, angles) for r in v]) for k, v in scores.items()}
     return _decide("channels_in_epochs", names, scores, threshold, max_iter or profile.max_iter, profile)
-
-
-# -- ICA, interpolation and the whole run (MNE objects) ---------------------------------------
-
-
-def fit_ica(
-    epochs: Any,
-    picks: Sequence[str],
-    n_components: int | float | None = None,
-    method: Literal["fastica", "infomax", "picard"] = "infomax",
-    random_state: int = 0,
-) -> Any:
-    """Fit a seeded ICA on the given channels of an :class:`mne.Epochs`.
-
-    Parameters
-    ----------
-    epochs : mne.Epochs
-        The epochs (volts).
-    picks : list of str
-        Channels to decompose (the good EEG channels).
-    n_components : int | float | None
-        As in :class:`mne.preprocessing.ICA` (``None``: as many as channels, up to the data rank).
-    method : {"fastica", "infomax", "picard"}
-        The ICA algorithm: infomax (default) as in the FASTER paper (EEGLAB's runica); ``picard``
-        needs the python-picard package.
-    random_state : int
-        The seed; the same seed gives the same decomposition.
-
-    Returns
-    -------
-    ica : mne.preprocessing.ICA
-        The fitted decomposition.
-    """
-    import inspect
-
-    import mne
-
-    # MNE 1.13 names the seed ``rng``; older releases ``random_state``.
-    seed_name = "rng" if "rng" in inspect.signature(mne.preprocessing.ICA).parameters else "random_state"
-    ica = mne.preprocessing.ICA(
-        n_components=n_components, method=method, max_iter="auto", **{seed_name: random_state}
-    )
-    return ica.fit(epochs, picks=list(picks), verbose="error")
-
-
-def find_bad_components_ica(
-    ica: Any,
-    epochs: Any,
-    metrics: str | Profile = "paper",
-    threshold: float = 3.0,
-    max_iter: int | None = None,
-    use_metrics: Sequence[str] | None = None,
-    band: tuple[float, float] | None = None,
-) -> StepResult:
-    """FASTER step 3 on a fitted :class:`mne.preprocessing.ICA` and its epochs.
-
-    EOG channels of ``epochs`` (type ``eog``) give the EOG correlations: plain Pearson r of each
-    component with each EOG channel in the paper profile, ``ICA.find_bads_eog`` scores (1–10 Hz) in the
-    mne-faster profile. Without EOG channels that metric is skipped with a note.
-
-    Parameters
-    ----------
-    ica : mne.preprocessing.ICA
-        Fitted on ``epochs``.
-    epochs : mne.Epochs
-        The epochs the ICA was fitted on.
-    metrics, threshold, max_iter, use_metrics
-        As in :func:`find_bad_components`.
-    band : (float, float) | None
-        Pass band in Hz for the spectral slope; default ``(info["highpass"], info["lowpass"])``.
-
-    Returns
-    -------
-    result : StepResult
-    """
-    import mne
-
-    profile = _profile(metrics)
-    src = ica.get_sources(epochs).get_data(copy=True)
-    sources = _join_epochs(src)
-    band = band or (ica.info["highpass"], ica.info["lowpass"])
-    eog_picks = mne.pick_types(epochs.info, meg=False, eeg=False, eog=True, exclude="bads")
-    eog_names = [epochs.ch_names[i] for i in eog_picks]
-    eog_scores = None
-    wanted = _use(profile, "components", use_metrics)
-    if len(eog_picks) and "eog_correlation" in wanted:
-        if profile.paper_definitions:
-            eog_scores = eog_correlation(sources, _join_epochs(epochs.get_data(picks=eog_picks)))
-        else:
-            eog_scores = np.atleast_2d(ica.find_bads_eog(epochs, verbose="error")[1])
-    return find_bad_components(
-        sources,
-        ica.get_components(),
-        ica.info["sfreq"],
-        band,
-        profile,
-        threshold,
-        max_iter,
-        use_metrics,
-        eog_scores,
-        eog_names,
-    )
-
-
-def interpolation_matrix(info: Any, bads: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Spherical-spline interpolation of ``bads`` from the other EEG channels, as a matrix.
-
-    MNE's ``interpolate_bads`` is linear in the data, so interpolating an identity signal through
-    the public API gives its matrix once per set of bad channels.
-
-    Parameters
-    ----------
-    info : mne.Info
-        With channel positions (a montage).
-    bads : list of str
-        The channels to interpolate.
-
-    Returns
-    -------
-    good_idx, bad_idx : ndarray of int
-        Indices (in ``info``) of the EEG channels used and of those interpolated.
-    matrix : ndarray, shape (n_bad, n_good)
-        ``data[bad_idx] = matrix @ data[good_idx]``.
-    """
-    import mne
-
-    info = info.copy()
-    eeg = mne.pick_types(info, meg=False, eeg=True, exclude=[])
-    names = [info.ch_names[i] for i in eeg]
-    missing = [c for c in bads if c not in names]
-    if missing:
-        raise DataError(f"cannot interpolate {missing}: not EEG channels of this recording.")
-    bad_idx = np.array([info.ch_names.index(c) for c in bads], dtype=int)
-    good_idx = np.array([i for i in eeg if info.ch_names[i] not in set(bads)], dtype=int)
-    pos = np.array([info["chs"][i]["loc"][:3] for i in eeg])
-    if not np.all(np.isfinite(pos)) or np.any(np.all(pos == 0, axis=1)):
-        raise DataError(
-            "interpolating channels needs their positions; set a montage first "
-            "(e.g. raw.set_montage('standard_1005')) or pass interpolate=False."
-        )
-    probe = np.zeros((len(info.ch_names), len(good_idx)))
-    probe[good_idx, np.arange(len(good_idx))] = 1.0
-    info["bads"] = list(bads)
-    evoked = mne.EvokedArray(probe, info, verbose="error")
-    evoked.interpolate_bads(reset_bads=True, verbose="error")
-    return good_idx, bad_idx, evoked.data[bad_idx]
-
-
-def interpolate_channels_in_epochs(
-    data: np.ndarray, info: Any, bad: np.ndarray
-) -> tuple[np.ndarray, dict[int, list[str]]]:
-    """Interpolate, epoch by epoch, the channels flagged in ``bad`` (spherical splines).
-
-    Parameters
-    ----------
-    data : ndarray, shape (n_epochs, n_channels, n_times)
-        Epochs in volts, channels as in ``info``.
-    info : mne.Info
-        With a montage.
-    bad : ndarray of bool, shape (n_epochs, n_channels)
-        Channels to replace in each epoch.
-
-    Returns
-    -------
-    clean : ndarray, shape (n_epochs, n_channels, n_times)
-        A copy with the flagged channels interpolated (one matrix per distinct set of bad channels).
-    interpolated : dict of int to list of str
-        Epoch index → interpolated channels, for epochs that had any.
-    """
-    clean = np.array(data, dtype=np.float64, copy=True)
-    cache: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    done = {}
-    for e in np.flatnonzero(bad.any(axis=1)):
-        key = tuple(np.flatnonzero(bad[e]).tolist())
-        if key not in cache:
-            cache[key] = interpolation_matrix(info, [info.ch_names[i] for i in key])
-        good_idx, bad_idx, matrix = cache[key]
-        clean[e, bad_idx] = matrix @ clean[e, good_idx]
-        done[int(e)] = [info.ch_names[i] for i in key]
-    return clean, done
-
-
-def _ref_angles(info: Any, names: Sequence[str], reference: str | None) -> np.ndarray | None:
-    if reference is None:
-        return None
-    from neurosig.eeg.montage import standard_montage
-
-    pos = {info.ch_names[i]: info["chs"][i]["loc"][:3] for i in range(len(info.ch_names))}
-    # The reference is usually not a recorded channel: look it up among the channels, then in the
-    # 10-05 template (both in MNE's head frame).
-    known = {k.lower(): v for k, v in standard_montage().get_positions()["ch_pos"].items()}
-    known.update({k.lower(): v for k, v in pos.items() if np.any(v)})
-    ref = known.get(reference.lower())
-    if ref is None:
-        raise ConfigError(
-            f"reference={reference!r} has no known position; name a 10-05 electrode (e.g. 'Cz') or pass "
-            "reference=None (average or linked references need no correction)."
-        )
-    p = np.array([pos[n] for n in names])
-    p = p / np.linalg.norm(p, axis=1, keepdims=True)
-    r = np.asarray(ref) / np.linalg.norm(ref)
-    return np.arccos(np.clip(p @ r, -1.0, 1.0))
-
-
-def run_faster(
-    epochs: Any,
-    metrics: MetricsName = "paper",
-    threshold: float = 3.0,
-    thresholds: dict[str, float] | None = None,
-    max_iter: int | None = None,
-    use_metrics: dict[str, Sequence[str]] | None = None,
-    ica: bool = True,
-    n_components: int | float | None = None,
-    ica_method: Literal["fastica", "infomax", "picard"] = "infomax",
-    random_state: int = 0,
-    band: tuple[float, float] | None = None,
-    reference: str | None = None,
-    interpolate: bool = True,
-) -> tuple[Any, FasterReport]:
-    """Run the four FASTER steps on an :class:`mne.Epochs`.
-
-    1. bad channels (over all epochs); 2. bad epochs (dropped); 3. ICA on the good channels of the
-    kept epochs, bad components removed; 4. bad channels within each epoch. Finally every epoch's
-    step-4 channels, and the step-1 channels in every epoch, are interpolated with spherical splines.
-
-    Parameters
-    ----------
-    epochs : mne.Epochs
-        EEG epochs in volts with a montage (for interpolation); EOG channels, if any, feed step 3.
-        Channels already in ``info["bads"]`` are left out of every step and interpolated.
-    metrics : {"paper", "mne-faster"}
-        The metric profile (see the module docstring).
-    threshold : float
-        ``|z|`` threshold of every step (the paper: 3).
-    thresholds : dict of str to float | None
-        Per-step overrides, e.g. ``{"channels": 5}`` (mne-faster's ``run_faster`` uses 5 there).
-    max_iter : int | None
-        Passes of the outlier rule (default: the profile's, 1).
-    use_metrics : dict of str to list of str | None
-        Per-step metric subsets, keys from :data:`STEPS`.
-    ica : bool
-        Run step 3.
-    n_components : int | float | None
-        ICA components (``None``: as many as good channels).
-    ica_method : {"fastica", "infomax", "picard"}
-        ICA algorithm.
-    random_state : int
-        ICA seed, reported in ``report.ica``.
-    band : (float, float) | None
-        Pass band in Hz for the spectral slope (default: the info's high-pass and low-pass).
-    reference : str | None
-        Reference electrode for the distance correction of steps 1 and 4 (``None``: no correction).
-    interpolate : bool
-        Interpolate the bad channels (needs channel positions).
-
-    Returns
-    -------
-    clean : mne.EpochsArray
-        The kept epochs, ICA-cleaned and interpolated; ``info["bads"]`` empty when interpolated.
-    report : FasterReport
-        Every score, z-score and decision.
-    """
-    import mne
-
-    profile = _profile(metrics)
-    thr = {step: threshold for step in STEPS} | dict(thresholds or {})
-    for step in thr:
-        check_option("thresholds key", step, STEPS)
-    use = dict(use_metrics or {})
-    for step in use:
-        check_option("use_metrics key", step, STEPS)
-    info = epochs.info
-    sfreq = info["sfreq"]
-    prior = list(info["bads"])
-    eeg = [info.ch_names[i] for i in mne.pick_types(info, meg=False, eeg=True, exclude=prior)]
-    steps: dict[str, StepResult] = {}
-
-    data = epochs.get_data(picks=eeg)
-    steps["channels"] = find_bad_channels(
-        data, sfreq, eeg, profile, thr["channels"], max_iter, use.get("channels"),
-        _ref_angles(info, eeg, reference),
-    )  # fmt: skip
-    bad_channels = prior + list(steps["channels"].bad_items())
-    good = [c for c in eeg if c not in bad_channels]
-    good_idx = [eeg.index(c) for c in good]
-    labels = [str(i) for i in range(len(epochs))]
-    steps["epochs"] = find_bad_epochs(
-        data[:, good_idx], labels, profile, thr["epochs"], max_iter, use.get("epochs")
-    )
-    kept = [int(i) for i in np.flatnonzero(~steps["epochs"].bad)]
-    cleaned = epochs[kept].copy() if len(kept) < len(epochs) else epochs.copy()
-    cleaned.info["bads"] = list(bad_channels)
-
-    ica_info: dict[str, Any] = {}
-    if ica:
-        decomposition = fit_ica(cleaned, good, n_components, ica_method, random_state)
-        steps["components"] = find_bad_components_ica(
-            decomposition, cleaned, profile, thr["components"], max_iter, use.get("components"), band
-        )
-        excluded = [int(i) for i in np.flatnonzero(steps["components"].bad)]
-        decomposition.apply(cleaned, exclude=excluded, verbose="error")
-        ica_info = {
-            "random_state": random_state,
-            "method": ica_method,
-            "n_components": int(decomposition.n_components_),
-            "excluded": excluded,
-        }
-
-    kept_data = cleaned.get_data(picks=good)
-    steps["channels_in_epochs"] = find_bad_channels_in_epochs(
-        kept_data, sfreq, good, profile, thr["channels_in_epochs"], max_iter,
-        use.get("channels_in_epochs"), ref_angles=_ref_angles(info, good, reference),
-    )  # fmt: skip
-    out = cleaned.get_data()
-    interpolated: dict[int, list[str]] = {}
-    if interpolate:
-        bad = np.zeros((len(kept), len(info.ch_names)), dtype=bool)
-        bad[:, [info.ch_names.index(c) for c in bad_channels]] = True
-        in_epoch = steps["channels_in_epochs"].bad
-        bad[:, [info.ch_names.index(c) for c in good]] |= in_epoch
-        out, interpolated = interpolate_channels_in_epochs(out, cleaned.info, bad)
-    out_info = cleaned.info.copy()
-    out_info["bads"] = [] if interpolate else list(bad_channels)
-    clean = mne.EpochsArray(
-        out, out_info, events=cleaned.events, tmin=cleaned.tmin, event_id=cleaned.event_id,
-        baseline=None, verbose="error",
-    )  # fmt: skip
-    report = FasterReport(profile.name, steps, kept, interpolated, ica_info)
-    return clean, report
