@@ -45,6 +45,7 @@ from torch.nn import functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import save  # noqa: E402
 
+from neurosig.core.figures import save_figure, subplots  # noqa: E402
 from neurosig.kernels._numba import cuda_enabled  # noqa: E402
 from neurosig.kernels.delays import EventDrivenDelays, delayed_scatter  # noqa: E402
 from neurosig.snn.delays import DelayedSynapses  # noqa: E402
@@ -299,18 +300,13 @@ def bench_density(repeats: int) -> list[dict]:
 
 def plot_density(rows: list[dict], path: Path) -> None:
     """Times against spike density (log-log) and the speed-up, with the crossover marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     density = np.array([r["density"] for r in rows]) * 100
     event = np.array([r["event_ms"] for r in rows])
     events_input = np.array([r["events_input_ms"] for r in rows])
     dense = np.array([r["dense_ms"] for r in rows])
     speedup = np.array([r["speedup"] for r in rows])
     events_speedup = np.array([r["events_input_speedup"] for r in rows])
-    fig, (ax_t, ax_r) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    fig, (ax_t, ax_r) = subplots(1, 2, figsize=(10, 4), layout="constrained")
     ax_t.loglog(density, dense, "o-", label="dense causal conv1d (torch)")
     ax_t.loglog(density, event, "s-", label="event-driven, from the spike tensor")
     ax_t.loglog(density, events_input, "^-", label="event-driven, from (row, step, input) events")
@@ -326,8 +322,7 @@ def plot_density(rows: list[dict], path: Path) -> None:
             ax_r.annotate(f"{y:.1f}×", (x, y), textcoords="offset points", xytext=(0, dy), ha="center")
     ax_r.set(xlabel="spike density (%)", ylabel="dense time / event-driven time", title="speed-up")
     ax_r.legend(fontsize="small")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def bench_feast(repeats: int) -> dict:

@@ -28,14 +28,11 @@ def plot_signal_file(path: str | Path, out: str | Path, seconds: float = 10.0, n
     Path
         ``out``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from scipy import signal
 
     from neurosig.core.chunks import SignalChunk
     from neurosig.core.errors import DataError
+    from neurosig.core.figures import save_figure, subplots
     from neurosig.io.hdf5 import read_hdf5
 
     chunk, _ = read_hdf5(path)
@@ -46,7 +43,7 @@ def plot_signal_file(path: str | Path, out: str | Path, seconds: float = 10.0, n
     picks = np.linspace(0, len(names) - 1, min(n_channels, len(names))).astype(int)
     traces = chunk.data[picks, :n] * 1e6
     spacing = 4 * np.median(np.std(traces, axis=1)) or 1.0
-    fig, (ax_t, ax_f) = plt.subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [2, 1]})
+    fig, (ax_t, ax_f) = subplots(1, 2, figsize=(12, 5), gridspec_kw={"width_ratios": [2, 1]})
     t = np.arange(n) / sf
     for k, (i, tr) in enumerate(zip(picks, traces, strict=True)):
         ax_t.plot(t, tr - k * spacing, lw=0.6)
@@ -59,11 +56,8 @@ def plot_signal_file(path: str | Path, out: str | Path, seconds: float = 10.0, n
     ax_f.legend()
     fig.suptitle(Path(path).name)
     fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    return save_figure(fig, out)
 
 
 def plot_frames_file(path: str | Path, out: str | Path, n_frames: int = 8) -> Path:
@@ -83,13 +77,9 @@ def plot_frames_file(path: str | Path, out: str | Path, n_frames: int = 8) -> Pa
     Path
         ``out``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from neurosig.core.chunks import SpikeChunk
     from neurosig.core.errors import DataError
+    from neurosig.core.figures import save_figure, subplots
     from neurosig.io.hdf5 import read_hdf5
 
     chunk, _ = read_hdf5(path)
@@ -97,7 +87,7 @@ def plot_frames_file(path: str | Path, out: str | Path, n_frames: int = 8) -> Pa
         raise DataError(f"{path} holds no (P, H, W) frame stream.")
     frames = chunk.data.reshape(chunk.n_steps, *chunk.info.shape).astype(np.float32)
     picks = np.linspace(0, chunk.n_steps - 1, min(n_frames, chunk.n_steps)).astype(int)
-    fig, axes = plt.subplots(1, len(picks), figsize=(2.2 * len(picks), 2.4), squeeze=False)
+    fig, axes = subplots(1, len(picks), figsize=(2.2 * len(picks), 2.4), squeeze=False)
     for ax, k in zip(axes[0], picks, strict=True):
         image = frames[k, -1] - (frames[k, 0] if frames.shape[1] > 1 else 0)
         limit = max(1.0, float(np.abs(image).max()))
@@ -105,10 +95,7 @@ def plot_frames_file(path: str | Path, out: str | Path, n_frames: int = 8) -> Pa
         ax.set(xticks=[], yticks=[], title=f"t = {k * chunk.info.dt * 1e3:.0f} ms")
     fig.suptitle(f"{Path(path).name}: ON (red) minus OFF (blue) events per frame")
     fig.tight_layout()
-    out = Path(out)
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return save_figure(fig, out)
 
 
 def plot_outputs(paths: list[str | Path]) -> list[Path]:

@@ -109,7 +109,7 @@ EXAMPLES: dict[str, tuple[dict, str, float, float]] = {
     "pick": ({"types": ["eeg"]}, "signal", 0, 0),
     "resample": ({"sfreq": 100.0}, "signal", 1e-5, 1e-9),
     "epochs": ({"events": ["left", "right"], "tmin": -0.5, "tmax": 2.0}, "signal", 0, 0),
-    # FASTER (neurosig.eeg.faster_stages)
+    # FASTER (neurosig.eeg.faster.stages)
     "faster": ({"ica": False}, "eeg_epochs", 1e-5, 1e-9),
     "faster_online": ({"calibration_epochs": 5}, "eeg_epochs", 1e-5, 1e-9),
     # AT-AT EMG removal (neurosig.eeg.atat), with the shipped weights; float32 model rounding

@@ -96,12 +96,12 @@ class Scale(TransformerMixin, BaseEstimator):
 class FasterCleaner(TransformerMixin, BaseEstimator):
     """FASTER (Nolan et al. 2010) learnt on the training trials, applied to any trial.
 
-    ``fit`` runs the steps that learn from the data set (:mod:`neurosig.eeg.faster`): step 1 (bad
-    channels), step 2 (bad epochs, left out of the ICA fit only: a transformer cannot drop trials) and
-    step 3 (a seeded ICA on the good channels, bad components chosen). ``transform`` applies the learnt
-    ICA removal, then step 4 (bad channels within each trial, z-scored across channels of that trial,
-    deviations against the training means) and interpolates the step-1 and step-4 channels with
-    spherical splines. Test trials are only transformed, never used to decide anything.
+    ``fit`` runs the steps that learn from the data set (:class:`neurosig.eeg.faster.FasterModel`):
+    step 1 (bad channels), step 2 (bad epochs, left out of the ICA fit only: a transformer cannot drop
+    trials) and step 3 (a seeded ICA on the good channels, bad components chosen). ``transform``
+    applies the learnt ICA removal, then step 4 (bad channels within each trial, z-scored across
+    channels of that trial, deviations against the training means) and interpolates the step-1 and
+    step-4 channels with spherical splines. Test trials are only transformed, never used to decide anything.
 
     Parameters
     ----------
@@ -128,6 +128,8 @@ class FasterCleaner(TransformerMixin, BaseEstimator):
         Step-1 channels, interpolated in every trial.
     excluded_components_ : list of int
         ICA components removed.
+    model_ : neurosig.eeg.faster.FasterModel
+        What was learnt, applied by ``transform``.
     """
 
     def __init__(
@@ -146,7 +148,7 @@ class FasterCleaner(TransformerMixin, BaseEstimator):
 
     def _info(self, n_channels: int, n_times: int):
         from neurosig.core.chunks import EpochsInfo
-        from neurosig.eeg.faster_stages import mne_info
+        from neurosig.eeg.faster.stages import mne_info
 
         if self.sfreq is None or self.ch_names is None or len(self.ch_names) != n_channels:
             raise ConfigError(
@@ -156,62 +158,36 @@ class FasterCleaner(TransformerMixin, BaseEstimator):
         names = tuple(self.ch_names)
         return mne_info(EpochsInfo(float(self.sfreq), names, ("eeg",) * len(names), 0.0, n_times))
 
-    def _epochs(self, X: np.ndarray):
+    def _epochs(self, X: np.ndarray, info):
         import mne
 
-        epochs = mne.EpochsArray(np.asarray(X, dtype=np.float64), self.info_, verbose="error")
-        epochs.info["bads"] = list(self.bad_channels_)
-        return epochs
-
-    def _remove_components(self, X: np.ndarray) -> np.ndarray:
-        if self.ica_ is None:
-            return np.asarray(X, dtype=np.float64)
-        epochs = self._epochs(X)
-        self.ica_.apply(epochs, exclude=self.excluded_components_, verbose="error")
-        return epochs.get_data(copy=False)
+        return mne.EpochsArray(np.asarray(X, dtype=np.float64), info, verbose="error")
 
     def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> FasterCleaner:
         """Learn bad channels, the ICA and its bad components from the training trials."""
-        from neurosig.eeg import faster as F
+        from neurosig.eeg.faster import FasterModel
 
         X = _check_3d(X)
-        self.info_ = self._info(X.shape[1], X.shape[2])
-        names = list(self.ch_names)
-        step1 = F.find_bad_channels(X, float(self.sfreq), names, self.metrics, self.threshold)
-        self.bad_channels_ = list(step1.bad_items())
-        self.good_ = [i for i, c in enumerate(names) if c not in self.bad_channels_]
-        step2 = F.find_bad_epochs(X[:, self.good_], None, self.metrics, self.threshold)
-        kept = np.flatnonzero(~step2.bad)
-        self.ica_, self.excluded_components_ = None, []
-        if self.ica:
-            epochs = self._epochs(X[kept])
-            good_names = [names[i] for i in self.good_]
-            self.ica_ = F.fit_ica(epochs, good_names, None, self.ica_method, self.random_state)
-            step3 = F.find_bad_components_ica(self.ica_, epochs, self.metrics, self.threshold)
-            self.excluded_components_ = [int(i) for i in np.flatnonzero(step3.bad)]
-        self.channel_means_ = self._remove_components(X[kept])[:, self.good_].mean(axis=(0, 2))
+        info = self._info(X.shape[1], X.shape[2])
+        self.model_ = FasterModel(
+            self.metrics, self.threshold, ica=self.ica, ica_method=self.ica_method,
+            random_state=self.random_state,
+        )  # fmt: skip
+        self.model_.learn(self._epochs(X, info))
+        self.bad_channels_ = list(self.model_.bad_channels_)
+        self.excluded_components_ = list(self.model_.excluded_)
         return self
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Remove the learnt components, then find and interpolate bad channels trial by trial."""
-        from neurosig.eeg import faster as F
-
         X = _check_3d(X)
-        if not hasattr(self, "info_"):
+        if not hasattr(self, "model_"):
             raise DataError("FasterCleaner is not fitted; fit it on the training trials first.")
-        out = self._remove_components(X)
-        if not self.interpolate:
-            return out.astype(np.float32)
-        names = list(self.ch_names)
-        step4 = F.find_bad_channels_in_epochs(
-            out[:, self.good_], float(self.sfreq), [names[i] for i in self.good_], self.metrics,
-            self.threshold, channel_means=self.channel_means_,
-        )
-        bad = np.zeros((len(out), len(names)), dtype=bool)
-        bad[:, [names.index(c) for c in self.bad_channels_]] = True
-        bad[:, self.good_] |= step4.bad
-        clean, _ = F.interpolate_channels_in_epochs(out, self.info_, bad)
-        return clean.astype(np.float32)
+        epochs = self.model_.remove_components(self._epochs(X, self.model_.info_))
+        out = epochs.get_data(copy=False)
+        if self.interpolate:
+            out, _, _ = self.model_.repair(out)
+        return out.astype(np.float32)
 
 
 #: YAML name → "module:Class" of a fold-fitted step (imported when used).

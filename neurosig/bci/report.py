@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from neurosig.bci.metrics import confusion, per_subject, summarise, transfer_effect, wilcoxon_pairs
+from neurosig.core.figures import save_figure, subplots
 
 __all__ = ["write_report", "markdown_table"]
 
@@ -60,16 +61,11 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def _figures(records: Sequence[dict[str, Any]], out: Path) -> list[Path]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     paths = []
     subj = per_subject(records)
     keys = sorted(subj)
     subjects = sorted({s for k in keys for s in subj[k]})
-    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(subjects) * max(1, len(keys)) ** 0.5), 4))
+    fig, ax = subplots(figsize=(max(6, 0.6 * len(subjects) * max(1, len(keys)) ** 0.5), 4))
     width = 0.8 / max(len(keys), 1)
     for i, key in enumerate(keys):
         acc = [100 * subj[key].get(s, {}).get("accuracy", np.nan) for s in subjects]
@@ -82,13 +78,11 @@ def _figures(records: Sequence[dict[str, Any]], out: Path) -> list[Path]:
     ax.legend(fontsize=7, ncol=2)
     ax.set_title("Per-subject accuracy (mean over folds)")
     fig.tight_layout()
-    paths.append(out / "accuracy_per_subject.png")
-    fig.savefig(paths[-1], dpi=100)
-    plt.close(fig)
+    paths.append(save_figure(fig, out / "accuracy_per_subject.png"))
 
     for protocol in sorted({p for p, _ in keys}):
         pipes = [pl for p, pl in keys if p == protocol]
-        fig, axes = plt.subplots(1, len(pipes), figsize=(2.6 * len(pipes), 2.8), squeeze=False)
+        fig, axes = subplots(1, len(pipes), figsize=(2.6 * len(pipes), 2.8), squeeze=False)
         for ax, pipe in zip(axes[0], pipes, strict=True):
             cm, classes = confusion(records, protocol, pipe)
             ax.imshow(cm, cmap="Blues")
@@ -102,13 +96,11 @@ def _figures(records: Sequence[dict[str, Any]], out: Path) -> list[Path]:
         axes[0][0].set_ylabel("true", fontsize=7)
         fig.suptitle(f"Confusion matrices ({protocol}, all folds and subjects)", fontsize=9)
         fig.tight_layout()
-        paths.append(out / f"confusion_{protocol}.png")
-        fig.savefig(paths[-1], dpi=100)
-        plt.close(fig)
+        paths.append(save_figure(fig, out / f"confusion_{protocol}.png"))
 
     effects = transfer_effect(records)
     if effects:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
+        fig, ax = subplots(figsize=(6, 3.5))
         names = sorted(effects)
         data = [[100 * v for v in effects[n].values()] for n in names]
         ax.boxplot(data, tick_labels=names)
@@ -118,9 +110,7 @@ def _figures(records: Sequence[dict[str, Any]], out: Path) -> list[Path]:
         ax.set_ylabel("transfer − within-subject accuracy (points)")
         ax.set_title("Transfer-learning effect per subject")
         fig.tight_layout()
-        paths.append(out / "transfer_effect.png")
-        fig.savefig(paths[-1], dpi=100)
-        plt.close(fig)
+        paths.append(save_figure(fig, out / "transfer_effect.png"))
     return paths
 
 

@@ -56,45 +56,40 @@ class ComponentConfig(pydantic.BaseModel):
         return dict(self.model_extra or {})
 
 
-class PipelineConfig(pydantic.BaseModel):
-    """A stream pipeline: source → stages → sink."""
+class _FileConfig(pydantic.BaseModel):
+    """What every configuration file shares: no unknown keys, and the YAML it is recorded as."""
 
     model_config = pydantic.ConfigDict(extra="forbid")
-    name: str = "pipeline"
-    description: str = ""
-    source: ComponentConfig
-    stages: list[ComponentConfig] = []
-    sink: ComponentConfig | None = None
 
     def to_yaml(self) -> str:
         """The configuration as YAML (recorded in every output)."""
         return yaml.safe_dump(self.model_dump(exclude_none=True), sort_keys=False)
 
 
-class JobConfig(pydantic.BaseModel):
+class PipelineConfig(_FileConfig):
+    """A stream pipeline: source → stages → sink."""
+
+    name: str = "pipeline"
+    description: str = ""
+    source: ComponentConfig
+    stages: list[ComponentConfig] = []
+    sink: ComponentConfig | None = None
+
+
+class JobConfig(_FileConfig):
     """A job: one registered component whose ``run`` does non-stream work."""
 
-    model_config = pydantic.ConfigDict(extra="forbid")
     name: str = "job"
     description: str = ""
     job: ComponentConfig
 
-    def to_yaml(self) -> str:
-        """The configuration as YAML (recorded in outputs)."""
-        return yaml.safe_dump(self.model_dump(exclude_none=True), sort_keys=False)
 
-
-class SuiteConfig(pydantic.BaseModel):
+class SuiteConfig(_FileConfig):
     """Several pipelines and jobs run one after another (e.g. the demo: an EEG and an event stream)."""
 
-    model_config = pydantic.ConfigDict(extra="forbid")
     name: str = "suite"
     description: str = ""
     pipelines: Annotated[list[PipelineConfig | JobConfig], pydantic.Field(min_length=1)]
-
-    def to_yaml(self) -> str:
-        """The configuration as YAML."""
-        return yaml.safe_dump(self.model_dump(exclude_none=True), sort_keys=False)
 
 
 def _parse_scalar(text: str) -> Any:

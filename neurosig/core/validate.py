@@ -8,6 +8,7 @@ values, what came in, and what to do.
 from __future__ import annotations
 
 import difflib
+import glob
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,6 +21,7 @@ __all__ = [
     "check_option",
     "check_positive",
     "check_existing_file",
+    "expand_files",
     "check_finite",
     "check_band",
 ]
@@ -64,6 +66,35 @@ def check_existing_file(path: str | Path, what: str = "file") -> Path:
     if not path.is_file():
         raise DataError(f"{what} {str(path)!r} is not a regular file.")
     return path
+
+
+def expand_files(patterns: Iterable[str], what: str) -> list[str]:
+    """The files matching glob patterns (``~`` expanded), sorted within each pattern, in pattern order.
+
+    Parameters
+    ----------
+    patterns : iterable of str
+        Glob patterns or plain paths, relative to the working directory.
+    what : str
+        The setting they come from, named in the error (e.g. ``"train_files"``).
+
+    Returns
+    -------
+    files : list of str
+        The matches of every pattern.
+
+    Raises
+    ------
+    ConfigError
+        If a pattern matches no file.
+    """
+    files: list[str] = []
+    for pattern in patterns:
+        found = sorted(glob.glob(str(Path(pattern).expanduser())))
+        if not found:
+            raise ConfigError(f"{what}: {pattern!r} matches no file (cwd is {Path.cwd()}).")
+        files.extend(found)
+    return files
 
 
 def check_finite(name: str, data: np.ndarray) -> np.ndarray:

@@ -132,15 +132,20 @@ def _clean_faster(raw, epochs: np.ndarray) -> np.ndarray:
             "cleaning='faster' needs neurosig.eeg.faster, which this installation lacks; "
             "use cleaning='threshold' (or 'auto')."
         )
-    from neurosig.eeg import faster  # noqa: PLC0415 - optional module
+    import mne  # noqa: PLC0415
+
+    from neurosig.eeg.faster import FasterModel, channel_means  # noqa: PLC0415 - optional module
 
     sfreq = float(raw.info["sfreq"]) if raw is not None else SFREQ
     data = np.transpose(epochs, (1, 0, 2))  # FASTER takes (n_epochs, n_channels, n_times)
-    good = ~faster.find_bad_channels(data, sfreq).bad
+    info = mne.create_info(data.shape[1], sfreq, "eeg")
+    model = FasterModel(ica=False)
+    model.learn(mne.EpochsArray(data, info, verbose="error"))
+    good = np.isin(info.ch_names, model.good_)
+    # Step 4 judges every epoch here, so its deviation is against the means of all epochs.
+    bad_in_epoch = model.find_bad_channels_in_epochs(data, channel_means(data[:, good])).bad
     keep = np.zeros(epochs.shape[:2], dtype=bool)
-    bad_epochs = faster.find_bad_epochs(data[:, good]).bad
-    bad_in_epoch = faster.find_bad_channels_in_epochs(data[:, good], sfreq).bad  # (n_epochs, n_good)
-    keep[good] = (~bad_epochs[None, :]) & ~bad_in_epoch.T
+    keep[good] = (~model.steps_["epochs"].bad[None, :]) & ~bad_in_epoch.T  # (n_good, n_epochs)
     return keep
 
 

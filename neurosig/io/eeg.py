@@ -1,7 +1,8 @@
 """Any file MNE reads (EDF, BDF, GDF, FIF, BrainVision, EEGLAB, EGI, ...) as a stream of chunks.
 
-Reading is lazy: the file is opened with ``preload=False`` and each chunk reads only its own
-samples, so a long recording never sits in memory whole. Annotations become :class:`Marker`s in the
+Reading is lazy: the file is opened with ``preload=False`` (once per source: its info, chunk count
+and chunks share that handle) and each chunk reads only its own samples, so a long recording never
+sits in memory whole. Annotations become :class:`Marker`s in the
 chunk where they start. EDF/BDF headers are checked before MNE sees the file, because MNE silently
 shortens truncated files and treats discontinuous (EDF+D) files as continuous.
 """
@@ -176,14 +177,19 @@ class EEGFileSource(Source):
         self.path = path
         self.chunk_duration = chunk_duration
         self.picks = picks
+        self._opened: tuple[tuple[str, str], Any, list[int]] | None = None
 
-    def _open(self):
-        raw = open_raw(self.path)
-        try:
-            picks = raw.copy().pick(self.picks).ch_names if self.picks != "all" else raw.ch_names
-        except ValueError as err:
-            raise FormatError(f"picks={self.picks!r} selects no channel: {err}", path=self.path) from None
-        return raw, [raw.ch_names.index(c) for c in picks]
+    def _open(self) -> tuple[Any, list[int]]:
+        """The lazily opened recording and the indices of the picked channels, opened once per path."""
+        key = (self.path, repr(self.picks))
+        if self._opened is None or self._opened[0] != key:
+            raw = open_raw(self.path)
+            try:
+                picks = raw.copy().pick(self.picks).ch_names if self.picks != "all" else raw.ch_names
+            except ValueError as err:
+                raise FormatError(f"picks={self.picks!r} selects no channel: {err}", path=self.path) from None
+            self._opened = (key, raw, [raw.ch_names.index(c) for c in picks])
+        return self._opened[1], self._opened[2]
 
     @property
     def info(self) -> SignalInfo:

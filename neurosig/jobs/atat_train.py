@@ -8,29 +8,18 @@ noisy input, training history, data provenance).
 
 from __future__ import annotations
 
-import glob
 import json
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
 import pydantic
 
-from neurosig.core.errors import ConfigError
 from neurosig.core.stage import Job
+from neurosig.core.validate import expand_files
 
 __all__ = ["ATATTrainJob"]
 
 PositiveInt = Annotated[int, pydantic.Field(gt=0)]
-
-
-def _expand(patterns: list[str], what: str) -> list[str]:
-    files: list[str] = []
-    for pattern in patterns:
-        matches = sorted(glob.glob(str(Path(pattern).expanduser())))
-        if not matches:
-            raise ConfigError(f"{what} pattern {pattern!r} matches no file (cwd is {Path.cwd()}).")
-        files.extend(matches)
-    return files
 
 
 class ATATTrainJob(Job):
@@ -122,8 +111,8 @@ class ATATTrainJob(Job):
         if self.eegdenoisenet_root is not None:
             return denoise.load_eegdenoisenet(self.eegdenoisenet_root, seed=self.seed)
         return denoise.build_from_recordings(
-            _expand(self.eeg_files, "eeg_files"),
-            _expand(self.emg_files, "emg_files"),
+            expand_files(self.eeg_files, "eeg_files"),
+            expand_files(self.emg_files, "emg_files"),
             cleaning=self.cleaning,
             max_epochs_per_recording=self.max_epochs_per_recording,
             seed=self.seed,

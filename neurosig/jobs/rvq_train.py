@@ -139,8 +139,8 @@ class RVQTrainJob(Job):
         import torch
 
         from neurosig.core.chunks import TokenChunk, TokenInfo
+        from neurosig.core.validate import expand_files
         from neurosig.eeg.rvq.config import preset, single_codebook_baseline
-        from neurosig.eeg.rvq.data import expand
         from neurosig.eeg.rvq.evaluate import evaluate, plot_reconstruction
         from neurosig.eeg.rvq.store import save_tokens
         from neurosig.eeg.rvq.tokenizer import Tokenizer
@@ -148,8 +148,8 @@ class RVQTrainJob(Job):
 
         torch.set_num_threads(self.threads)
         config = preset(self.preset, **self.overrides)
-        files = expand(self.train_files, "train_files")
-        held = expand(self.held_out_files, "held_out_files")
+        files = expand_files(self.train_files, "train_files")
+        held = expand_files(self.held_out_files, "held_out_files")
         train_recs = [self.prepare(f, config.patch_len) for f in files]
         test_recs = [self.prepare(f, config.patch_len) for f in held]
         wrong = sorted({r.sfreq for r in train_recs + test_recs} - {config.sfreq})

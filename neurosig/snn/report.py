@@ -9,26 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from neurosig.core.figures import save_figure, subplots
+
 __all__ = ["plot_feast", "plot_pruning", "plot_training"]
-
-
-def _subplots(*args: Any, **kwargs: Any):
-    """``matplotlib.pyplot.subplots`` on the file-only Agg backend (no display needed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(*args, **kwargs)
-
-
-def _save(fig, path: str | Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
 
 
 def plot_training(
@@ -54,7 +37,7 @@ def plot_training(
     """
     epochs = [row["epoch"] + 1 for row in history]
     n_panels = 2 + (len(delays) > 0)
-    fig, axes = _subplots(1, n_panels, figsize=(4.2 * n_panels, 3.4), constrained_layout=True)
+    fig, axes = subplots(1, n_panels, figsize=(4.2 * n_panels, 3.4), layout="constrained")
     ax_acc, ax_loss = axes[0], axes[1]
     for split, style in (("train", "o-"), ("val", "s-")):
         ax_acc.plot(epochs, [100 * row[f"{split}_accuracy"] for row in history], style, label=split)
@@ -74,7 +57,7 @@ def plot_training(
             ax_delay.hist(layer_delays.ravel(), bins=bins, histtype="step", lw=1.5, label=name)
         ax_delay.set(xlabel="delay (steps)", ylabel="synapses", title="learnt delays (rounded)")
         ax_delay.legend(fontsize="small")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_feast(report: Mapping[str, Any], path: str | Path) -> Path:
@@ -106,7 +89,7 @@ def plot_feast(report: Mapping[str, Any], path: str | Path) -> Path:
             side, side
         )
     events = np.asarray(report["events"], dtype=float)
-    fig, (ax_w, ax_th, ax_miss) = _subplots(1, 3, figsize=(13, 3.6), constrained_layout=True)
+    fig, (ax_w, ax_th, ax_miss) = subplots(1, 3, figsize=(13, 3.6), layout="constrained")
     image = ax_w.imshow(mosaic, cmap="viridis")
     for index in range(n_neurons):
         r, c = divmod(index, cols)
@@ -126,7 +109,7 @@ def plot_feast(report: Mapping[str, Any], path: str | Path) -> Path:
         ylim=(0, 100),
         title=f"missed-event rate (overall {100 * report['missed_rate']:.1f} %)",
     )
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_pruning(curve: Sequence[Mapping[str, float]], path: str | Path, chance: float | None = None) -> Path:
@@ -148,7 +131,7 @@ def plot_pruning(curve: Sequence[Mapping[str, float]], path: str | Path, chance:
     """
     ops = [row["ops_per_sample"] for row in curve]
     accuracy = [100 * row["accuracy"] for row in curve]
-    fig, ax = _subplots(figsize=(5.5, 3.6), constrained_layout=True)
+    fig, ax = subplots(figsize=(5.5, 3.6), layout="constrained")
     ax.semilogx(ops, accuracy, "o-")
     for row, x, y in zip(curve, ops, accuracy, strict=True):
         label = f"{100 * row['fraction']:g} %"
@@ -163,4 +146,4 @@ def plot_pruning(curve: Sequence[Mapping[str, float]], path: str | Path, chance:
         ylim=(0, 105),
         title="accuracy vs operations (labels: weights pruned)",
     )
-    return _save(fig, path)
+    return save_figure(fig, path)

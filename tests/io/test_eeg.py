@@ -94,3 +94,26 @@ def test_discontinuous_edf_is_refused(shared_file, tmp_path):
 def test_bad_picks(shared_file):
     with pytest.raises(FormatError, match="selects no channel"):
         _ = EEGFileSource(str(shared_file(S001R04)), picks="eog").info
+
+
+def test_a_run_opens_the_recording_once(tmp_path, monkeypatch):
+    import mne
+
+    from neurosig.core.pipeline import Pipeline
+
+    path = tmp_path / "rec_raw.fif"
+    info = mne.create_info(["Cz", "Pz", "Oz"], 100.0, "eeg")
+    data = 1e-5 * np.random.default_rng(0).standard_normal((3, 1000))
+    mne.io.RawArray(data, info, verbose="error").save(path, verbose="error")
+    opened = []
+    read_raw = mne.io.read_raw
+
+    def counting_read_raw(*args, **kwargs):
+        opened.append(args[0])
+        return read_raw(*args, **kwargs)
+
+    monkeypatch.setattr(mne.io, "read_raw", counting_read_raw)
+    source = EEGFileSource(str(path), chunk_duration=2.0)
+    Pipeline(source).run(progress=False)  # asks n_chunks (progress bar), iterates, reads the info
+    assert source.n_chunks == 5
+    assert len(opened) == 1

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 from scipy import signal
 
+from neurosig.core.figures import save_figure, subplots
+
 __all__ = ["METRICS", "rrmse_t", "rrmse_s", "cc", "markdown_table", "plot_metrics", "plot_examples"]
 
 #: Sampling rate of the benchmark epochs, Hz.
@@ -56,12 +58,7 @@ def markdown_table(results: dict[str, dict[str, list[float]]], metric: str = "cc
 
 def plot_metrics(results: dict[str, dict[str, list[float]]], path: str | Path) -> Path:
     """Save a PNG with one panel per metric: metric vs SNR, one line per model."""
-    import matplotlib  # noqa: PLC0415 - plotting is optional work
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
-    fig, axes = plt.subplots(1, len(METRICS), figsize=(4 * len(METRICS), 3.2))
+    fig, axes = subplots(1, len(METRICS), figsize=(4 * len(METRICS), 3.2))
     for ax, metric in zip(axes, METRICS, strict=True):
         for name, res in results.items():
             ax.plot(res["snr_db"], res[metric], marker="o", ms=3, label=name)
@@ -70,24 +67,16 @@ def plot_metrics(results: dict[str, dict[str, list[float]]], path: str | Path) -
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 def plot_examples(
     noisy: np.ndarray, clean: np.ndarray, cleaned: dict[str, np.ndarray], path: str | Path, sfreq=SFREQ
 ) -> Path:
     """Save a PNG of a few epochs: noisy input, clean target and each model's output."""
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
-
     n = len(noisy)
     t = np.arange(noisy.shape[1]) / sfreq
-    fig, axes = plt.subplots(n, 1, figsize=(9, 2.2 * n), squeeze=False)
+    fig, axes = subplots(n, 1, figsize=(9, 2.2 * n), squeeze=False)
     for i, ax in enumerate(axes[:, 0]):
         ax.plot(t, noisy[i], color="0.75", lw=0.8, label="noisy")
         ax.plot(t, clean[i], color="k", lw=1.0, label="clean")
@@ -97,7 +86,4 @@ def plot_examples(
     axes[-1, 0].set_xlabel("time (s)")
     axes[0, 0].legend(fontsize=7, ncol=len(cleaned) + 2)
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=110)

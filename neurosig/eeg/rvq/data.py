@@ -10,7 +10,6 @@ training.
 from __future__ import annotations
 
 import copy
-import glob
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +19,10 @@ import numpy as np
 
 from neurosig.core.chunks import concat_chunks
 from neurosig.core.config import build_pipeline, load_config
-from neurosig.core.errors import ConfigError, DataError
+from neurosig.core.errors import DataError
 from neurosig.core.validate import check_option
 
-__all__ = ["DEFAULT_PREPROCESSING", "Recording", "expand", "preprocess", "prepare", "resolve_cleaning"]
+__all__ = ["DEFAULT_PREPROCESSING", "Recording", "preprocess", "prepare", "resolve_cleaning"]
 
 #: NeuroRVQ's preprocessing with the suite's causal stages (60 Hz mains for the PhysioNet data).
 DEFAULT_PREPROCESSING: dict[str, Any] = {
@@ -64,23 +63,6 @@ class Recording:
     ch_names: list[str]
     good: np.ndarray
     cleaning: dict[str, Any] = field(default_factory=dict)
-
-
-def expand(patterns: list[str], what: str) -> list[str]:
-    """Files matching glob patterns, sorted per pattern.
-
-    Raises
-    ------
-    ConfigError
-        If a pattern matches nothing.
-    """
-    files: list[str] = []
-    for pattern in patterns:
-        found = sorted(glob.glob(str(Path(pattern).expanduser())))
-        if not found:
-            raise ConfigError(f"{what}: {pattern!r} matches no file (cwd is {Path.cwd()}).")
-        files.extend(found)
-    return files
 
 
 def resolve_cleaning(cleaning: str) -> str:

@@ -194,14 +194,11 @@ def plot_reconstruction(
     channels : int
         Channels shown (the first ones).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from neurosig.core.figures import save_figure, subplots
 
     n = min(original.shape[1], int(seconds * sfreq))
     t = np.arange(n) / sfreq
-    fig, axes = plt.subplots(channels, 2, figsize=(12, 2.4 * channels), squeeze=False)
+    fig, axes = subplots(channels, 2, figsize=(12, 2.4 * channels), squeeze=False)
     for row in range(channels):
         ax, ax_psd = axes[row]
         ax.plot(t, original[row, :n] * 1e6, color="k", lw=1.2, label="original")
@@ -218,8 +215,5 @@ def plot_reconstruction(
     axes[-1, 1].set_xlabel("frequency (Hz)")
     axes[0, 0].legend(loc="upper right", fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return save_figure(fig, path, dpi=110)

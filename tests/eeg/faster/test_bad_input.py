@@ -9,6 +9,7 @@ import pytest
 
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.eeg import faster as F
+from neurosig.eeg.faster import model
 
 
 def _epochs(n_ep=20, n_ch=8, n_t=128, seed=0):
@@ -113,4 +114,4 @@ def test_unknown_reference_electrode():
     epochs = mne.EpochsArray(_epochs(n_ch=4, n_t=100), info, verbose="error")
     with pytest.raises(ConfigError, match="reference='XYZ'"):
         F.run_faster(epochs, reference="XYZ", ica=False)
-    assert F._ref_angles(info, ["Pz"], "FCz").shape == (1,)  # FCz: not recorded, from the template
+    assert model._ref_angles(info, ["Pz"], "FCz").shape == (1,)  # FCz: not recorded, from the template

@@ -59,7 +59,7 @@ def test_series_stats_and_gradient_match_numpy(x):
 
 
 def test_line_noise_equals_welch():
-    from neurosig.eeg.faster_metrics import LINE_FREQS, _line_noise, _welch
+    from neurosig.eeg.faster.metrics import LINE_FREQS, _line_noise, _welch
 
     rng = np.random.default_rng(0)
     for shape, sfreq in [((4, 5000), 160.0), ((3, 5, 320), 160.0), ((2, 999), 256.0)]:

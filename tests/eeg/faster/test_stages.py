@@ -15,7 +15,7 @@ from neurosig.core.config import build_pipeline
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.eeg import faster as F
 from neurosig.eeg.epochs import Epochs
-from neurosig.eeg.faster_stages import Faster, FasterOnline, mne_info
+from neurosig.eeg.faster.stages import Faster, FasterOnline, mne_info
 from neurosig.eeg.simulate import SimulatedEEGSource
 from neurosig.testing import check_streaming_invariance, run_stage, split_chunk
 

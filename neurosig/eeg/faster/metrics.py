@@ -50,6 +50,7 @@ __all__ = [
     "component_metrics",
     "channel_in_epoch_metrics",
     "eog_correlation",
+    "channel_means",
 ]
 
 #: Line frequencies (Hz) whose summed Welch power is the ``line_noise`` metric, as in mne-faster.
@@ -149,6 +150,22 @@ def _stats3d(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n_ep, n_ch, n_t = data.shape
     mean, var, ptp = series_stats(data.reshape(-1, n_t))
     return mean.reshape(n_ep, n_ch), var.reshape(n_ep, n_ch), ptp.reshape(n_ep, n_ch)
+
+
+def channel_means(data: np.ndarray) -> np.ndarray:
+    """Each channel's mean over epochs: the reference of the ``deviation`` metrics of steps 2 and 4.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_epochs, n_channels, n_times)
+        EEG epochs in volts.
+
+    Returns
+    -------
+    means : ndarray, shape (n_channels,)
+        The mean over epochs of each channel's epoch means (V), as those metrics compute it by default.
+    """
+    return _stats3d(np.asarray(data, dtype=np.float64))[0].mean(axis=0)
 
 
 def _welch(x: np.ndarray, sfreq: float) -> tuple[np.ndarray, np.ndarray]:

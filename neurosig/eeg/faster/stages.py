@@ -30,9 +30,9 @@ from neurosig.core.chunks import EpochsChunk, EpochsInfo, concat_chunks
 from neurosig.core.errors import DataError
 from neurosig.core.stage import Stage
 from neurosig.core.validate import check_finite
-from neurosig.eeg import faster as F
-from neurosig.eeg.faster_metrics import PROFILES, channel_in_epoch_metrics, epoch_metrics
-from neurosig.eeg.faster_report import FasterReport
+from neurosig.eeg.faster.metrics import epoch_metrics
+from neurosig.eeg.faster.model import FasterModel, run_faster
+from neurosig.eeg.faster.report import FasterReport
 
 __all__ = ["Faster", "FasterOnline", "mne_info"]
 
@@ -188,7 +188,7 @@ class Faster(Stage):
         epochs = mne.EpochsArray(
             whole.data.astype(np.float64), mne_info(info), tmin=info.tmin, baseline=None, verbose="error"
         )
-        clean, report = F.run_faster(
+        clean, report = run_faster(
             epochs,
             metrics=self.metrics,
             threshold=self.threshold,
@@ -275,86 +275,71 @@ class FasterOnline(Stage):
         """Forget the calibration, the buffered epochs and the log."""
         self._buffer: list[EpochsChunk] = []
         self._calib: dict[str, Any] | None = None
-        self._cache: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._model: FasterModel | None = None
         self._n_seen = 0
         self.log: list[dict[str, Any]] = []
         self.calibration: dict[str, Any] = {}
 
     # -- calibration ---------------------------------------------------------------------------
     def _calibrate(self, whole: EpochsChunk) -> None:
+        import mne
+
         info = whole.info
-        profile = PROFILES[self.metrics]
-        self._mne_info = mne_info(info)
+        data = whole.data.astype(np.float64)
         eeg = [i for i, t in enumerate(info.ch_types) if t == "eeg"]
-        names = [info.ch_names[i] for i in eeg]
-        data = whole.data[:, eeg].astype(np.float64)
-        live = np.ptp(data, axis=2).max(axis=1) > 0
+        live = np.ptp(data[:, eeg], axis=2).max(axis=1) > 0
         if live.sum() < 3:
             raise DataError(
                 f"FasterOnline needs at least 3 non-constant epochs to calibrate, got {int(live.sum())}; "
                 "raise calibration_epochs or check the recording."
             )
-        data = data[live]
-        channels = F.find_bad_channels(data, info.sfreq, names, profile, self.threshold, self.max_iter)
-        good = [eeg[j] for j in np.flatnonzero(~channels.bad)]
-        good_data = whole.data[live][:, good].astype(np.float64)
-        epochs = F.find_bad_epochs(good_data, None, profile, self.threshold, self.max_iter)
-        keep = ~epochs.bad
-        scores = epoch_metrics(good_data[keep], profile)
+        model = FasterModel(self.metrics, self.threshold, max_iter=self.max_iter, ica=False)
+        model.learn(mne.EpochsArray(data[live], mne_info(info), verbose="error"))
+        good = [info.ch_names.index(c) for c in model.good_]
+        kept = data[live][model.kept_][:, good]
+        scores = epoch_metrics(kept, model.profile)
         center, spread = {}, {}
         for m, s in scores.items():
-            center[m] = float(np.median(s) if profile.center == "median" else np.mean(s))
-            spread[m] = float(np.std(s, ddof=profile.ddof)) if len(s) > profile.ddof else 0.0
-        self._calib = {
-            "good": good,
-            "bad_channels": [info.ch_names[eeg[j]] for j in np.flatnonzero(channels.bad)],
-            "channel_means": good_data[keep].mean(axis=(0, 2)),
-            "center": center,
-            "spread": spread,
-        }
+            center[m] = float(np.median(s) if model.profile.center == "median" else np.mean(s))
+            spread[m] = float(np.std(s, ddof=model.profile.ddof)) if len(s) > model.profile.ddof else 0.0
+        self._model = model
+        self._calib = {"good": good, "center": center, "spread": spread}
         self.calibration = {
             "n_epochs": int(len(whole.data)),
-            "bad_channels": self._calib["bad_channels"],
+            "bad_channels": list(model.bad_channels_),
             "center": center,
             "spread": spread,
-            "channels": channels.to_dict(),
+            "channels": model.steps_["channels"].to_dict(),
         }
 
     # -- judging -------------------------------------------------------------------------------
     def _judge(self, chunk: EpochsChunk) -> EpochsChunk | None:
         info = chunk.info
-        profile = PROFILES[self.metrics]
+        model = self._model
         c = self._calib
-        good = c["good"]
         data = chunk.data.astype(np.float64)
-        x = data[:, good]
+        x = data[:, c["good"]]
         constant = np.ptp(x, axis=2).max(axis=1) == 0
         bad_epoch = constant.copy()
         z_epoch = {m: np.zeros(len(x)) for m in c["center"]}
-        cells = np.zeros((len(x), len(good)), dtype=bool)
+        cells = np.zeros((len(x), len(c["good"])), dtype=bool)
         live = np.flatnonzero(~constant)
         if len(live):
-            scores = epoch_metrics(x[live], profile, channel_means=c["channel_means"])
+            scores = epoch_metrics(x[live], model.profile, channel_means=model.channel_means_)
             for m, s in scores.items():
                 sd = c["spread"][m]
                 z = (s - c["center"][m]) / sd if sd > 0 else np.zeros_like(s)
                 z_epoch[m][live] = z
                 bad_epoch[live] |= np.abs(z) > self.threshold
-            per_cell = channel_in_epoch_metrics(
-                x[live], info.sfreq, profile, channel_means=c["channel_means"]
-            )
-            for s in per_cell.values():
-                flags, _ = F.find_outliers(
-                    s, self.threshold, self.max_iter or 1, profile.center, profile.ddof
-                )
-                cells[live] |= flags
-        bad_names = c["bad_channels"]
-        out = data.copy()
+            cells[live] = model.find_bad_channels_in_epochs(data[live]).bad
         keep = ~bad_epoch if self.drop else np.ones(len(x), dtype=bool)
+        out = data
+        if self.interpolate:
+            repair = model.bad_cells(cells)
+            repair[~keep | constant] = False
+            out, _ = model.interpolate(data, repair)
         for k in range(len(x)):
-            fixed = [info.ch_names[good[j]] for j in np.flatnonzero(cells[k])]
-            if self.interpolate and keep[k] and not constant[k] and (bad_names or fixed):
-                out[k] = self._repair(out[k], [*bad_names, *fixed])
+            fixed = [model.good_[j] for j in np.flatnonzero(cells[k])]
             self.log.append(
                 {
                     "epoch": self._n_seen + k,
@@ -372,15 +357,6 @@ class FasterOnline(Stage):
         return EpochsChunk(
             out[idx].astype(np.float32), info, chunk.onsets[idx], tuple(chunk.labels[i] for i in idx), 0
         )
-
-    def _repair(self, epoch: np.ndarray, bads: list[str]) -> np.ndarray:
-        names = list(self._mne_info.ch_names)
-        key = tuple(sorted(names.index(b) for b in bads))
-        if key not in self._cache:
-            self._cache[key] = F.interpolation_matrix(self._mne_info, [names[i] for i in key])
-        good_idx, bad_idx, matrix = self._cache[key]
-        epoch[bad_idx] = matrix @ epoch[good_idx]
-        return epoch
 
     # -- stream --------------------------------------------------------------------------------
     def _process(self, chunk: EpochsChunk) -> Iterable[EpochsChunk]:

@@ -1,6 +1,6 @@
 """FASTER's decisions as data: :class:`StepResult` (one step) and :class:`FasterReport` (a whole run).
 
-Scores keep the units of their metric (see :mod:`neurosig.eeg.faster_metrics`: V, V², V²/Hz, or
+Scores keep the units of their metric (see :mod:`neurosig.eeg.faster.metrics`: V, V², V²/Hz, or
 dimensionless); z-scores are in standard deviations. The report serialises to JSON (non-finite numbers
 become ``null``), summarises as a markdown table and plots the z-scores to a PNG (matplotlib, imported
 on first use); :meth:`FasterReport.save` writes all three. Built by the step functions and
@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from neurosig.core.figures import save_figure, subplots
 
 __all__ = ["StepResult", "FasterReport"]
 
@@ -177,11 +179,9 @@ class FasterReport:
         path : Path
             The file written.
         """
-        from matplotlib.figure import Figure
-
-        path = Path(path)
-        fig = Figure(figsize=(11, 2.8 * max(1, len(self.steps))), layout="constrained")
-        axes = fig.subplots(max(1, len(self.steps)), 1, squeeze=False)[:, 0]
+        n = max(1, len(self.steps))
+        fig, axes = subplots(n, 1, figsize=(11, 2.8 * n), layout="constrained", squeeze=False)
+        axes = axes[:, 0]
         for ax, (name, res) in zip(axes, self.steps.items(), strict=False):
             if next(iter(res.z.values())).ndim == 2:
                 worst = np.max([np.abs(np.nan_to_num(z, posinf=0.0)) for z in res.z.values()], axis=0)
@@ -209,8 +209,7 @@ class FasterReport:
             ax.set_ylabel("z")
             ax.set_title(f"{name}: {len(np.flatnonzero(res.bad))} flagged (|z| > {res.threshold:g})")
             ax.legend(fontsize=6, ncol=3, loc="upper right")
-        fig.savefig(path, dpi=100)
-        return path
+        return save_figure(fig, path)
 
     def save(self, directory: str | Path, stem: str = "faster") -> dict[str, Path]:
         """Write ``STEM_report.json``, ``STEM_report.md`` and ``STEM_report.png`` into ``directory``."""
