@@ -74,7 +74,7 @@ def test_checkpoint_round_trip(tmp_path):
     x = torch.randn(2, 512)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), model(x))
-    assert not (tmp_path / "m.pt.partial").exists()
+    assert sorted(tmp_path.iterdir()) == [tmp_path / "m.pt"]  # no partial file, no lock
 
 
 def test_load_rejects_foreign_files(tmp_path):
