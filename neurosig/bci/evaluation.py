@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -27,6 +26,7 @@ from neurosig.bci.dataset import EpochsSet
 from neurosig.bci.metrics import fold_metrics
 from neurosig.bci.protocols import Fold
 from neurosig.core.errors import DataError, FormatError
+from neurosig.core.persist import write_text
 
 __all__ = ["ResultStore", "evaluate", "check_coverage", "supports_transfer", "fold_hash"]
 
@@ -77,13 +77,9 @@ class ResultStore:
         return record if record.get("hash") == digest else None
 
     def save(self, record: dict[str, Any]) -> Path:
-        """Write a record atomically (temporary file, then rename)."""
+        """Write a record exclusively and atomically (see :mod:`neurosig.core.persist`)."""
         path = self.path(record["protocol"], record["pipeline"], record["subject"], record["fold"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".partial")
-        tmp.write_text(json.dumps(record))
-        os.replace(tmp, path)
-        return path
+        return write_text(path, json.dumps(record))
 
 
 def _quiet():

@@ -12,7 +12,6 @@ Written only after :func:`~neurosig.bci.evaluation.check_coverage` passed. Files
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from neurosig.bci.metrics import confusion, per_subject, summarise, transfer_effect, wilcoxon_pairs
+from neurosig.core.persist import write_text
 
 __all__ = ["write_report", "markdown_table"]
 
@@ -51,12 +51,6 @@ def _tests_table(tests: Sequence[dict[str, Any]]) -> str:
         lines.append(f"| {t['protocol']} | {t['a']} | {t['b']} | {t['n_subjects']} "
                      f"| {100 * t['mean_difference']:+.1f} | {w} | {p} |")
     return "\n".join(lines)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _figures(records: Sequence[dict[str, Any]], out: Path) -> list[Path]:
@@ -149,7 +143,7 @@ def write_report(
     subj = {"/".join(k): v for k, v in per_subject(records).items()}
     results = {"meta": meta or {}, "summary": summary, "per_subject": subj, "transfer_effect": effects,
                "wilcoxon": tests, "folds": list(records)}
-    _atomic_write(out / "results.json", json.dumps(results, indent=1))
+    write_text(out / "results.json", json.dumps(results, indent=1))
     md = ["# BCI decoding evaluation", "", markdown_table(summary), ""]
     if effects:
         md += ["## Transfer-learning effect (transfer − within-subject accuracy, points)", "",
@@ -161,7 +155,7 @@ def write_report(
         md.append("")
     md += ["## Paired Wilcoxon signed-rank tests across subjects (accuracy)", "", _tests_table(tests), "",
            "Chance = 1 / n_classes; \"over chance\" = accuracy − chance, and that divided by chance.", ""]
-    _atomic_write(out / "results.md", "\n".join(md))
+    write_text(out / "results.md", "\n".join(md))
     paths = _figures(records, out) if figures else []
     return {"results_json": str(out / "results.json"), "table_md": str(out / "results.md"),
             "figures": [str(p) for p in paths], "summary": summary}

@@ -344,26 +344,34 @@ def load_checkpoint(path: str | Path, kind: str, map_location: str = "cpu") -> C
         tensors and plain values, is not a neurosig checkpoint, is of another kind, or lacks a key.
     """
     import pickle
+    import zipfile
 
     import torch
 
     path = Path(path).expanduser()
     if not path.is_file():
         raise DataError(f"checkpoint {str(path)!r} does not exist or is not a file; check the path.")
+    if not zipfile.is_zipfile(path):
+        raise FormatError(
+            "not a torch checkpoint (torch.save writes a zip archive; this file is not one, or it "
+            "was truncated). Pass a checkpoint written by neurosig.",
+            path=path,
+        )
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+        lines = [line for line in str(err).splitlines() if "GLOBAL" in line or "Unsupported" in line]
+        detail = f" ({lines[0].strip()})" if lines else ""
         raise FormatError(
             "refused: the file holds objects other than tensors and plain values, which "
-            f"weights_only=True does not load ({first}). Only load checkpoints you trust, and "
-            "re-save them with neurosig.",
+            f"weights_only=True does not load{detail}. Only load checkpoints you trust; write them "
+            "with neurosig.",
             path=path,
         ) from None
     except Exception as err:  # noqa: BLE001 - torch raises many kinds of errors on a bad file
         raise FormatError(
             f"not a readable torch checkpoint ({type(err).__name__}: {err}); the file may be "
-            "truncated or not a checkpoint at all.",
+            "damaged.",
             path=path,
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
@@ -429,7 +437,7 @@ def restore(
     try:
         model = build(checkpoint.config)
         model.load_state_dict(checkpoint.state_dict)
-    except (NeurosigError, ValueError, TypeError, KeyError, RuntimeError) as err:
+    except Exception as err:  # noqa: BLE001 - the config comes from the file; constructors raise anything
         raise FormatError(
             f"the saved config and weights do not make a {kind!r} model ({type(err).__name__}: {err}).",
             path=checkpoint.path,
