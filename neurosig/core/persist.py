@@ -350,7 +350,10 @@ def load_checkpoint(path: str | Path, kind: str, map_location: str = "cpu") -> C
 
     path = Path(path).expanduser()
     if not path.is_file():
-        raise DataError(f"checkpoint {str(path)!r} does not exist or is not a file; check the path.")
+        raise DataError(
+            f"checkpoint not found: {str(path)!r} does not exist or is not a file; check the path, "
+            "or train a model first to write one."
+        )
     if not zipfile.is_zipfile(path):
         raise FormatError(
             "not a torch checkpoint (torch.save writes a zip archive; this file is not one, or it "

@@ -47,6 +47,15 @@ def test_file_without_tokenizer(tiny, held_out_signal, tmp_path):
         read_tokenizer(path)
 
 
+def test_a_bad_stored_tokenizer_config_is_a_format_error(tiny, held_out_signal, tmp_path):
+    path = save_tokens(tmp_path / "t.h5", _token_chunk(tiny, held_out_signal[:, :400]), tiny)
+    with h5py.File(path, "a") as f:
+        config = f["tokenizer"].attrs["config"]
+        f["tokenizer"].attrs["config"] = config.replace('"patch_len":', '"patch_len":-')
+    with pytest.raises(FormatError, match="t.h5: the stored tokenizer is invalid"):
+        read_tokenizer(path)
+
+
 def test_sink_refuses_signals(tmp_path, tiny_checkpoint):
     sink = RVQTokenSink(str(tmp_path / "x.h5"), tiny_checkpoint)
     sink.open(_Meta(neurosig_version="x", pipeline_yaml="", source={"type": "array"}))
