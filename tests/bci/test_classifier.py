@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import numpy as np
 import pytest
 import torch
@@ -11,7 +13,8 @@ from sklearn.pipeline import make_pipeline
 
 from neurosig.bci.classifier import EEGClassifier, load_classifier
 from neurosig.bci.preprocessing import Standardize
-from neurosig.core.errors import ConfigError, DataError
+from neurosig.core.errors import ConfigError, DataError, FormatError
+from neurosig.core.persist import load_checkpoint, save_checkpoint
 
 FAST = {"epochs": 15, "batch_size": 16, "lr": 1e-2, "validation": 0.0, "sfreq": 32.0}
 
@@ -100,6 +103,24 @@ def test_save_and_load_round_trip(tmp_path, data):
     again = load_classifier(path)
     np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
     assert again.get_params() == clf.get_params()
+
+
+def test_bad_checkpoints_are_format_errors(tmp_path, data):
+    pickled = tmp_path / "pickled.pt"
+    torch.save({"config": datetime.date(2020, 1, 1)}, pickled)  # an object weights_only refuses
+    with pytest.raises(FormatError, match="pickled.pt: refused"):
+        load_classifier(pickled)
+    (tmp_path / "cut.pt").write_bytes(pickled.read_bytes()[:100])
+    with pytest.raises(FormatError, match="cut.pt: not a torch checkpoint"):
+        load_classifier(tmp_path / "cut.pt")
+    X, y = data
+    clf = EEGClassifier(model="shallow", **{**FAST, "epochs": 1}).fit(X, y)
+    clf.save(tmp_path / "clf.pt")
+    checkpoint = load_checkpoint(tmp_path / "clf.pt", "bci-classifier")
+    del checkpoint.config["classes"]
+    save_checkpoint(tmp_path / "nolabels.pt", "bci-classifier", checkpoint.config, checkpoint.state_dict)
+    with pytest.raises(FormatError, match="nolabels.pt: the saved config and weights do not make"):
+        load_classifier(tmp_path / "nolabels.pt")
 
 
 def test_bad_input_errors(data):
