@@ -373,8 +373,7 @@ def load_checkpoint(path: str | Path, kind: str, map_location: str = "cpu") -> C
         ) from None
     except Exception as err:  # noqa: BLE001 - torch raises many kinds of errors on a bad file
         raise FormatError(
-            f"not a readable torch checkpoint ({type(err).__name__}: {err}); the file may be "
-            "damaged.",
+            f"not a readable torch checkpoint ({type(err).__name__}: {err}); the file may be damaged.",
             path=path,
         ) from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
@@ -386,8 +385,7 @@ def load_checkpoint(path: str | Path, kind: str, map_location: str = "cpu") -> C
         )
     if payload.get("kind") != kind:
         raise FormatError(
-            f"a checkpoint of a {payload.get('kind')!r} model, not of a {kind!r} model; pass the "
-            "right file.",
+            f"a checkpoint of a {payload.get('kind')!r} model, not of a {kind!r} model; pass the right file.",
             path=path,
         )
     if payload.get("format_version", 0) > CHECKPOINT_VERSION:

@@ -85,7 +85,7 @@ def save_tokens(
     meta: RunMeta | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write tokens and their tokenizer atomically (``PATH.partial``, renamed when complete).
+    """Write tokens and their tokenizer exclusively and atomically (see :mod:`neurosig.core.persist`).
 
     Parameters
     ----------
