@@ -285,7 +285,7 @@ class EEGClassifier(ClassifierMixin, BaseEstimator):
             m.train()
         seen = 0
         for start in range(0, len(x), int(self.batch_size)):
-            batch = x[start:start + int(self.batch_size)]
+            batch = x[start : start + int(self.batch_size)]
             if len(batch) < 2:
                 continue
             seen += len(batch)

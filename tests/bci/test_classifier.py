@@ -31,8 +31,11 @@ def test_sklearn_contract_get_params_clone_and_pipelines(data):
     assert params["model"] == "eegnet" and params["epochs"] == 3
     twin = clone(clf)
     assert twin.get_params() == params and not hasattr(twin, "model_")
-    scores = cross_val_score(make_pipeline(Standardize(), clone(clf).set_params(scale=1.0)), *data,
-                             cv=StratifiedKFold(2, shuffle=True, random_state=0))
+    scores = cross_val_score(
+        make_pipeline(Standardize(), clone(clf).set_params(scale=1.0)),
+        *data,
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+    )
     assert scores.shape == (2,)
 
 
@@ -71,8 +74,11 @@ def test_max_norm_holds_after_training(data):
 
 def test_early_stopping_keeps_the_best_validation_weights(trial_factory):
     null = trial_factory(n_subjects=1, n_trials=40, n_times=128, effect=0.0, seed=5)
-    clf = EEGClassifier(model="eegnet", recalibrate_bn=False,
-                        **{**FAST, "lr": 0.05, "validation": 0.25, "patience": 2, "epochs": 60})
+    clf = EEGClassifier(
+        model="eegnet",
+        recalibrate_bn=False,
+        **{**FAST, "lr": 0.05, "validation": 0.25, "patience": 2, "epochs": 60},
+    )
     clf.fit(null.X, null.y)
     val = clf.history_["val_loss"]
     assert len(val) < 60  # no skill to learn: the validation loss stops improving
