@@ -1,7 +1,8 @@
 """Map one stream pipeline over many recordings: locally (default) or on a Dask cluster.
 
-Each recording is one task that writes its own output atomically (``NAME.h5.partial`` then rename),
-so a rerun skips finished recordings and a failed task can be retried without touching the others.
+Each recording is one task that writes its own output exclusively and atomically (see
+:mod:`neurosig.core.persist`), so a rerun skips finished recordings and a failed task can be retried
+without touching the others.
 """
 
 from __future__ import annotations

@@ -23,9 +23,13 @@ from torch import nn
 from neurosig.bci.layers import apply_max_norm
 from neurosig.bci.models import MODELS, build_model
 from neurosig.core.errors import ConfigError, DataError
+from neurosig.core.persist import restore, save_checkpoint
 from neurosig.core.validate import check_finite, check_option, check_positive
 
-__all__ = ["EEGClassifier", "check_epochs", "deterministic_torch", "load_classifier"]
+__all__ = ["EEGClassifier", "KIND", "check_epochs", "deterministic_torch", "load_classifier"]
+
+#: The checkpoint kind of EEG classifiers.
+KIND = "bci-classifier"
 
 
 def check_epochs(
@@ -281,7 +285,7 @@ class EEGClassifier(ClassifierMixin, BaseEstimator):
             m.train()
         seen = 0
         for start in range(0, len(x), int(self.batch_size)):
-            batch = x[start:start + int(self.batch_size)]
+            batch = x[start : start + int(self.batch_size)]
             if len(batch) < 2:
                 continue
             seen += len(batch)
@@ -321,30 +325,35 @@ class EEGClassifier(ClassifierMixin, BaseEstimator):
 
     # -- persistence ------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write the weights with the config that rebuilds them (``torch.save``)."""
+        """Write a checkpoint (kind ``bci-classifier``): parameters, model config, classes, weights.
+
+        See :mod:`neurosig.core.persist`; the write is exclusive and atomic.
+        """
         self._check_fitted()
-        path = Path(path)
-        torch.save(
-            {
-                "params": {k: v for k, v in self.get_params().items() if k != "device"},
-                "config": self.model_.config,
-                "classes": self.classes_.tolist(),
-                "state_dict": self.model_.state_dict(),
-            },
-            path,
-        )
-        return path
+        config = {
+            "params": {k: v for k, v in self.get_params().items() if k != "device"},
+            "model": self.model_.config,
+            "classes": self.classes_.tolist(),
+        }
+        return save_checkpoint(path, KIND, config, self.model_.state_dict())
 
 
 def load_classifier(path: str | Path, device: str = "cpu") -> EEGClassifier:
-    """Load a classifier written by :meth:`EEGClassifier.save` (``weights_only=True``)."""
-    blob = torch.load(Path(path), map_location=device, weights_only=True)
-    clf = EEGClassifier(**blob["params"], device=device)
-    cfg = dict(blob["config"])
-    name = cfg.pop("name")
-    extra = {k: cfg.pop(k) for k in list(cfg) if k not in ("n_channels", "n_times", "n_classes", "sfreq")}
-    clf.model_ = build_model(name, **cfg, **extra).to(device)
-    clf.model_.load_state_dict(blob["state_dict"])
-    clf.model_.eval()
-    clf.classes_ = np.asarray(blob["classes"])
+    """Load a classifier written by :meth:`EEGClassifier.save` (``weights_only=True``).
+
+    Raises
+    ------
+    FormatError
+        If the file is not a classifier checkpoint, or its config or weights are invalid.
+    """
+    clf = None
+
+    def build(config: dict[str, Any]) -> nn.Module:
+        nonlocal clf
+        clf = EEGClassifier(**config["params"], device=device)
+        clf.classes_ = np.asarray(config["classes"])
+        return build_model(**config["model"])
+
+    model, _ = restore(path, KIND, build, map_location=device)
+    clf.model_ = model
     return clf

@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ from tqdm.auto import tqdm
 from neurosig.bci.metrics import fold_metrics
 from neurosig.bci.protocols import Fold
 from neurosig.core.errors import DataError, FormatError
+from neurosig.core.persist import write_text
 from neurosig.data.dataset import EpochsSet
 
 __all__ = ["ResultStore", "evaluate", "check_coverage", "supports_transfer", "fold_hash"]
@@ -72,18 +72,15 @@ class ResultStore:
         try:
             record = json.loads(path.read_text())
         except json.JSONDecodeError as err:
-            raise FormatError(f"corrupt fold record ({err}); delete the file to recompute it.",
-                              path=path) from None
+            raise FormatError(
+                f"corrupt fold record ({err}); delete the file to recompute it.", path=path
+            ) from None
         return record if record.get("hash") == digest else None
 
     def save(self, record: dict[str, Any]) -> Path:
-        """Write a record atomically (temporary file, then rename)."""
+        """Write a record exclusively and atomically (see :mod:`neurosig.core.persist`)."""
         path = self.path(record["protocol"], record["pipeline"], record["subject"], record["fold"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".partial")
-        tmp.write_text(json.dumps(record))
-        os.replace(tmp, path)
-        return path
+        return write_text(path, json.dumps(record))
 
 
 def _quiet():
@@ -97,7 +94,11 @@ def _digest(rows: np.ndarray | None) -> str:
 
 
 def _fit_predict(
-    factory: Factory, data: EpochsSet, fold: Fold, cache: dict[tuple, Any], pipeline: str,
+    factory: Factory,
+    data: EpochsSet,
+    fold: Fold,
+    cache: dict[tuple, Any],
+    pipeline: str,
 ) -> tuple[np.ndarray, float, float]:
     """Fit (or reuse the model fitted on the very same trials and seed), then predict the test fold.
 
@@ -182,11 +183,20 @@ def evaluate(
                 y_pred, fit_s, pred_s = _fit_predict(factory, data, fold, cache, name)
                 y_true = data.y[fold.test]
                 record = {
-                    "protocol": protocol, "pipeline": name, "subject": fold.subject, "fold": fold.index,
-                    "seed": fold.seed, "n_train": len(fold.train), "n_test": len(fold.test),
-                    "classes": classes, "y_true": y_true.tolist(), "y_pred": y_pred.tolist(),
+                    "protocol": protocol,
+                    "pipeline": name,
+                    "subject": fold.subject,
+                    "fold": fold.index,
+                    "seed": fold.seed,
+                    "n_train": len(fold.train),
+                    "n_test": len(fold.test),
+                    "classes": classes,
+                    "y_true": y_true.tolist(),
+                    "y_pred": y_pred.tolist(),
                     "metrics": fold_metrics(y_true, y_pred, classes),
-                    "fit_seconds": fit_s, "predict_seconds": pred_s, "hash": digest,
+                    "fit_seconds": fit_s,
+                    "predict_seconds": pred_s,
+                    "hash": digest,
                 }
                 if store is not None:
                     store.save(record)
@@ -196,7 +206,9 @@ def evaluate(
 
 
 def check_coverage(
-    records: Sequence[dict[str, Any]], folds: Sequence[Fold], pipelines: Sequence[str],
+    records: Sequence[dict[str, Any]],
+    folds: Sequence[Fold],
+    pipelines: Sequence[str],
     skip: Callable[[str, str], bool] = lambda protocol, pipeline: False,
 ) -> None:
     """Refuse to report unless every subject × fold × pipeline is present exactly once.
@@ -233,6 +245,7 @@ def check_coverage(
                 more = f" and {len(items) - 10} more" if len(items) > 10 else ""
                 parts.append(f"{len(items)} {label} (protocol/pipeline/subject/fold): {shown}{more}")
         raise DataError(
-            "coverage check failed, no report written: " + "; ".join(parts)
+            "coverage check failed, no report written: "
+            + "; ".join(parts)
             + ". Rerun the evaluation to compute the missing folds."
         )

@@ -12,7 +12,6 @@ Written only after :func:`~neurosig.bci.evaluation.check_coverage` passed. Files
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ import numpy as np
 
 from neurosig.bci.metrics import confusion, per_subject, summarise, transfer_effect, wilcoxon_pairs
 from neurosig.core.figures import save_figure, subplots
+from neurosig.core.persist import write_text
 
 __all__ = ["write_report", "markdown_table"]
 
@@ -44,20 +44,18 @@ def markdown_table(summary: Sequence[dict[str, Any]]) -> str:
 
 
 def _tests_table(tests: Sequence[dict[str, Any]]) -> str:
-    lines = ["| protocol | A | B | subjects | mean A − B (points) | W | p |",
-             "|---|---|---|---:|---:|---:|---:|"]
+    lines = [
+        "| protocol | A | B | subjects | mean A − B (points) | W | p |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
     for t in tests:
         w = "–" if t["statistic"] is None else f"{t['statistic']:.1f}"
         p = "–" if t["p_value"] is None else f"{t['p_value']:.3g}"
-        lines.append(f"| {t['protocol']} | {t['a']} | {t['b']} | {t['n_subjects']} "
-                     f"| {100 * t['mean_difference']:+.1f} | {w} | {p} |")
+        lines.append(
+            f"| {t['protocol']} | {t['a']} | {t['b']} | {t['n_subjects']} "
+            f"| {100 * t['mean_difference']:+.1f} | {w} | {p} |"
+        )
     return "\n".join(lines)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _figures(records: Sequence[dict[str, Any]], out: Path) -> list[Path]:
@@ -115,7 +113,9 @@ def _figures(records: Sequence[dict[str, Any]], out: Path) -> list[Path]:
 
 
 def write_report(
-    records: Sequence[dict[str, Any]], out: str | Path, meta: dict[str, Any] | None = None,
+    records: Sequence[dict[str, Any]],
+    out: str | Path,
+    meta: dict[str, Any] | None = None,
     figures: bool = True,
 ) -> dict[str, Any]:
     """Write ``results.json``, ``results.md`` and the figures; return the paths and the summary.
@@ -137,21 +137,41 @@ def write_report(
     tests = wilcoxon_pairs(records)
     effects = transfer_effect(records)
     subj = {"/".join(k): v for k, v in per_subject(records).items()}
-    results = {"meta": meta or {}, "summary": summary, "per_subject": subj, "transfer_effect": effects,
-               "wilcoxon": tests, "folds": list(records)}
-    _atomic_write(out / "results.json", json.dumps(results, indent=1))
+    results = {
+        "meta": meta or {},
+        "summary": summary,
+        "per_subject": subj,
+        "transfer_effect": effects,
+        "wilcoxon": tests,
+        "folds": list(records),
+    }
+    write_text(out / "results.json", json.dumps(results, indent=1))
     md = ["# BCI decoding evaluation", "", markdown_table(summary), ""]
     if effects:
-        md += ["## Transfer-learning effect (transfer − within-subject accuracy, points)", "",
-               "| pipeline | mean | sd | subjects |", "|---|---:|---:|---:|"]
+        md += [
+            "## Transfer-learning effect (transfer − within-subject accuracy, points)",
+            "",
+            "| pipeline | mean | sd | subjects |",
+            "|---|---:|---:|---:|",
+        ]
         for name, per in sorted(effects.items()):
             v = 100 * np.array(list(per.values()))
             sd = v.std(ddof=1) if len(v) > 1 else 0.0
             md.append(f"| {name} | {v.mean():+.1f} | {sd:.1f} | {len(v)} |")
         md.append("")
-    md += ["## Paired Wilcoxon signed-rank tests across subjects (accuracy)", "", _tests_table(tests), "",
-           "Chance = 1 / n_classes; \"over chance\" = accuracy − chance, and that divided by chance.", ""]
-    _atomic_write(out / "results.md", "\n".join(md))
+    md += [
+        "## Paired Wilcoxon signed-rank tests across subjects (accuracy)",
+        "",
+        _tests_table(tests),
+        "",
+        'Chance = 1 / n_classes; "over chance" = accuracy − chance, and that divided by chance.',
+        "",
+    ]
+    write_text(out / "results.md", "\n".join(md))
     paths = _figures(records, out) if figures else []
-    return {"results_json": str(out / "results.json"), "table_md": str(out / "results.md"),
-            "figures": [str(p) for p in paths], "summary": summary}
+    return {
+        "results_json": str(out / "results.json"),
+        "table_md": str(out / "results.md"),
+        "figures": [str(p) for p in paths],
+        "summary": summary,
+    }

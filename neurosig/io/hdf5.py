@@ -13,9 +13,10 @@ Layout (one stream per file)::
     reports/<stage>: JSON side outputs of stages (e.g. FASTER's rejection log)
 
 Every dataset is chunked and compressed (gzip with shuffle) and grows along the stream axis. Writes
-go to ``NAME.partial``, which is renamed to ``NAME`` only when the run completes, so an interrupted
-run never leaves a file that looks complete; rerunning an identical run (same pipeline YAML, same
-source) skips it.
+go through :class:`neurosig.core.persist.ExclusiveOutput`: the run owns ``NAME`` (a second run
+writing it fails at once), writes ``NAME.neurosig-PID.partial`` and renames it to ``NAME`` only when
+the run completes, so an interrupted run never leaves a file that looks complete; rerunning an
+identical run (same pipeline YAML, same source) skips it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,6 +43,7 @@ from neurosig.core.chunks import (
     info_from_dict,
 )
 from neurosig.core.errors import ConfigError, DataError, FormatError
+from neurosig.core.persist import ExclusiveOutput
 from neurosig.core.stage import RunMeta, Sink, Source
 from neurosig.core.validate import check_existing_file
 
@@ -133,28 +134,25 @@ def _check_target(path: Path, overwrite: bool, meta: RunMeta | None = None) -> b
 
 @contextlib.contextmanager
 def atomic_h5(path: str | Path, overwrite: bool = False) -> Iterator[Any]:
-    """Open ``PATH.partial`` for writing; rename it to ``PATH`` when the block succeeds.
+    """Own ``PATH`` and yield an HDF5 file open on its partial; rename it to ``PATH`` on success.
 
     On an exception the partial file is removed and the exception propagates. The caller writes the
     provenance (see :func:`write_provenance`); ``complete`` is set on success.
+
+    Raises
+    ------
+    OutputBusyError
+        If another run is writing ``PATH``.
     """
     import h5py
 
     path = Path(path)
     _check_target(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.unlink(missing_ok=True)
-    f = h5py.File(partial, "w")
-    try:
-        yield f
-        f.attrs["complete"] = True
-        f.close()
-        os.replace(partial, path)
-    except BaseException:
-        f.close()
-        partial.unlink(missing_ok=True)
-        raise
+    with ExclusiveOutput(path) as partial:
+        _check_target(path, overwrite)  # again, now that no other run can write it
+        with h5py.File(partial, "w") as f:
+            yield f
+            f.attrs["complete"] = True
 
 
 class HDF5Sink(Sink):
@@ -187,22 +185,29 @@ class HDF5Sink(Sink):
     def _final(self) -> Path:
         return Path(self.path)
 
-    @property
-    def _partial(self) -> Path:
-        return self._final.with_name(self._final.name + ".partial")
-
     def is_complete(self, meta: RunMeta) -> bool:
         """Whether ``path`` already holds the complete output of this very run."""
         return _check_target(self._final, self.overwrite, meta)
 
     def open(self, meta: RunMeta) -> None:
-        """Start ``PATH.partial`` with the provenance attributes."""
+        """Own ``PATH`` for this run and start its partial file with the provenance attributes.
+
+        Raises
+        ------
+        OutputBusyError
+            If another run is writing ``PATH``.
+        """
         import h5py
 
-        self._final.parent.mkdir(parents=True, exist_ok=True)
-        self._partial.unlink(missing_ok=True)
-        self._file = h5py.File(self._partial, "w")
-        write_provenance(self._file, meta)
+        self._output = ExclusiveOutput(self._final)
+        partial = self._output.open()
+        try:
+            _check_target(self._final, self.overwrite, meta)  # again, now that the output is ours
+            self._file = h5py.File(partial, "w")
+            write_provenance(self._file, meta)
+        except BaseException:
+            self.abort()
+            raise
         self._info = None
         self._type: type | None = None
         self._pending: list[np.ndarray] = []
@@ -289,22 +294,23 @@ class HDF5Sink(Sink):
             self._pending, self._pending_rows = [], 0
 
     def commit(self) -> str:
-        """Write what is buffered, mark complete, close, and rename ``PATH.partial`` to ``PATH``."""
+        """Write what is buffered, mark complete, close, and rename the partial file to ``PATH``."""
         if self._type is None:
             self.abort()
             raise DataError(f"the stream was empty; nothing was written to {self._final}.")
         self._flush_pending()
         self._file.attrs["complete"] = True
         self._file.close()
-        os.replace(self._partial, self._final)
-        return str(self._final)
+        return str(self._output.commit())
 
     def abort(self) -> None:
         """Close and remove the partial file."""
         f = getattr(self, "_file", None)
         if f is not None and f.id.valid:
             f.close()
-        self._partial.unlink(missing_ok=True)
+        output = getattr(self, "_output", None)
+        if output is not None:
+            output.abort()
 
 
 class HDF5Source(Source):

@@ -1,7 +1,8 @@
 """Training loop for delay networks (the ``snn_delays`` job in :mod:`neurosig.jobs.snn_delays` runs it).
 
 Each epoch appends a JSON line of metrics to ``metrics.jsonl``; the best and the last states are saved
-as checkpoints (model config beside the weights, loadable with ``weights_only=True``).
+as :mod:`neurosig.core.persist` checkpoints of kind ``snn-delay`` (model config beside the weights,
+loaded with ``weights_only=True``).
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from neurosig.core import persist
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.snn.delays import sigma_schedule
 from neurosig.snn.models import DelaySNN
 
-__all__ = ["fit", "evaluate", "load_checkpoint"]
+__all__ = ["fit", "evaluate", "load_checkpoint", "KIND"]
+
+#: The checkpoint kind of delay networks.
+KIND = "snn-delay"
 
 Batches = Iterable[tuple[Any, Any]]
 
@@ -78,19 +83,20 @@ def _optimizer(model: DelaySNN, lr: float, position_lr: float, weight_decay: flo
     return torch.optim.Adam(groups)
 
 
-def save_checkpoint(path: Path, model: DelaySNN, **extra: Any) -> None:
-    """Save the model's config and weights (and ``extra`` numbers) atomically."""
-    partial = path.with_name(path.name + ".partial")
-    torch.save({"config": model.config, "state_dict": model.state_dict(), **extra}, partial)
-    partial.replace(path)
+def _save(path: Path, model: DelaySNN, **extra: Any) -> None:
+    persist.save_checkpoint(path, KIND, model.config, model.state_dict(), extra)
 
 
 def load_checkpoint(path: str | Path) -> tuple[DelaySNN, dict[str, Any]]:
-    """Rebuild a :class:`DelaySNN` from a checkpoint (``weights_only=True``); return it and the extras."""
-    blob = torch.load(Path(path), map_location="cpu", weights_only=True)
-    model = DelaySNN(**blob.pop("config"))
-    model.load_state_dict(blob.pop("state_dict"))
-    return model, blob
+    """Rebuild a :class:`DelaySNN` from a checkpoint (``weights_only=True``); return it and the extras.
+
+    Raises
+    ------
+    FormatError
+        If the file is not a delay-network checkpoint, or its config or weights are invalid.
+    """
+    model, checkpoint = persist.restore(path, KIND, lambda config: DelaySNN(**config))
+    return model, dict(checkpoint.extra)
 
 
 def fit(
@@ -183,10 +189,10 @@ def fit(
             best_acc, best_epoch = val["accuracy"], epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             if out is not None:
-                save_checkpoint(out / "best.pt", model, epoch=epoch, val_accuracy=best_acc)
+                _save(out / "best.pt", model, epoch=epoch, val_accuracy=best_acc)
         if out is not None:
             with open(out / "metrics.jsonl", "a") as log:
                 log.write(json.dumps(row) + "\n")
-            save_checkpoint(out / "last.pt", model, epoch=epoch, val_accuracy=val["accuracy"])
+            _save(out / "last.pt", model, epoch=epoch, val_accuracy=val["accuracy"])
     model.load_state_dict(best_state)
     return {"history": history, "best_epoch": best_epoch, "best_val_accuracy": best_acc}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import numpy as np
 import pytest
 import torch
@@ -11,7 +13,8 @@ from sklearn.pipeline import make_pipeline
 
 from neurosig.bci.classifier import EEGClassifier, load_classifier
 from neurosig.bci.preprocessing import Standardize
-from neurosig.core.errors import ConfigError, DataError
+from neurosig.core.errors import ConfigError, DataError, FormatError
+from neurosig.core.persist import load_checkpoint, save_checkpoint
 
 FAST = {"epochs": 15, "batch_size": 16, "lr": 1e-2, "validation": 0.0, "sfreq": 32.0}
 
@@ -28,8 +31,11 @@ def test_sklearn_contract_get_params_clone_and_pipelines(data):
     assert params["model"] == "eegnet" and params["epochs"] == 3
     twin = clone(clf)
     assert twin.get_params() == params and not hasattr(twin, "model_")
-    scores = cross_val_score(make_pipeline(Standardize(), clone(clf).set_params(scale=1.0)), *data,
-                             cv=StratifiedKFold(2, shuffle=True, random_state=0))
+    scores = cross_val_score(
+        make_pipeline(Standardize(), clone(clf).set_params(scale=1.0)),
+        *data,
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
+    )
     assert scores.shape == (2,)
 
 
@@ -68,8 +74,11 @@ def test_max_norm_holds_after_training(data):
 
 def test_early_stopping_keeps_the_best_validation_weights(trial_factory):
     null = trial_factory(n_subjects=1, n_trials=40, n_times=128, effect=0.0, seed=5)
-    clf = EEGClassifier(model="eegnet", recalibrate_bn=False,
-                        **{**FAST, "lr": 0.05, "validation": 0.25, "patience": 2, "epochs": 60})
+    clf = EEGClassifier(
+        model="eegnet",
+        recalibrate_bn=False,
+        **{**FAST, "lr": 0.05, "validation": 0.25, "patience": 2, "epochs": 60},
+    )
     clf.fit(null.X, null.y)
     val = clf.history_["val_loss"]
     assert len(val) < 60  # no skill to learn: the validation loss stops improving
@@ -100,6 +109,24 @@ def test_save_and_load_round_trip(tmp_path, data):
     again = load_classifier(path)
     np.testing.assert_allclose(again.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
     assert again.get_params() == clf.get_params()
+
+
+def test_bad_checkpoints_are_format_errors(tmp_path, data):
+    pickled = tmp_path / "pickled.pt"
+    torch.save({"config": datetime.date(2020, 1, 1)}, pickled)  # an object weights_only refuses
+    with pytest.raises(FormatError, match="pickled.pt: refused"):
+        load_classifier(pickled)
+    (tmp_path / "cut.pt").write_bytes(pickled.read_bytes()[:100])
+    with pytest.raises(FormatError, match="cut.pt: not a torch checkpoint"):
+        load_classifier(tmp_path / "cut.pt")
+    X, y = data
+    clf = EEGClassifier(model="shallow", **{**FAST, "epochs": 1}).fit(X, y)
+    clf.save(tmp_path / "clf.pt")
+    checkpoint = load_checkpoint(tmp_path / "clf.pt", "bci-classifier")
+    del checkpoint.config["classes"]
+    save_checkpoint(tmp_path / "nolabels.pt", "bci-classifier", checkpoint.config, checkpoint.state_dict)
+    with pytest.raises(FormatError, match="nolabels.pt: the saved config and weights do not make"):
+        load_classifier(tmp_path / "nolabels.pt")
 
 
 def test_bad_input_errors(data):

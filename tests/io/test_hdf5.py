@@ -24,6 +24,7 @@ from neurosig.core.chunks import (
     TokenInfo,
 )
 from neurosig.core.errors import ConfigError, DataError, FormatError
+from neurosig.core.persist import partial_path
 from neurosig.core.stage import RunMeta
 from neurosig.io.hdf5 import HDF5Sink, HDF5Source, atomic_h5, read_attrs, read_hdf5, write_provenance
 from neurosig.testing import assert_chunks_close, split_chunk
@@ -120,7 +121,7 @@ def test_a_file_that_is_not_ours_is_never_replaced(tmp_path, content):
 def test_empty_stream_and_mixed_streams_are_refused(tmp_path):
     with pytest.raises(DataError, match="empty"):
         _write(tmp_path / "e.h5", [])
-    assert not (tmp_path / "e.h5").exists() and not (tmp_path / "e.h5.partial").exists()
+    assert sorted(tmp_path.iterdir()) == []
     with pytest.raises(DataError, match="one stream"):
         _write(tmp_path / "m.h5", [CHUNKS["signal"], CHUNKS["events"]])
 
@@ -134,7 +135,7 @@ def test_atomic_h5_renames_on_success_and_cleans_on_failure(tmp_path):
     with pytest.raises(RuntimeError), atomic_h5(bad) as f:
         write_provenance(f, META)
         raise RuntimeError("interrupted")
-    assert not bad.exists() and not bad.with_name("bad.h5.partial").exists()
+    assert sorted(tmp_path.iterdir()) == [good]
 
 
 def test_source_refuses_an_incomplete_file(tmp_path):
@@ -146,7 +147,7 @@ def test_source_refuses_an_incomplete_file(tmp_path):
 
 
 def test_killed_run_leaves_nothing_complete_and_rerun_completes(tmp_path):
-    """SIGKILL a long run mid-way: only NAME.partial remains; the rerun writes NAME."""
+    """SIGKILL a long run mid-way: only its partial file remains; the rerun writes NAME."""
     out = tmp_path / "run.h5"
     script = textwrap.dedent(
         f"""
@@ -160,7 +161,7 @@ def test_killed_run_leaves_nothing_complete_and_rerun_completes(tmp_path):
         """
     )
     proc = subprocess.Popen([sys.executable, "-c", script.replace("{DUR}", "3600.0")], stdout=subprocess.PIPE)
-    partial = out.with_name("run.h5.partial")
+    partial = partial_path(out, proc.pid)
     deadline = time.time() + 60
     while not partial.exists() and time.time() < deadline:
         time.sleep(0.05)

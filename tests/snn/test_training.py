@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import tracemalloc
 from pathlib import Path
@@ -13,6 +14,7 @@ import torch
 
 from neurosig.core.config import build_job, load_config
 from neurosig.core.errors import ConfigError, DataError, FormatError
+from neurosig.core.persist import save_checkpoint
 from neurosig.data.shd import SHDReader, make_delay_task, split_indices, write_shd
 from neurosig.jobs.snn_delays import DelayTrainingJob
 from neurosig.snn.models import DelaySNN
@@ -54,6 +56,20 @@ def test_checkpoint_reloads_the_selected_model(tmp_path):
     val_idx = split_indices(len(reader), [0.7, 0.1, 0.2], seed=0)[1]
     again = evaluate(model, reader.batches(val_idx, 50), rounded=True)
     assert again["accuracy"] == pytest.approx(summary["val_accuracy"])
+
+
+def test_bad_checkpoints_are_format_errors(tmp_path):
+    pickled = tmp_path / "pickled.pt"
+    torch.save({"config": datetime.date(2020, 1, 1)}, pickled)  # an object weights_only refuses
+    with pytest.raises(FormatError, match="pickled.pt: refused"):
+        load_checkpoint(pickled)
+    model = DelaySNN(n_inputs=4, n_hidden=3, n_outputs=2)
+    save_checkpoint(tmp_path / "other.pt", "denoiser", model.config, model.state_dict())
+    with pytest.raises(FormatError, match="other.pt: a checkpoint of a 'denoiser' model"):
+        load_checkpoint(tmp_path / "other.pt")
+    save_checkpoint(tmp_path / "wide.pt", "snn-delay", {**model.config, "n_hidden": 5}, model.state_dict())
+    with pytest.raises(FormatError, match="wide.pt: the saved config and weights do not make"):
+        load_checkpoint(tmp_path / "wide.pt")
 
 
 def test_yaml_job_builds_and_rejects_bad_parameters():

@@ -1,7 +1,7 @@
 """Model registry, inference and checkpoints of the EMG-removal networks.
 
-A checkpoint is one ``torch.save`` file of plain tensors and a config dict (model name, constructor
-parameters, training settings), loadable with ``weights_only=True``. The ``atat`` stage reads them;
+A checkpoint is a :mod:`neurosig.core.persist` checkpoint of kind ``denoiser`` whose config holds the
+model name, its constructor parameters and the training settings. The ``atat`` stage reads them;
 the training harness (:mod:`neurosig.eeg.atat.train`) writes them.
 """
 
@@ -14,14 +14,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from neurosig.core.errors import ConfigError, FormatError
-from neurosig.core.validate import check_existing_file, check_option
+from neurosig.core.persist import restore, save_checkpoint
+from neurosig.core.validate import check_option
 from neurosig.eeg.atat.baselines import FCNN, ResCNN, SimpleCNN
 from neurosig.eeg.atat.model import ATAT, ATATConfig
 
-__all__ = ["MODELS", "build_model", "predict", "save_model", "load_model"]
+__all__ = ["MODELS", "KIND", "build_model", "predict", "save_model", "load_model"]
 
 MODELS = ("atat", "fcnn", "simple_cnn", "rescnn")
+#: The checkpoint kind of the denoisers.
+KIND = "denoiser"
 
 
 def build_model(name: str, params: dict[str, Any] | None = None) -> nn.Module:
@@ -49,7 +51,7 @@ def save_model(
     train_config: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """Write weights with their config to ``path`` (via ``PATH.partial``, renamed when complete).
+    """Write weights with their config to ``path``, exclusively and atomically.
 
     Parameters
     ----------
@@ -62,18 +64,8 @@ def save_model(
     train_config, extra : dict | None
         How it was trained, and anything else worth keeping (epoch, validation loss).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "model": name,
-        "params": dict(params),
-        "train_config": dict(train_config or {}),
-        "extra": dict(extra or {}),
-        "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
-    }
-    tmp = path.with_name(path.name + ".partial")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    config = {"model": name, "params": dict(params), "train_config": dict(train_config or {})}
+    save_checkpoint(path, KIND, config, model.state_dict(), extra)
 
 
 def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
@@ -91,22 +83,5 @@ def load_model(path: str | Path) -> tuple[nn.Module, dict[str, Any]]:
     FormatError
         If the file is not a neurosig denoiser checkpoint.
     """
-    path = check_existing_file(path, "model weights")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - torch raises many kinds of errors on bad files
-        raise FormatError(f"cannot read torch weights ({err}).", path=path) from None
-    if not isinstance(payload, dict) or not {"model", "params", "state_dict"} <= set(payload):
-        raise FormatError(
-            "not a neurosig denoiser checkpoint (needs 'model', 'params', 'state_dict'); "
-            "write one with neurosig.eeg.atat.checkpoint.save_model or the atat_train job.",
-            path=path,
-        )
-    try:
-        model = build_model(payload["model"], payload["params"])
-        model.load_state_dict(payload["state_dict"])
-    except (ConfigError, RuntimeError, TypeError) as err:
-        raise FormatError(f"weights do not match their saved config ({err}).", path=path) from None
-    model.eval()
-    meta = {k: v for k, v in payload.items() if k != "state_dict"}
-    return model, meta
+    model, checkpoint = restore(path, KIND, lambda c: build_model(c["model"], c["params"]))
+    return model, {**checkpoint.config, "extra": checkpoint.extra}

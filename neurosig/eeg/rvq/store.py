@@ -54,7 +54,8 @@ def read_tokenizer(path: str | Path) -> Tokenizer:
     Raises
     ------
     FormatError
-        If the file holds no tokenizer (e.g. it was written by the plain ``hdf5`` sink).
+        If the file holds no tokenizer (e.g. it was written by the plain ``hdf5`` sink), or its
+        stored config or weights do not make a tokenizer.
     """
     import h5py
 
@@ -66,8 +67,15 @@ def read_tokenizer(path: str | Path) -> Tokenizer:
                 path=path,
             )
         group = f["tokenizer"]
-        state = {key: torch.from_numpy(np.asarray(ds[()])) for key, ds in group["weights"].items()}
-        return Tokenizer.from_state(group.attrs["config"], state)
+        try:
+            state = {key: torch.from_numpy(np.asarray(ds[()])) for key, ds in group["weights"].items()}
+            return Tokenizer.from_state(group.attrs["config"], state)
+        except Exception as err:  # noqa: BLE001 - the config and weights come from the file
+            raise FormatError(
+                f"the stored tokenizer is invalid ({type(err).__name__}: {err}); rewrite the file "
+                "with the 'rvq_hdf5' sink or save_tokens().",
+                path=path,
+            ) from None
 
 
 def save_tokens(
@@ -77,7 +85,7 @@ def save_tokens(
     meta: RunMeta | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write tokens and their tokenizer atomically (``PATH.partial``, renamed when complete).
+    """Write tokens and their tokenizer exclusively and atomically (see :mod:`neurosig.core.persist`).
 
     Parameters
     ----------

@@ -10,12 +10,16 @@ import numpy as np
 import torch
 from scipy.signal import resample_poly
 
-from neurosig.core.errors import DataError, FormatError
+from neurosig.core.errors import DataError
+from neurosig.core.persist import restore, save_checkpoint
 from neurosig.core.validate import check_finite
 from neurosig.eeg.rvq.config import TokenizerConfig, preset
 from neurosig.eeg.rvq.model import TokenizerNet
 
-__all__ = ["Tokenizer"]
+__all__ = ["Tokenizer", "KIND"]
+
+#: The checkpoint kind of tokenizers.
+KIND = "rvq-tokenizer"
 
 
 class Tokenizer:
@@ -213,12 +217,9 @@ class Tokenizer:
         return cls(config, net)
 
     def save(self, path: str | Path) -> Path:
-        """Write a checkpoint (config JSON beside the weights) with :func:`torch.save`."""
+        """Write a :mod:`neurosig.core.persist` checkpoint (kind ``rvq-tokenizer``, config and weights)."""
         config_json, state = self.state()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"config": config_json, "state": state}, path)
-        return path
+        return save_checkpoint(path, KIND, json.loads(config_json), state)
 
     @classmethod
     def load(cls, path: str | Path) -> Tokenizer:
@@ -226,16 +227,10 @@ class Tokenizer:
 
         Raises
         ------
+        DataError
+            If the file is missing (train one with ``pipelines/rvq_train.yaml``).
         FormatError
-            If the file is missing or is not a tokenizer checkpoint.
+            If the file is not a tokenizer checkpoint, or its config or weights are invalid.
         """
-        path = Path(path)
-        if not path.is_file():
-            raise FormatError(
-                "tokenizer checkpoint not found; train one with pipelines/rvq_train.yaml.", path=path
-            )
-        try:
-            blob = torch.load(path, map_location="cpu", weights_only=True)
-            return cls.from_state(blob["config"], blob["state"])
-        except (KeyError, TypeError, RuntimeError, ValueError) as err:
-            raise FormatError(f"not a neurosig tokenizer checkpoint ({err}).", path=path) from None
+        net, _ = restore(path, KIND, lambda config: TokenizerNet(TokenizerConfig(**config)))
+        return cls(net.config, net)

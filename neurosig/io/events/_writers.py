@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from neurosig.core.errors import ConfigError, DataError
+from neurosig.core.persist import ExclusiveOutput
 from neurosig.io.events._common import check_writable_events, empty_triggers
 
 __all__ = ["AtomicWriter", "WordWriter"]
 
 
 class AtomicWriter:
-    """Base of the file writers: write ``PATH.partial``, rename to ``PATH`` on :meth:`close`.
+    """Base of the file writers: own ``PATH``, write its partial file, rename it on :meth:`close`.
+
+    See :class:`neurosig.core.persist.ExclusiveOutput`; a second writer of the same path fails at
+    once with :class:`~neurosig.core.persist.OutputBusyError`.
 
     Parameters
     ----------
@@ -29,14 +32,22 @@ class AtomicWriter:
 
     def __init__(self, path: Path, overwrite: bool = False):
         self.path = Path(path)
-        if self.path.exists() and not overwrite:
-            raise ConfigError(f"{self.path} exists; pass overwrite=True or choose another path.")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.partial = self.path.with_name(self.path.name + ".partial")
+        self._check_target(overwrite)
+        self._output = ExclusiveOutput(self.path)
+        self.partial = self._output.open()
+        try:
+            self._check_target(overwrite)  # again, now that no other writer can create it
+        except BaseException:
+            self._output.abort()
+            raise
         self.last_t = 0
         self.last_trig = 0
         self.n_events = 0
         self.n_triggers = 0
+
+    def _check_target(self, overwrite: bool) -> None:
+        if self.path.exists() and not overwrite:
+            raise ConfigError(f"{self.path} exists; pass overwrite=True or choose another path.")
 
     def write(self, events: np.ndarray, triggers: np.ndarray | None = None) -> None:
         """Append time-ordered events (and triggers) that follow everything written so far."""
@@ -48,15 +59,14 @@ class AtomicWriter:
     def close(self) -> Path:
         """Finish the file and make it visible under its name."""
         self._finish()
-        os.replace(self.partial, self.path)
-        return self.path
+        return self._output.commit()
 
     def abort(self) -> None:
         """Drop the partial file after a failure."""
         try:
             self._finish()
         finally:
-            self.partial.unlink(missing_ok=True)
+            self._output.abort()
 
     def __enter__(self):
         return self

@@ -50,7 +50,7 @@ def write_events(
     triggers: np.ndarray | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Write events to a file, atomically (``PATH.partial`` renamed on success).
+    """Write events to a file, exclusively and atomically (see :mod:`neurosig.core.persist`).
 
     Parameters
     ----------

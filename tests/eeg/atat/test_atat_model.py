@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
+import neurosig.eeg.atat
 from neurosig.core.errors import ConfigError, FormatError
+from neurosig.core.persist import load_checkpoint, save_checkpoint
 from neurosig.eeg.atat import metrics
 from neurosig.eeg.atat.baselines import bandpass_reference
 from neurosig.eeg.atat.checkpoint import build_model, load_model, save_model
@@ -74,16 +78,30 @@ def test_checkpoint_round_trip(tmp_path):
     x = torch.randn(2, 512)
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), model(x))
-    assert not (tmp_path / "m.pt.partial").exists()
+    assert sorted(tmp_path.iterdir()) == [tmp_path / "m.pt"]  # no partial file, no lock
 
 
 def test_load_rejects_foreign_files(tmp_path):
     torch.save({"weights": torch.zeros(3)}, tmp_path / "other.pt")
-    with pytest.raises(FormatError, match="not a neurosig denoiser checkpoint"):
+    with pytest.raises(FormatError, match="not a neurosig-checkpoint file"):
         load_model(tmp_path / "other.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a torch file")
-    with pytest.raises(FormatError, match="cannot read"):
+    with pytest.raises(FormatError, match="not a torch checkpoint"):
         load_model(tmp_path / "junk.pt")
+    save_checkpoint(tmp_path / "tok.pt", "rvq-tokenizer", {}, {})
+    with pytest.raises(FormatError, match="'rvq-tokenizer' model, not of a 'denoiser'"):
+        load_model(tmp_path / "tok.pt")
+    save_checkpoint(tmp_path / "wrong.pt", "denoiser", {"model": "atat", "params": {"d_model": 3}}, {})
+    with pytest.raises(FormatError, match="wrong.pt: the saved config and weights do not make"):
+        load_model(tmp_path / "wrong.pt")
+
+
+def test_shipped_weights_are_in_the_checkpoint_format():
+    path = Path(neurosig.eeg.atat.__file__).parent / "weights" / "atat_small.pt"
+    checkpoint = load_checkpoint(path, "denoiser")
+    assert checkpoint.config["model"] == "atat" and checkpoint.extra["epoch"] == 52
+    model, meta = load_model(path)
+    assert n_params(model) == 25_227 and meta["params"]["d_model"] == 32
 
 
 def test_unknown_model_name_suggests_one():

@@ -25,7 +25,7 @@ def test_save_and_decode_from_the_file_alone(tiny, held_out_signal, tmp_path):
     back, stored, attrs = load_tokens(path)
     np.testing.assert_array_equal(back.tokens, chunk.tokens)
     assert attrs["complete"] and stored.config == tiny.config
-    assert not (tmp_path / "t.h5.partial").exists()
+    assert sorted(tmp_path.iterdir()) == [path]  # no partial file, no lock
     np.testing.assert_allclose(decode_file(path).data, tiny.decode(chunk.tokens), rtol=1e-6, atol=1e-12)
     np.testing.assert_allclose(
         decode_file(path, n_levels=1).data, tiny.decode(chunk.tokens, 1), rtol=1e-6, atol=1e-12
@@ -44,6 +44,15 @@ def test_file_without_tokenizer(tiny, held_out_signal, tmp_path):
     sink.commit()
     assert isinstance(read_hdf5(path)[0], TokenChunk)
     with pytest.raises(FormatError, match="no tokenizer group.*rvq_hdf5"):
+        read_tokenizer(path)
+
+
+def test_a_bad_stored_tokenizer_config_is_a_format_error(tiny, held_out_signal, tmp_path):
+    path = save_tokens(tmp_path / "t.h5", _token_chunk(tiny, held_out_signal[:, :400]), tiny)
+    with h5py.File(path, "a") as f:
+        config = f["tokenizer"].attrs["config"]
+        f["tokenizer"].attrs["config"] = config.replace('"patch_len":', '"patch_len":-')
+    with pytest.raises(FormatError, match="t.h5: the stored tokenizer is invalid"):
         read_tokenizer(path)
 
 

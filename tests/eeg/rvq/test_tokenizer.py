@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import json
 import math
 
 import numpy as np
@@ -9,6 +11,7 @@ import pytest
 import torch
 
 from neurosig.core.errors import ConfigError, DataError, FormatError
+from neurosig.core.persist import save_checkpoint
 from neurosig.eeg.rvq.config import EEG_BANDS, TokenizerConfig, preset, single_codebook_baseline
 from neurosig.eeg.rvq.loss import band_error
 from neurosig.eeg.rvq.model import TokenizerNet
@@ -102,13 +105,22 @@ def test_checkpoint_round_trip(tiny, tiny_checkpoint, held_out_signal):
     np.testing.assert_allclose(again.decode(tokens), tiny.decode(tokens), rtol=1e-6, atol=1e-12)
 
 
-def test_bad_checkpoint(tmp_path):
-    with pytest.raises(FormatError, match="not found"):
+def test_bad_checkpoint(tiny, tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
         Tokenizer.load(tmp_path / "missing.pt")
     bad = tmp_path / "bad.pt"
     torch.save({"something": 1}, bad)
-    with pytest.raises(FormatError, match="not a neurosig tokenizer checkpoint"):
+    with pytest.raises(FormatError, match="bad.pt: not a neurosig-checkpoint file"):
         Tokenizer.load(bad)
+    pickled = tmp_path / "pickled.pt"
+    torch.save({"config": datetime.date(2020, 1, 1)}, pickled)  # an object weights_only refuses
+    with pytest.raises(FormatError, match="pickled.pt: refused"):
+        Tokenizer.load(pickled)
+    config_json, state = tiny.state()
+    config = {**json.loads(config_json), "patch_len": "many"}
+    save_checkpoint(tmp_path / "config.pt", "rvq-tokenizer", config, state)
+    with pytest.raises(FormatError, match="config.pt: the saved config and weights do not make"):
+        Tokenizer.load(tmp_path / "config.pt")
 
 
 def test_wrong_sampling_rate_needs_resampling(tiny, held_out_signal):

@@ -121,7 +121,7 @@ def test_write_events_validates_input(tmp_path):
     path = write_events(tmp_path / "x.raw", events)
     with pytest.raises(ConfigError, match="overwrite=True"):
         write_events(path, events)
-    assert not list(tmp_path.glob("*.partial"))
+    assert not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob("*.neurosig-lock"))
     assert read_events(path).info.sensor_size == (int(events["x"].max()) + 1, int(events["y"].max()) + 1, 2)
     summary = convert(path, tmp_path / "x.h5")
     assert summary["dst_format"] == "hdf5" and summary["n_events"] == 10
