@@ -26,6 +26,7 @@ from neurosig.io.events._common import (
     check_sensor_size,
     check_writable_events,
     empty_events,
+    header_sensor,
     join,
 )
 
@@ -52,7 +53,11 @@ def probe(path: Path, sensor_size=None) -> FileHeader:
     fields = {"complete": str(attrs["complete"]), "source": str(attrs.get("source", ""))}
     if sensor_size is not None:
         return FileHeader(NAME, 0, check_sensor_size(sensor_size, 1 << 16, NAME), "argument", fields)
-    size = tuple(attrs["stream_info"]["sensor_size"])
+    try:
+        width, height, polarities = attrs["stream_info"]["sensor_size"]
+    except (KeyError, TypeError, ValueError):
+        width = height = polarities = None
+    size = header_sensor(width, height, path, "the stream info's sensor_size", polarities)
     return FileHeader(NAME, 0, size, "header", fields)
 
 
