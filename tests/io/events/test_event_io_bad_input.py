@@ -307,3 +307,44 @@ def test_hdf5_stream_info_sensor_checked(tmp_path):
         f.attrs["stream_info"] = info_json.replace("[64, 48, 2]", "[70000, 48, 2]")
     with pytest.raises(FormatError, match="stream info's sensor_size gives a sensor of 70000x48"):
         read_events(path)
+
+
+def _npy(tmp_path, events, name="e.npy"):
+    path = tmp_path / name
+    np.save(path, events)
+    return path
+
+
+def test_npy_damaged_header_is_a_format_error(tmp_path):
+    from neurosig.core.chunks import EVENTS_DTYPE
+
+    path = _npy(tmp_path, np.zeros(3, EVENTS_DTYPE))
+    data = bytearray(path.read_bytes())
+    data[10] = ord("'")  # "{'descr'..." becomes "''descr'...": tokenize.TokenError inside numpy
+    path.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match="not a readable .npy array") as err:
+        read_events(path)
+    assert err.value.offset == 0
+
+
+def test_npy_lenient_skips_bad_rows_with_real_row_numbers(tmp_path):
+    dtype = np.dtype([("t", "<i8"), ("x", "<i4"), ("y", "<i4"), ("p", "i1")])
+    rows = np.zeros(10, dtype)
+    rows["t"] = np.arange(10)
+    rows["x"] = 5
+    rows["x"][7] = 70_000  # does not fit uint16
+    rows["p"][3] = 2  # not a polarity
+    path = _npy(tmp_path, rows)
+    with pytest.raises(FormatError, match=r"row 3 \(t=3, x=5, y=0, p=2\) holds a value") as err:
+        read_events(path)
+    assert "288230376151711744" not in str(err.value)
+    chunk, message = _lenient(path)
+    assert chunk.events["t"].tolist() == [0, 1, 2, 4, 5, 6, 8, 9] and "2 bad_values" in message
+    assert chunk.info.sensor_size == (6, 1, 2)
+    with pytest.warns(EventDecodeWarning, match="2 bad_values"):
+        parts = list(iter_events(path, strict=False, block_bytes=3 * dtype.itemsize))
+    np.testing.assert_array_equal(np.concatenate([c.events for c in parts]), chunk.events)
+    rows["p"][3] = 0
+    path = _npy(tmp_path, rows, "one_bad.npy")
+    with pytest.raises(FormatError, match="row 7 "):  # in the second block of five rows
+        list(iter_events(path, sensor_size=(6, 1, 2), block_bytes=5 * dtype.itemsize))
