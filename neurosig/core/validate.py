@@ -8,6 +8,9 @@ values, what came in, and what to do.
 from __future__ import annotations
 
 import difflib
+import errno
+import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -22,6 +25,8 @@ __all__ = [
     "check_existing_file",
     "check_finite",
     "check_band",
+    "memory_budget",
+    "check_output_bytes",
 ]
 
 
@@ -57,12 +62,30 @@ def check_positive(name: str, value: float, *, strict: bool = True) -> float:
 
 
 def check_existing_file(path: str | Path, what: str = "file") -> Path:
-    """Check that ``path`` is an existing file and return it as a :class:`~pathlib.Path`."""
+    """Check that ``path`` is an existing regular file and return it as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    DataError
+        For a missing path, a dangling symlink, a symlink loop, a directory, or anything that is not
+        a regular file (a FIFO would block the reader forever, a device never ends).
+    """
     path = Path(path).expanduser()
-    if not path.exists():
-        raise DataError(f"{what} {str(path)!r} does not exist; check the path (cwd is {Path.cwd()}).")
-    if not path.is_file():
-        raise DataError(f"{what} {str(path)!r} is not a regular file.")
+    try:
+        mode = path.stat().st_mode
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            problem = "is a symlink loop"
+        elif path.is_symlink():
+            problem = f"is a symlink to {os.readlink(path)!r}, which does not exist"
+        else:
+            problem = f"does not exist ({err.strerror})"
+        raise DataError(f"{what} {str(path)!r} {problem}; check the path (cwd is {Path.cwd()}).") from None
+    if not stat.S_ISREG(mode):
+        kind = (
+            "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+        )
+        raise DataError(f"{what} {str(path)!r} is {kind}; pass a regular file.")
     return path
 
 
@@ -91,3 +114,45 @@ def check_band(l_freq: float | None, h_freq: float | None, sfreq: float) -> None
             )
     if l_freq is not None and h_freq is not None and l_freq >= h_freq:
         raise ConfigError(f"l_freq={l_freq} Hz must be below h_freq={h_freq} Hz.")
+
+
+def memory_budget() -> int:
+    """Bytes one output array may take: ``$NEUROSIG_MEMORY_BUDGET`` (bytes), else half the RAM."""
+    env = os.environ.get("NEUROSIG_MEMORY_BUDGET")
+    if env:
+        try:
+            return int(float(env))
+        except ValueError:
+            raise ConfigError(f"NEUROSIG_MEMORY_BUDGET must be a number of bytes, got {env!r}.") from None
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+
+
+def check_output_bytes(shape: tuple[int, ...], dtype, what: str, parameter: str) -> tuple[int, ...]:
+    """Check that an array of ``shape`` and ``dtype`` fits :func:`memory_budget` before allocating it.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The output's shape.
+    dtype : numpy dtype
+        Its element type.
+    what : str
+        What the array is (``"frames (T, P, H, W)"``).
+    parameter : str
+        The parameter(s) that set its size, which the message tells the user to change.
+
+    Raises
+    ------
+    DataError
+        Naming the bytes the output would need, the budget and the parameter to change.
+    """
+    shape = tuple(int(n) for n in shape)
+    need = int(np.prod(shape, dtype=object)) * np.dtype(dtype).itemsize
+    budget = memory_budget()
+    if need > budget:
+        raise DataError(
+            f"{what} of shape {shape} would need {need:,} bytes ({need / 2**30:.1f} GiB), over the memory "
+            f"budget of {budget:,} bytes; change {parameter} (or crop/downsample the sensor), or raise "
+            "NEUROSIG_MEMORY_BUDGET."
+        )
+    return shape

@@ -300,7 +300,7 @@ class EEGFileSource(Source):
 
     def describe(self) -> dict[str, Any]:
         """Provenance: the path and the file's sha256."""
-        path = Path(self.path).resolve()
+        path = check_existing_file(self.path, "recording").resolve()
         return {"type": self.name, "path": str(path), "sha256": sha256_file(path), "picks": self.picks}
 
     def __iter__(self) -> Iterator[SignalChunk]:
