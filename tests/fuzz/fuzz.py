@@ -122,7 +122,8 @@ def _edf_target(path: Path, rng: random.Random) -> str:
 
     try:
         raw = open_raw(path)
-        raw.get_data(start=0, stop=min(raw.n_times, 64))
+        if raw.n_times:  # the file source reads nothing from a recording without samples
+            raw.get_data(start=0, stop=min(raw.n_times, 64))
     except NeurosigError:
         pass
     return "ok"
