@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install -q -c constraints.txt
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: demo test test-slow test-all lint bench install install-dev clean
+.PHONY: demo test test-slow test-all lint bench fuzz fuzz-ci install install-dev clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,16 @@ lint: $(BIN)/.installed-dev
 ## bench: every benchmark; results in benchmarks/results/*.json
 bench: $(BIN)/.installed-dev
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
+
+## fuzz: mutation-fuzz every decoder, the EDF/BDF check and pipeline YAML (FUZZ_SECONDS, default 1200)
+FUZZ_SECONDS ?= 1200
+FUZZ_SEED ?= 0
+fuzz: $(BIN)/.installed-dev
+	$(BIN)/python tests/fuzz/fuzz.py --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED) --out out/fuzz
+
+## fuzz-ci: the same for two minutes (CI); exits 1 on any crash, hang, abort or mismatch
+fuzz-ci: $(BIN)/.installed-dev
+	$(BIN)/python tests/fuzz/fuzz.py --seconds 120 --seed $(FUZZ_SEED) --out out/fuzz
 
 clean:
 	rm -rf $(VENV) out build *.egg-info .pytest_cache

@@ -213,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     except NeurosigError as err:
         print(f"neurosig: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # the system refused a path: unwritable output, /proc, /sys, a full disk
+        print(f"neurosig: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

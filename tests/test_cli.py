@@ -5,6 +5,7 @@ import sys
 import h5py
 import mne
 import numpy as np
+import pytest
 import yaml
 from scipy import signal
 
@@ -142,3 +143,63 @@ def test_info_and_convert_event_files(shared_file, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["format"] == "evt2"
     np.testing.assert_array_equal(read_events(dst).events, read_events(src).events)
     assert main(["convert", str(src), str(dst), "--format", "evt2"]) == 2  # exists: needs --overwrite
+
+
+def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "neurosig.cli", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "dangling", "loop", "fifo"])
+def test_run_with_a_bad_input_path_is_one_line(tmp_path, kind):
+    """Each ended in a traceback (the source hashed the file before checking it) or, a FIFO, a hang."""
+    import os
+
+    path = tmp_path / "rec.edf"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "dangling":
+        path.symlink_to(tmp_path / "gone.edf")
+    elif kind == "loop":
+        path.symlink_to(tmp_path / "other.edf")
+        (tmp_path / "other.edf").symlink_to(path)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    run = _cli(
+        "run",
+        "pipelines/filter.yaml",
+        "--no-progress",
+        "--set",
+        f"source.path={path}",
+        "--set",
+        f"sink.path={tmp_path / 'out.h5'}",
+        timeout=180,
+    )
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("neurosig: error:") and str(path) in lines[0], lines
+    assert {
+        "missing": "does not exist",
+        "directory": "a directory",
+        "dangling": "does not exist",
+        "loop": "symlink loop",
+        "fifo": "a FIFO",
+    }[kind] in lines[0]
+
+
+@pytest.mark.parametrize("out", ["/proc/neurosig-out.h5", "/sys/neurosig/out.h5"])
+def test_run_into_an_unwritable_place_is_one_line(shared_file, out):
+    rec = shared_file("eeg/eegmmidb/S001/S001R01.edf")
+    run = _cli(
+        "run",
+        "pipelines/filter.yaml",
+        "--no-progress",
+        "--set",
+        f"source.path={rec}",
+        "--set",
+        f"sink.path={out}",
+    )
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("neurosig: error:") and "Traceback" not in run.stderr

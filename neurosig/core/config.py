@@ -172,7 +172,12 @@ def load_config(
         if isinstance(source, Path) or text.endswith((".yaml", ".yml")):
             if not path.is_file():
                 raise ConfigError(f"pipeline file {text!r} does not exist (cwd is {Path.cwd()}).")
-            origin, text = str(path), path.read_text()
+            try:
+                origin, text = str(path), path.read_text()
+            except UnicodeDecodeError as err:
+                raise ConfigError(
+                    f"{text} is not a text file (byte {err.start} is not UTF-8); a pipeline is YAML text."
+                ) from None
         try:
             raw = yaml.safe_load(text)
         except yaml.YAMLError as err:

@@ -8,13 +8,17 @@ values, what came in, and what to do.
 from __future__ import annotations
 
 import difflib
+import errno
 import glob
+import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from neurosig.core.errors import ConfigError, DataError
+from neurosig.kernels.budget import check_output_bytes, memory_budget
 
 __all__ = [
     "did_you_mean",
@@ -24,6 +28,8 @@ __all__ = [
     "expand_files",
     "check_finite",
     "check_band",
+    "memory_budget",
+    "check_output_bytes",
 ]
 
 
@@ -59,12 +65,30 @@ def check_positive(name: str, value: float, *, strict: bool = True) -> float:
 
 
 def check_existing_file(path: str | Path, what: str = "file") -> Path:
-    """Check that ``path`` is an existing file and return it as a :class:`~pathlib.Path`."""
+    """Check that ``path`` is an existing regular file and return it as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    DataError
+        For a missing path, a dangling symlink, a symlink loop, a directory, or anything that is not
+        a regular file (a FIFO would block the reader forever, a device never ends).
+    """
     path = Path(path).expanduser()
-    if not path.exists():
-        raise DataError(f"{what} {str(path)!r} does not exist; check the path (cwd is {Path.cwd()}).")
-    if not path.is_file():
-        raise DataError(f"{what} {str(path)!r} is not a regular file.")
+    try:
+        mode = path.stat().st_mode
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            problem = "is a symlink loop"
+        elif path.is_symlink():
+            problem = f"is a symlink to {os.readlink(path)!r}, which does not exist"
+        else:
+            problem = f"does not exist ({err.strerror})"
+        raise DataError(f"{what} {str(path)!r} {problem}; check the path (cwd is {Path.cwd()}).") from None
+    if not stat.S_ISREG(mode):
+        kind = (
+            "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+        )
+        raise DataError(f"{what} {str(path)!r} is {kind}; pass a regular file.")
     return path
 
 

@@ -25,6 +25,7 @@ from pydantic import Field
 
 from neurosig.core.chunks import EVENTS_DTYPE, EventChunk, SpikeChunk, SpikeInfo
 from neurosig.core.errors import ConfigError
+from neurosig.core.validate import check_output_bytes
 from neurosig.events._base import EventStage
 from neurosig.kernels.event_repr import (
     accumulate_frames_by_index,
@@ -49,7 +50,10 @@ PositiveInt = Annotated[int, Field(gt=0)]
 
 def _zeros(n: int, sensor_size: tuple[int, int, int], dtype) -> np.ndarray:
     w, h, n_pol = sensor_size
-    return np.zeros((n, n_pol, h, w), dtype=dtype)
+    shape = check_output_bytes(
+        (n, n_pol, h, w), dtype, "the output (T, P, H, W)", "the time step or sensor_size"
+    )
+    return np.zeros(shape, dtype=dtype)
 
 
 def _spikes(frames: np.ndarray, dt_s: float, start: int) -> SpikeChunk:
@@ -351,7 +355,8 @@ class ToLocalTimeSurfaceStage(EventStage):
         if not len(ev):
             return
         side = 2 * self.radius + 1
-        out = np.zeros((len(ev), size[2], side, side), dtype=np.float32)
+        shape = check_output_bytes((len(ev), size[2], side, side), np.float32, "the local surfaces", "radius")
+        out = np.zeros(shape, dtype=np.float32)
         fill_local_time_surfaces(ev["t"], ev["x"], ev["y"], ev["p"], self.radius, self.tau, self._memory, out)
         yield _spikes(out, 0.0, self._next)
         self._next += len(ev)

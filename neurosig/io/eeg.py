@@ -22,7 +22,7 @@ from neurosig.core.stage import Source
 from neurosig.core.validate import check_existing_file
 from neurosig.io.digest import sha256_file
 
-__all__ = ["EEGFileSource", "open_raw", "eeg_file_info", "check_edf_header"]
+__all__ = ["EEGFileSource", "open_raw", "eeg_file_info", "check_edf_header", "MAX_EDF_SFREQ"]
 
 _MNE_EXTENSIONS = (
     ".edf .bdf .gdf .fif .fif.gz .vhdr .set .cnt .mff .raw .nxe .eeg .data .lay .nedf .snirf "
@@ -30,14 +30,44 @@ _MNE_EXTENSIONS = (
 ).split()
 
 
-def check_edf_header(path: str | Path) -> None:
-    """Check an EDF/BDF file's header against its size and its continuity.
+#: Highest sampling rate (Hz) an EDF/BDF header may declare; more means the header lies.
+MAX_EDF_SFREQ = 1e6
+
+
+def _edf_numbers(raw: bytes, n: int, width: int, what: str, path: Path, offset: int, kind=int) -> list:
+    """``n`` ASCII numbers of ``width`` bytes each, as EDF stores per-signal fields."""
+    values = []
+    for i in range(n):
+        try:
+            values.append(kind(raw[i * width : (i + 1) * width]))
+        except ValueError:
+            raise FormatError(
+                f"the {what} of signal {i} is {raw[i * width : (i + 1) * width]!r}, not a number.",
+                path=path,
+                offset=offset + i * width,
+            ) from None
+    return values
+
+
+def check_edf_header(path: str | Path) -> str:
+    """Check an EDF/BDF file's header against its size, its continuity and itself.
+
+    The format comes from the header, never the suffix: BDF starts with byte 0xFF and ``BIOSEMI``
+    (3 bytes per sample), EDF with ``0`` (2 bytes per sample).
+
+    Returns
+    -------
+    str
+        ``"edf"`` or ``"bdf"``.
 
     Raises
     ------
     FormatError
-        When the file is shorter than its header promises (truncated: MNE would silently read
-        fewer samples) or is EDF+D/BDF+D (discontinuous: MNE would join the segments).
+        When the header is neither EDF nor BDF, disagrees with the file's suffix (MNE would read the
+        samples with the wrong width), has negative record or signal counts, a record duration
+        <= 0 s or a rate above :data:`MAX_EDF_SFREQ`, a signal whose digital minimum equals its
+        maximum, or when the file is shorter than its header promises (truncated: MNE would silently
+        read fewer samples) or is EDF+D/BDF+D (discontinuous: MNE would join the segments).
     """
     path = Path(path)
     size = path.stat().st_size
@@ -45,16 +75,51 @@ def check_edf_header(path: str | Path) -> None:
         fixed = f.read(256)
         if len(fixed) < 256:
             raise FormatError(f"EDF header needs 256 bytes, the file has {size}.", path=path, offset=size)
+        if fixed[:8] == b"\xffBIOSEMI":
+            fmt, bytes_per_sample = "bdf", 3
+        elif fixed[:8].strip() == b"0":
+            fmt, bytes_per_sample = "edf", 2
+        else:
+            raise FormatError(
+                f"the header starts with {fixed[:8]!r}: neither EDF ('0') nor BDF (0xFF 'BIOSEMI').",
+                path=path,
+                offset=0,
+            )
+        suffix = path.suffix.lower().lstrip(".")
+        if suffix in ("edf", "bdf") and suffix != fmt:
+            raise FormatError(
+                f"the header says {fmt.upper()} ({bytes_per_sample} bytes per sample) but the file is "
+                f"named .{suffix}, so its samples would be read with the wrong width. Rename it to "
+                f"{path.stem}.{fmt}.",
+                path=path,
+                offset=0,
+            )
         try:
             header_bytes = int(fixed[184:192])
             n_records = int(fixed[236:244])
+            duration = float(fixed[244:252])
             n_signals = int(fixed[252:256])
         except ValueError:
             raise FormatError(
-                "not a valid EDF/BDF header (header size, record count or signal count is not a number).",
+                "not a valid EDF/BDF header (header size, record count, record duration or signal count "
+                "is not a number).",
                 path=path,
                 offset=184,
             ) from None
+        if n_signals < 1 or n_records < -1:
+            raise FormatError(
+                f"the header gives {n_signals} signals and {n_records} data records; a recording has "
+                "at least one signal and a record count >= 0 (-1 while recording). The header is damaged.",
+                path=path,
+                offset=252 if n_signals < 1 else 236,
+            )
+        if header_bytes != 256 * (n_signals + 1):
+            raise FormatError(
+                f"the header size field says {header_bytes} bytes, but {n_signals} signals need "
+                f"{256 * (n_signals + 1)}. The header is damaged.",
+                path=path,
+                offset=184,
+            )
         reserved = fixed[192:236].decode("ascii", "replace").strip()
         if reserved.startswith(("EDF+D", "BDF+D")):
             raise FormatError(
@@ -63,15 +128,44 @@ def check_edf_header(path: str | Path) -> None:
                 path=path,
                 offset=192,
             )
-        f.seek(256 + n_signals * 216)
-        counts = f.read(8 * n_signals)
-    try:
-        per_record = sum(int(counts[8 * i : 8 * i + 8]) for i in range(n_signals))
-    except ValueError:
-        raise FormatError("samples-per-record fields are not numbers.", path=path, offset=256) from None
-    bytes_per_sample = 3 if path.suffix.lower() == ".bdf" else 2
-    if n_records < 0:  # -1: still being recorded; nothing to check against
-        return
+        signals = f.read(256 * n_signals)
+    if len(signals) < 256 * n_signals:
+        raise FormatError(
+            f"the header of {n_signals} signals needs {header_bytes} bytes, the file has {size}.",
+            path=path,
+            offset=size,
+        )
+    low_at, high_at = 256 + 120 * n_signals, 256 + 128 * n_signals
+    low = _edf_numbers(signals[low_at - 256 :], n_signals, 8, "digital minimum", path, low_at, float)
+    high = _edf_numbers(signals[high_at - 256 :], n_signals, 8, "digital maximum", path, high_at, float)
+    for i, (a, b) in enumerate(zip(low, high, strict=True)):
+        if a == b:
+            raise FormatError(
+                f"signal {i} has digital minimum = maximum = {a:g}: its samples cannot be scaled to "
+                "physical units. The header is damaged.",
+                path=path,
+                offset=low_at + 8 * i,
+            )
+    counts_at = 256 + 216 * n_signals
+    counts = _edf_numbers(signals[counts_at - 256 :], n_signals, 8, "samples per record", path, counts_at)
+    if min(counts) < 0:
+        raise FormatError(
+            f"signal {counts.index(min(counts))} has {min(counts)} samples per record.",
+            path=path,
+            offset=counts_at,
+        )
+    rate = max(counts) / duration if duration > 0 else 0.0
+    if not 0 < rate <= MAX_EDF_SFREQ:
+        raise FormatError(
+            f"the record duration is {duration:g} s for {max(counts)} samples per record, a rate of "
+            f"{rate:g} Hz; a record lasts > 0 s and gives at most {MAX_EDF_SFREQ:g} Hz. The header is "
+            "damaged.",
+            path=path,
+            offset=244,
+        )
+    per_record = sum(counts)
+    if n_records == -1:  # still being recorded; nothing to check against
+        return fmt
     expected = header_bytes + n_records * per_record * bytes_per_sample
     if size < expected:
         complete = (size - header_bytes) // max(1, per_record * bytes_per_sample)
@@ -81,6 +175,7 @@ def check_edf_header(path: str | Path) -> None:
             path=path,
             offset=size,
         )
+    return fmt
 
 
 def open_raw(path: str | Path):
@@ -211,7 +306,7 @@ class EEGFileSource(Source):
 
     def describe(self) -> dict[str, Any]:
         """Provenance: the path and the file's sha256."""
-        path = Path(self.path).resolve()
+        path = check_existing_file(self.path, "recording").resolve()
         return {"type": self.name, "path": str(path), "sha256": sha256_file(path), "picks": self.picks}
 
     def __iter__(self) -> Iterator[SignalChunk]:

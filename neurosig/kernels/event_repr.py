@@ -19,6 +19,7 @@ from numba.extending import overload
 
 from neurosig.errors import ConfigError, DataError
 from neurosig.kernels._numba import njit
+from neurosig.kernels.budget import check_output_bytes
 from neurosig.kernels.event_filters import NEVER, check_events, on_device
 
 __all__ = [
@@ -513,9 +514,11 @@ def _fields(events: np.ndarray):
     return events["t"], events["x"], events["y"], events["p"]
 
 
-def _empty(n: int, sensor_size, dtype) -> np.ndarray:
+def _empty(n: int, sensor_size, dtype, parameter: str = "sensor_size") -> np.ndarray:
+    """Zeros ``(n, P, H, W)``, checked against the memory budget first (naming ``parameter``)."""
     width, height, n_pol = sensor_size
-    return np.zeros((n, n_pol, height, width), dtype=dtype)
+    shape = check_output_bytes((n, n_pol, height, width), dtype, "the output (T, P, H, W)", parameter)
+    return np.zeros(shape, dtype=dtype)
 
 
 def _positive(name: str, value: int | None) -> None:
@@ -574,7 +577,7 @@ def to_frame(
     t, x, y, p = _fields(events)
     n = len(events)
     if n_time_bins is not None or n_event_bins is not None:
-        frames = _empty(n_time_bins or n_event_bins, sensor_size, np.int32)
+        frames = _empty(n_time_bins or n_event_bins, sensor_size, np.int32, given[0] + " or sensor_size")
         if n == 0:
             return frames
         if n_time_bins is not None:
@@ -588,10 +591,12 @@ def to_frame(
         return _empty(0, sensor_size, np.int32)
     if time_window is not None:
         span = (int(t[-1]) - int(t[0])) // time_window
-        frames = _empty(span + 1 if include_incomplete else span, sensor_size, np.int32)
+        n_frames = span + 1 if include_incomplete else span
+        frames = _empty(n_frames, sensor_size, np.int32, "time_window (longer) or sensor_size")
         accumulate_frames_by_time(t, x, y, p, int(t[0]), 1, time_window, frames, False)
         return frames
-    frames = _empty(-(-n // event_count) if include_incomplete else n // event_count, sensor_size, np.int32)
+    n_frames = -(-n // event_count) if include_incomplete else n // event_count
+    frames = _empty(n_frames, sensor_size, np.int32, "event_count (larger) or sensor_size")
     accumulate_frames_by_index(x, y, p, 0, 1, event_count, frames)
     return frames
 
@@ -621,7 +626,8 @@ def to_voxel_grid(events: np.ndarray, sensor_size: tuple[int, int, int], n_time_
     _positive("n_time_bins", n_time_bins)
     check_events(events, sensor_size)
     width, height, _ = sensor_size
-    grid = np.zeros((n_time_bins, 1, height, width), dtype=np.float32)
+    shape = check_output_bytes((n_time_bins, 1, height, width), np.float32, "the voxel grid", "n_time_bins")
+    grid = np.zeros(shape, dtype=np.float32)
     if len(events):
         t, x, y, p = _fields(events)
         accumulate_voxel_grid(t, x, y, p, int(t[0]), int(t[-1]) - int(t[0]), grid)
@@ -667,7 +673,7 @@ def to_time_surface(
     if last_window < 0:
         check_events(events, sensor_size)  # raises: the timestamps decrease
     n_out = last_window + 1 if include_incomplete else last_window
-    out = _empty(n_out, sensor_size, np.float32)
+    out = _empty(n_out, sensor_size, np.float32, "dt (longer) or sensor_size")
     # A fresh stream: the kernel's memory starts as zeros, holding t - (t0 - 1) (see _surfaces_cpu),
     # in the thread's int32 scratch when the stream is shorter than 2**31 µs (35 min). ``out`` comes
     # from np.zeros: the kernel writes only nonzero values, so pages that no event reaches stay
@@ -717,7 +723,8 @@ def to_local_time_surfaces(
     check_events(events, sensor_size)
     radius = int(radius)
     side = 2 * radius + 1
-    out = np.zeros((len(events), sensor_size[2], side, side), dtype=np.float32)
+    shape = (len(events), sensor_size[2], side, side)
+    out = np.zeros(check_output_bytes(shape, np.float32, "the local surfaces", "radius"), dtype=np.float32)
     memory = new_surface_memory(sensor_size)
     t, x, y, p = _fields(events)
     fill_local_time_surfaces(t, x, y, p, radius, tau, memory, out)

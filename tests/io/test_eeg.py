@@ -1,11 +1,12 @@
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from neurosig.core.errors import DataError, FormatError
 from neurosig.io.digest import sha256_file
-from neurosig.io.eeg import EEGFileSource, eeg_file_info
+from neurosig.io.eeg import EEGFileSource, check_edf_header, eeg_file_info, open_raw
 
 S001R04 = "eeg/eegmmidb/S001/S001R04.edf"
 
@@ -69,8 +70,59 @@ def test_unknown_extension_lists_formats(tmp_path):
 def test_file_that_is_not_eeg(tmp_path):
     path = tmp_path / "notes.edf"
     path.write_bytes(b"this is not a recording" * 20)
-    with pytest.raises(FormatError, match="notes.edf, byte 184"):
+    with pytest.raises(FormatError, match="notes.edf, byte 0: .* neither EDF"):
         eeg_file_info(path)
+
+
+def _edf_header_edit(src: Path, dst: Path, offset: int, value: bytes) -> Path:
+    data = bytearray(src.read_bytes())
+    data[offset : offset + len(value)] = value
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def test_bdf_named_edf_is_decided_by_its_header(shared_file, tmp_path):
+    """A BDF renamed .edf was read as EDF (2 bytes per sample): wrong data, silently."""
+    bdf = shared_file("eeg/format-samples/eeglab/test.bdf")
+    renamed = tmp_path / "renamed.edf"
+    renamed.write_bytes(bdf.read_bytes())
+    assert check_edf_header(bdf) == "bdf"
+    with pytest.raises(FormatError, match="header says BDF .* named .edf.* Rename it to renamed.bdf"):
+        open_raw(renamed)
+    edf = shared_file(S001R04)
+    assert check_edf_header(edf) == "edf"
+    with pytest.raises(FormatError, match="header says EDF"):
+        open_raw(_edf_header_edit(edf, tmp_path / "r04.bdf", 0, b"0"))
+
+
+def _field(value: str, width: int) -> bytes:
+    return value.ljust(width).encode("ascii")
+
+
+@pytest.mark.parametrize(
+    "where, value, match",
+    [
+        ("duration", "0", "record duration is 0 s"),
+        ("duration", "-1", "record duration is -1 s"),
+        ("duration", "1e-6", "rate of 1.6e.08 Hz"),  # 160 samples per 1e-6 s: 160 MHz
+        ("n_signals", "-1", "-1 signals"),
+        ("n_records", "-5", "-5 data records"),
+        ("digital", "8092", "signal 0 has digital minimum = maximum = 8092"),
+    ],
+)
+def test_edf_header_that_lies_is_refused(shared_file, tmp_path, where, value, match):
+    src = shared_file(S001R04)  # 64 EEG signals and the annotations, 160 samples per 1-s record
+    n = 65
+    offset, width = {
+        "duration": (244, 8),
+        "n_signals": (252, 4),
+        "n_records": (236, 8),
+        "digital": (256 + 120 * n, 8),  # signal 0's digital minimum, set equal to its maximum
+    }[where]
+    path = _edf_header_edit(src, tmp_path / "bad.edf", offset, _field(value, width))
+    with pytest.raises(FormatError, match=match) as err:
+        check_edf_header(path)
+    assert err.value.path == path and err.value.offset is not None
 
 
 def test_truncated_edf_is_refused_with_its_offset(shared_file, tmp_path):

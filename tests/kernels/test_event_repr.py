@@ -312,3 +312,36 @@ def test_bad_parameters_and_data():
     bad["y"][5] = H
     with pytest.raises(DataError, match="outside the sensor_size"):
         to_frame(bad, SIZE, time_window=100)
+
+
+def test_outputs_are_checked_against_the_memory_budget():
+    """100000 x 100000 pixels made to_frame try to allocate 373 GiB."""
+    from neurosig.core.chunks import EVENTS_DTYPE
+    from neurosig.core.errors import DataError
+    from neurosig.kernels.event_repr import to_frame, to_spikes, to_time_surface, to_voxel_grid
+
+    ev = np.zeros(2, EVENTS_DTYPE)
+    ev["t"] = [0, 10]
+    big = (65536, 65536, 2)
+    with pytest.raises(DataError, match=r"would need 34,359,738,368 bytes .* change n_time_bins"):
+        to_frame(ev, big, n_time_bins=1)
+    with pytest.raises(DataError, match="change time_window"):
+        to_frame(ev, big, time_window=5)
+    with pytest.raises(DataError, match="change n_time_bins"):
+        to_voxel_grid(ev, big, n_time_bins=3)
+    with pytest.raises(DataError, match="change dt"):
+        to_time_surface(ev, big, dt=5, tau=10.0)
+    with pytest.raises(DataError, match="bytes"):
+        to_spikes(ev, big, dt=5)
+    assert to_frame(ev, (64, 48, 2), n_time_bins=1).shape == (1, 2, 48, 64)
+
+
+def test_memory_budget_comes_from_the_environment(monkeypatch):
+    from neurosig.core.chunks import EVENTS_DTYPE
+    from neurosig.core.errors import DataError
+    from neurosig.kernels.event_repr import to_frame
+
+    ev = np.zeros(1, EVENTS_DTYPE)
+    monkeypatch.setenv("NEUROSIG_MEMORY_BUDGET", "1000")
+    with pytest.raises(DataError, match="would need 24,576 bytes .* budget of 1,000 bytes"):
+        to_frame(ev, (64, 48, 2), n_event_bins=1)

@@ -23,6 +23,8 @@ __all__ = [
     "file_head",
     "parse_percent_header",
     "prophesee_sensor",
+    "MAX_SENSOR_SIDE",
+    "header_sensor",
     "check_sensor_size",
     "check_writable_events",
     "empty_events",
@@ -204,18 +206,62 @@ _MODELS = (
 )
 
 
-def prophesee_sensor(fields: dict[str, str]) -> tuple[tuple[int, int, int], str] | None:
-    """Sensor size from a Prophesee header: geometry lines first, then the camera model."""
+#: Pixels per axis that the events dtype addresses (``x`` and ``y`` are uint16).
+MAX_SENSOR_SIDE = 1 << 16
+
+
+def header_sensor(width, height, path: Path, source: str, polarities=2) -> tuple[int, int, int]:
+    """A sensor size read from a file, checked against the events dtype's coordinates.
+
+    Parameters
+    ----------
+    width, height : int or str
+        Pixels per axis, as the file gives them.
+    path : Path
+        The file (for the message).
+    source : str
+        Where in the file the size comes from, e.g. ``"'% geometry'"``.
+    polarities : int
+        1 or 2.
+
+    Raises
+    ------
+    FormatError
+        When a side is not a whole number in ``1..MAX_SENSOR_SIDE``: no events could address it, and
+        representations would size their outputs from it.
+    """
+    try:
+        size = (int(width), int(height), int(polarities))
+    except (TypeError, ValueError, OverflowError):
+        size = (0, 0, 0)
+    if not (0 < size[0] <= MAX_SENSOR_SIDE and 0 < size[1] <= MAX_SENSOR_SIDE and size[2] in (1, 2)):
+        raise FormatError(
+            f"{source} gives a sensor of {width}x{height} pixels and {polarities} polarities; events "
+            f"address 1..{MAX_SENSOR_SIDE} pixels per axis (x and y are uint16) and 1 or 2 polarities. "
+            "The header is damaged: pass sensor_size=(width, height, 2).",
+            path=path,
+        )
+    return size
+
+
+def prophesee_sensor(fields: dict[str, str], path: Path) -> tuple[tuple[int, int, int], str] | None:
+    """Sensor size from a Prophesee header: geometry lines first, then the camera model.
+
+    Raises
+    ------
+    FormatError
+        When the header's size does not fit the events dtype (see :func:`header_sensor`).
+    """
     fmt = fields.get("format", "")
     w = re.search(r"width=(\d+)", fmt)
     h = re.search(r"height=(\d+)", fmt)
     if w and h:
-        return (int(w.group(1)), int(h.group(1)), 2), "header"
+        return header_sensor(w.group(1), h.group(1), path, "'% format'"), "header"
     geo = re.fullmatch(r"(\d+)x(\d+)", fields.get("geometry", ""))
     if geo:
-        return (int(geo.group(1)), int(geo.group(2)), 2), "header"
+        return header_sensor(geo.group(1), geo.group(2), path, "'% geometry'"), "header"
     if fields.get("width", "").isdigit() and fields.get("height", "").isdigit():
-        return (int(fields["width"]), int(fields["height"]), 2), "header"
+        return header_sensor(fields["width"], fields["height"], path, "'% width'/'% height'"), "header"
     model = (fields.get("plugin_name", "") + " " + fields.get("sensor_generation", "")).lower()
     generation = fields.get("sensor_generation", "")
     if generation.startswith("4"):

@@ -137,5 +137,3 @@ def blocks(path: str | Path, strict: bool, sensor_size, block_bytes: int, fmt: s
             report.warn()
 
     return path, header, gen()
-
-

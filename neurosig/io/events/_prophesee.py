@@ -25,7 +25,7 @@ def probe_raw(path: Path, fmt: str, sensor_size=None) -> FileHeader:
     if sensor_size is not None:
         size, origin = check_sensor_size(sensor_size, ADDRESS_LIMIT, fmt), "argument"
     else:
-        size, origin = prophesee_sensor(fields) or ((ADDRESS_LIMIT, ADDRESS_LIMIT, 2), "format default")
+        size, origin = prophesee_sensor(fields, path) or ((ADDRESS_LIMIT, ADDRESS_LIMIT, 2), "format default")
     return FileHeader(fmt, offset, size, origin, fields)
 
 

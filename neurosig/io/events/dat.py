@@ -46,7 +46,7 @@ def probe(path: Path, sensor_size=None) -> FileHeader:
     if sensor_size is not None:
         size, origin = check_sensor_size(sensor_size, ADDRESS_LIMIT, NAME), "argument"
     else:
-        size, origin = prophesee_sensor(fields) or ((ADDRESS_LIMIT, ADDRESS_LIMIT, 2), "format default")
+        size, origin = prophesee_sensor(fields, path) or ((ADDRESS_LIMIT, ADDRESS_LIMIT, 2), "format default")
     fields["event_type"] = str(type_size[0])
     return FileHeader(NAME, offset + 2, size, origin, fields)
 

@@ -26,6 +26,7 @@ from neurosig.io.events._common import (
     check_sensor_size,
     check_writable_events,
     empty_events,
+    header_sensor,
     join,
 )
 
@@ -41,8 +42,11 @@ def probe(path: Path, sensor_size=None) -> FileHeader:
 
     try:
         attrs = read_attrs(path)
-    except DataError as err:
-        raise FormatError(f"not a neurosig HDF5 file ({err}).", path=path, offset=0) from None
+    except (DataError, OSError, KeyError, ValueError, TypeError, RuntimeError) as err:
+        # h5py raises all of these for damaged files (bad object headers, heaps, attribute tables)
+        raise FormatError(
+            f"not a readable neurosig HDF5 file ({type(err).__name__}: {err}).", path=path, offset=0
+        ) from None
     if attrs.get("chunk_type") != "EventChunk":
         raise FormatError(
             f"this neurosig HDF5 file holds a {attrs.get('chunk_type')} stream, not events; read it with "
@@ -52,7 +56,11 @@ def probe(path: Path, sensor_size=None) -> FileHeader:
     fields = {"complete": str(attrs["complete"]), "source": str(attrs.get("source", ""))}
     if sensor_size is not None:
         return FileHeader(NAME, 0, check_sensor_size(sensor_size, 1 << 16, NAME), "argument", fields)
-    size = tuple(attrs["stream_info"]["sensor_size"])
+    try:
+        width, height, polarities = attrs["stream_info"]["sensor_size"]
+    except (KeyError, TypeError, ValueError):
+        width = height = polarities = None
+    size = header_sensor(width, height, path, "the stream info's sensor_size", polarities)
     return FileHeader(NAME, 0, size, "header", fields)
 
 
@@ -70,14 +78,28 @@ def blocks(path: Path, header: FileHeader, strict: bool = True, block_bytes: int
             )
         report.extra["incomplete_file"] = 1
     rows = max(block_bytes // EVENTS_DTYPE.itemsize, 1)
-    with h5py.File(path, "r") as f:
-        events = f["events"]
-        for a in range(0, events.shape[0], rows):
-            yield events[a : a + rows], np.empty(0, TRIGGER_DTYPE), report
-        if "triggers" in f:
-            triggers = f["triggers"]
-            for a in range(0, triggers.shape[0], rows):
-                yield empty_events(), triggers[a : a + rows], report
+    try:
+        with h5py.File(path, "r") as f:
+            for name, dtype in (("events", EVENTS_DTYPE), ("triggers", TRIGGER_DTYPE)):
+                if name not in f and name == "triggers":
+                    continue
+                data = f[name]
+                if data.dtype != dtype or data.ndim != 1:
+                    raise FormatError(
+                        f"/{name} holds {data.shape} {data.dtype}, not a 1-D array of {dtype}; the file "
+                        "is damaged or was not written by neurosig.",
+                        path=path,
+                    )
+                for a in range(0, data.shape[0], rows):
+                    if name == "events":
+                        yield data[a : a + rows], np.empty(0, TRIGGER_DTYPE), report
+                    else:
+                        yield empty_events(), data[a : a + rows], report
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as err:
+        raise FormatError(
+            f"HDF5 cannot read this file's events ({type(err).__name__}: {err}); the file is damaged.",
+            path=path,
+        ) from None
 
 
 def read(path: Path, header: FileHeader, strict: bool = True):

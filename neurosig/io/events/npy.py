@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from neurosig.core.chunks import EVENTS_DTYPE
-from neurosig.core.errors import DataError, FormatError
+from neurosig.core.errors import FormatError
 from neurosig.io.events._common import (
+    MAX_SENSOR_SIDE,
     DecodeReport,
     FileHeader,
     check_sensor_size,
@@ -34,53 +35,92 @@ _ROWS = 1 << 20
 def _open(path: Path) -> np.ndarray:
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError as err:
-        raise FormatError(f"not a readable .npy array ({err}).", path=path, offset=0) from None
-    if arr.ndim != 1 or not arr.dtype.names or not {"t", "x", "y", "p"} <= set(arr.dtype.names):
+    except Exception as err:  # noqa: BLE001 - numpy's header parser raises ValueError, SyntaxError, TokenError...
+        raise FormatError(
+            f"not a readable .npy array ({type(err).__name__}: {err}); the header is damaged or this is "
+            "not a NumPy file.",
+            path=path,
+            offset=0,
+        ) from None
+    names = arr.dtype.names or ()
+    if arr.ndim != 1 or not {"t", "x", "y", "p"} <= set(names):
         raise FormatError(
             f"the .npy array must be 1-D with fields t, x, y, p; got shape {arr.shape}, dtype {arr.dtype}.",
+            path=path,
+            offset=0,
+        )
+    kinds = {f: arr.dtype[f] for f in ("t", "x", "y", "p") if arr.dtype[f].kind not in "biu"}
+    if kinds:
+        raise FormatError(
+            f"the .npy fields t, x, y, p must be integer or bool; got {kinds}. Round them first.",
             path=path,
             offset=0,
         )
     return arr
 
 
+def _bad_values(block: np.ndarray) -> np.ndarray:
+    """Rows whose values the events dtype cannot hold: x or y outside ``[0, 2**16)``, p not 0/1,
+    t beyond int64."""
+    bad = np.zeros(len(block), bool)
+    for f in ("x", "y"):
+        col = block[f]
+        bad |= (col < 0) | (col >= MAX_SENSOR_SIDE)
+    p = block["p"]
+    bad |= (p != 0) & (p != 1)
+    if block.dtype["t"].kind == "u":
+        bad |= block["t"] > np.iinfo(np.int64).max
+    return bad
+
+
 def probe(path: Path, sensor_size=None) -> FileHeader:
-    """Open the array's header; the sensor size is the data's extent unless given."""
+    """Open the array's header; the sensor size is the extent of the rows the events dtype holds,
+    unless given."""
     arr = _open(path)
     if sensor_size is not None:
-        return FileHeader(NAME, 0, check_sensor_size(sensor_size, 1 << 16, NAME), "argument")
+        return FileHeader(NAME, 0, check_sensor_size(sensor_size, MAX_SENSOR_SIDE, NAME), "argument")
     width = height = 1
     for a in range(0, len(arr), _ROWS):
         block = arr[a : a + _ROWS]
-        width = max(width, int(block["x"].max()) + 1)
-        height = max(height, int(block["y"].max()) + 1)
+        block = block[~_bad_values(block)]
+        if len(block):
+            width = max(width, int(block["x"].max()) + 1)
+            height = max(height, int(block["y"].max()) + 1)
     return FileHeader(NAME, 0, (width, height, 2), "data extent", {"dtype": str(arr.dtype)})
 
 
 def blocks(path: Path, header: FileHeader, strict: bool = True, block_bytes: int = 1 << 22) -> Iterator:
-    """Yield ``(events, triggers, report)`` for consecutive slices of the memory-mapped array."""
+    """Yield ``(events, triggers, report)`` for consecutive slices of the memory-mapped array.
+
+    Rows the events dtype cannot hold (``bad_values``) and rows outside the sensor raise with their
+    row number (strict) or are skipped and counted (lenient).
+    """
     arr = _open(path)
     report = DecodeReport(path, NAME)
     width, height = header.sensor_size[:2]
     rows = max(block_bytes // max(arr.dtype.itemsize, 1), 1)
     for a in range(0, len(arr), rows):
-        try:
-            events = as_events(np.array(arr[a : a + rows]))
-        except DataError as err:
-            raise FormatError(f"rows {a}..{a + rows}: {err}", path=path) from None
-        bad = (events["x"] >= width) | (events["y"] >= height)
+        block = np.array(arr[a : a + rows])
+        bad = _bad_values(block)
+        outside = ~bad & ((block["x"] >= width) | (block["y"] >= height))
+        if strict and (bad.any() or outside.any()):
+            i = int(np.argmax(bad | outside))
+            row = block[i]
+            what = (
+                "holds a value the events dtype cannot (x, y in [0, 65536), p 0 or 1, t within int64)"
+                if bad[i]
+                else f"lies outside the sensor {width}x{height}"
+            )
+            raise FormatError(
+                f"row {a + i} (t={row['t']}, x={row['x']}, y={row['y']}, p={row['p']}) {what}; pass the "
+                "right sensor_size, or strict=False to skip and count such rows.",
+                path=path,
+            )
         if bad.any():
-            first = a + int(np.argmax(bad))
-            if strict:
-                raise FormatError(
-                    f"event {first} lies outside the sensor {width}x{height}; pass the right "
-                    "sensor_size, or strict=False to skip such events.",
-                    path=path,
-                )
-            report.counts[BAD_OUTSIDE_SENSOR] += int(bad.sum())
-            events = events[~bad]
-        yield events, empty_triggers(), report
+            report.extra["bad_values"] = report.extra.get("bad_values", 0) + int(bad.sum())
+        if outside.any():
+            report.counts[BAD_OUTSIDE_SENSOR] += int(outside.sum())
+        yield as_events(block[~(bad | outside)]), empty_triggers(), report
 
 
 def read(path: Path, header: FileHeader, strict: bool = True):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Annotated, Any
 
 import pydantic
@@ -11,6 +10,7 @@ import pydantic
 from neurosig.core.chunks import EventChunk
 from neurosig.core.errors import ConfigError
 from neurosig.core.stage import Source
+from neurosig.core.validate import check_existing_file
 
 __all__ = ["EventFileSource"]
 
@@ -63,7 +63,7 @@ class EventFileSource(Source):
         from neurosig.io.digest import sha256_file
         from neurosig.io.events._dispatch import sniff
 
-        path = Path(self.path)
+        path = check_existing_file(self.path, "event file")
         return {
             "type": self.name,
             "path": str(path.resolve()),

@@ -169,6 +169,7 @@ def test_files_of_other_formats(tmp_path, shared_data):
 
 
 def test_truncated_aedat4(tmp_path, shared_file):
+    """The header's end of packets lies past a truncated file: lenient keeps the whole packets."""
     src = shared_file("events/tonic_sample.aedat4")
     whole = read_events(src)
     cut = tmp_path / "cut.aedat4"
@@ -210,3 +211,140 @@ def test_random_bytes_never_crash(tmp_path_factory, body, kind):
         d = info(path, strict=False)
     assert d["n_events"] == len(chunk)
     assert bool(d["skipped"]) == bool(caught)
+
+
+def _aedat4_variant(tmp_path, src, name: str, offset: int, value: bytes):
+    data = bytearray(src.read_bytes())
+    data[offset : offset + len(value)] = value
+    path = tmp_path / name
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    "offset, value, at, match",
+    [
+        (14, (289).to_bytes(4, "little"), 62, "runs past its 289 bytes"),  # panicked inside aedat
+        (14, (-300_000_000).to_bytes(4, "little", signed=True), 14, "header size field"),  # 3.6 GB
+        (2338, (0xF000_0000).to_bytes(4, "little"), 2334, "packet 0 declares 4026531840 bytes"),
+    ],
+)
+def test_aedat4_framing_checked_before_the_decoder(tmp_path, shared_file, offset, value, at, match):
+    """A corrupt header or packet size is a FormatError with its byte offset, in a child process
+    with a 1 GiB address-space limit (aedat would panic, or allocate up to 4 GiB and abort)."""
+    import subprocess
+    import sys
+
+    path = _aedat4_variant(tmp_path, shared_file("events/tonic_sample.aedat4"), "bad.aedat4", offset, value)
+    code = (
+        "import resource, sys, warnings\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+        "warnings.simplefilter('ignore')\n"
+        "from neurosig.core.errors import FormatError\n"
+        "from neurosig.io.events import read_events\n"
+        "for strict in (True, False):\n"
+        "    try:\n"
+        "        print('events', len(read_events(sys.argv[1], strict=strict)))\n"
+        "    except FormatError as err:\n"
+        "        print('FormatError', err.offset, err)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith(f"FormatError {at} ") and match in lines[0] and str(path) in lines[0]
+    if offset > 18:  # a damaged packet: lenient keeps the packets before it (none here)
+        assert lines[1] == "events 0"
+
+
+def test_aedat4_panic_is_a_format_error(tmp_path, shared_file, monkeypatch):
+    """A Rust panic that escapes the framing checks (PanicException is a BaseException) is contained."""
+    aedat = pytest.importorskip("aedat")
+    path = shared_file("events/tonic_sample.aedat4")
+    panic = type("PanicException", (BaseException,), {})
+    decoder = aedat.Decoder
+
+    class Panicking:
+        def __init__(self, path):
+            self.inner = decoder(path)
+
+        def id_to_stream(self):
+            return self.inner.id_to_stream()
+
+        def __next__(self):
+            raise panic("index out of range for slice")
+
+    monkeypatch.setattr(aedat, "Decoder", Panicking)
+    with pytest.raises(FormatError, match="PanicException: index out of range") as err:
+        read_events(path)
+    assert err.value.path == path
+    chunk, message = _lenient(path)
+    assert len(chunk) == 0 and "unreadable_packets" in message
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b"% geometry 4000000000x4000000000\n", b"% geometry 100000x100000\n", b"% geometry 0x480\n"],
+)
+def test_header_sensor_must_fit_the_events_dtype(tmp_path, line):
+    path = tmp_path / "big.raw"
+    path.write_bytes(b"% evt 2.0\n" + line + b"% end\n" + np.zeros(4, "<u4").tobytes())
+    with pytest.raises(FormatError, match="'% geometry' gives a sensor of .* uint16") as err:
+        read_events(path)
+    assert err.value.path == path and "sensor_size=" in str(err.value)
+    with pytest.warns(EventDecodeWarning):
+        assert len(read_events(path, strict=False, sensor_size=(640, 480, 2))) == 0
+
+
+def test_hdf5_stream_info_sensor_checked(tmp_path):
+    import h5py
+
+    from neurosig.core.chunks import EVENTS_DTYPE
+
+    path = write_events(tmp_path / "e.h5", np.zeros(0, EVENTS_DTYPE), "hdf5", sensor_size=(64, 48, 2))
+    with h5py.File(path, "r+") as f:
+        info_json = f.attrs["stream_info"]
+        assert "[64, 48, 2]" in info_json
+        f.attrs["stream_info"] = info_json.replace("[64, 48, 2]", "[70000, 48, 2]")
+    with pytest.raises(FormatError, match="stream info's sensor_size gives a sensor of 70000x48"):
+        read_events(path)
+
+
+def _npy(tmp_path, events, name="e.npy"):
+    path = tmp_path / name
+    np.save(path, events)
+    return path
+
+
+def test_npy_damaged_header_is_a_format_error(tmp_path):
+    from neurosig.core.chunks import EVENTS_DTYPE
+
+    path = _npy(tmp_path, np.zeros(3, EVENTS_DTYPE))
+    data = bytearray(path.read_bytes())
+    data[10] = ord("'")  # "{'descr'..." becomes "''descr'...": tokenize.TokenError inside numpy
+    path.write_bytes(bytes(data))
+    with pytest.raises(FormatError, match="not a readable .npy array") as err:
+        read_events(path)
+    assert err.value.offset == 0
+
+
+def test_npy_lenient_skips_bad_rows_with_real_row_numbers(tmp_path):
+    dtype = np.dtype([("t", "<i8"), ("x", "<i4"), ("y", "<i4"), ("p", "i1")])
+    rows = np.zeros(10, dtype)
+    rows["t"] = np.arange(10)
+    rows["x"] = 5
+    rows["x"][7] = 70_000  # does not fit uint16
+    rows["p"][3] = 2  # not a polarity
+    path = _npy(tmp_path, rows)
+    with pytest.raises(FormatError, match=r"row 3 \(t=3, x=5, y=0, p=2\) holds a value") as err:
+        read_events(path)
+    assert "288230376151711744" not in str(err.value)
+    chunk, message = _lenient(path)
+    assert chunk.events["t"].tolist() == [0, 1, 2, 4, 5, 6, 8, 9] and "2 bad_values" in message
+    assert chunk.info.sensor_size == (6, 1, 2)
+    with pytest.warns(EventDecodeWarning, match="2 bad_values"):
+        parts = list(iter_events(path, strict=False, block_bytes=3 * dtype.itemsize))
+    np.testing.assert_array_equal(np.concatenate([c.events for c in parts]), chunk.events)
+    rows["p"][3] = 0
+    path = _npy(tmp_path, rows, "one_bad.npy")
+    with pytest.raises(FormatError, match="row 7 "):  # in the second block of five rows
+        list(iter_events(path, sensor_size=(6, 1, 2), block_bytes=5 * dtype.itemsize))
