@@ -1,7 +1,8 @@
 """Small streams of every chunk type, and the files format version 1 wrote for them.
 
-``tests/io/data/format_v1/KIND.h5`` were written by ``HDF5Sink`` before the chunk types described
-their own storage (``python tests/io/_format_v1.py`` with that older code rewrote them); newer code must read them back.
+``tests/io/data/format_v1/KIND.h5`` were written by ``python tests/io/_format_v1.py`` with the
+``HDF5Sink`` of before the chunk types described their own storage; newer code must read them back
+and write the same layout.
 """
 
 from __future__ import annotations
@@ -35,7 +36,11 @@ def golden_chunks() -> dict[str, object]:
     rng = np.random.default_rng(1)
     events = np.zeros(20, EVENTS_DTYPE)
     events["t"] = np.sort(rng.integers(0, 10**4, 20))
-    events["x"], events["y"], events["p"] = rng.integers(0, 8, 20), rng.integers(0, 6, 20), rng.integers(0, 2, 20)
+    events["x"], events["y"], events["p"] = (
+        rng.integers(0, 8, 20),
+        rng.integers(0, 6, 20),
+        rng.integers(0, 2, 20),
+    )
     return {
         "signal": SignalChunk(
             rng.standard_normal((3, 50)),
