@@ -10,15 +10,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from neurosig.core.chunks import (
-    Chunk,
-    EpochsChunk,
-    EventChunk,
-    SignalChunk,
-    SpikeChunk,
-    TokenChunk,
-    concat_chunks,
-)
+from neurosig.core.chunks import Chunk, concat_chunks
 from neurosig.core.stage import Stage
 
 __all__ = ["chunk_length", "split_chunk", "run_stage", "assert_chunks_close", "check_streaming_invariance"]
@@ -29,26 +21,11 @@ def chunk_length(chunk: Chunk) -> int:
     return chunk.length
 
 
-def _slice(chunk: Chunk, a: int, b: int) -> Chunk:
-    if isinstance(chunk, SignalChunk):
-        sfreq = chunk.info.sfreq
-        t0, t1 = (chunk.start + a) / sfreq, (chunk.start + b) / sfreq
-        markers = tuple(m for m in chunk.markers if t0 <= m.onset < t1)
-        return SignalChunk(chunk.data[:, a:b], chunk.info, chunk.start + a, markers)
-    if isinstance(chunk, EpochsChunk):
-        return EpochsChunk(chunk.data[a:b], chunk.info, chunk.onsets[a:b], chunk.labels[a:b], chunk.start + a)
-    if isinstance(chunk, EventChunk):
-        return EventChunk(chunk.events[a:b], chunk.info)
-    if isinstance(chunk, SpikeChunk):
-        return SpikeChunk(chunk.data[a:b], chunk.info, chunk.start + a)
-    return TokenChunk(chunk.tokens[:, a:b], chunk.info, chunk.start + a)
-
-
 def split_chunk(chunk: Chunk, boundaries: Sequence[int]) -> list[Chunk]:
     """Cut a chunk at the given positions along its streaming axis (empty pieces included)."""
     n = chunk_length(chunk)
     cuts = [0, *sorted(min(max(int(b), 0), n) for b in boundaries), n]
-    return [_slice(chunk, a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    return [chunk.slice(a, b) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
 
 
 def run_stage(stage: Stage, chunks: Sequence[Chunk]) -> list[Chunk]:
@@ -68,15 +45,24 @@ def assert_chunks_close(a: list[Chunk], b: list[Chunk], rtol: float = 1e-5, atol
         return
     ja, jb = concat_chunks(a), concat_chunks(b)
     assert ja.info == jb.info, f"stream info differs: {ja.info} vs {jb.info}"
-    pa, pb = ja.payload, jb.payload
-    assert pa.shape == pb.shape, f"shapes differ: {pa.shape} vs {pb.shape}"
-    if pa.dtype.names:
-        for name in pa.dtype.names:
-            np.testing.assert_array_equal(pa[name], pb[name], err_msg=f"field {name!r}")
+    _assert_arrays_close(ja.payload, jb.payload, ja.payload_field, rtol, atol)
+    assert ja.payload_attrs() == jb.payload_attrs(), f"{ja.payload_attrs()} vs {jb.payload_attrs()}"
+    for side in ("items", "records"):
+        sa, sb = getattr(ja, side)(), getattr(jb, side)()
+        assert sa.keys() == sb.keys(), f"{side} differ: {sorted(sa)} vs {sorted(sb)}"
+        for name in sa:
+            _assert_arrays_close(sa[name], sb[name], name, rtol, atol)
+
+
+def _assert_arrays_close(a: np.ndarray, b: np.ndarray, what: str, rtol: float, atol: float) -> None:
+    assert a.shape == b.shape, f"{what}: shapes differ: {a.shape} vs {b.shape}"
+    if a.dtype.names:
+        for name in a.dtype.names:
+            _assert_arrays_close(a[name], b[name], f"{what}[{name!r}]", rtol, atol)
+    elif a.dtype.kind in "fc":
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=what)
     else:
-        np.testing.assert_allclose(pa, pb, rtol=rtol, atol=atol)
-    if isinstance(ja, SignalChunk):
-        assert ja.start == jb.start and ja.markers == jb.markers
+        np.testing.assert_array_equal(a, b, err_msg=what)
 
 
 def check_streaming_invariance(

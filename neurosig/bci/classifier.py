@@ -24,7 +24,7 @@ from neurosig.bci.layers import apply_max_norm
 from neurosig.bci.models import MODELS, build_model
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.core.persist import restore, save_checkpoint
-from neurosig.core.validate import check_finite, check_option, check_positive
+from neurosig.core.validate import check_epochs_array, check_finite, check_option, check_positive
 
 __all__ = ["EEGClassifier", "KIND", "check_epochs", "deterministic_torch", "load_classifier"]
 
@@ -43,12 +43,7 @@ def check_epochs(
         On a wrong shape, non-finite values, a label count that differs from the trials, or fewer
         than ``min_classes`` classes.
     """
-    X = np.asarray(X)
-    if X.ndim != 3 or 0 in X.shape:
-        raise DataError(
-            f"epochs must be a non-empty array (n_trials, n_channels, n_times), got shape {X.shape}; "
-            "cut the recording into trials first (see neurosig.data)."
-        )
+    X = check_epochs_array(X, hint="cut the recording into trials first (see neurosig.data)")
     check_finite("epochs", X)
     if y is None:
         return X, None

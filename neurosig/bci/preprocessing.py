@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.core.registry import load
-from neurosig.core.validate import check_option, did_you_mean
+from neurosig.core.validate import check_epochs_array, check_option, did_you_mean
 
 __all__ = [
     "AverageReference", "Standardize", "Scale", "FasterCleaner", "build_preprocessing", "PREPROCESSORS",
@@ -33,10 +33,7 @@ __all__ = [
 
 
 def _check_3d(X: Any) -> np.ndarray:
-    X = np.asarray(X)
-    if X.ndim != 3:
-        raise DataError(f"preprocessing expects trials (n_trials, n_channels, n_times), got {X.shape}.")
-    return X
+    return check_epochs_array(X, "preprocessing input", hint="give trials, not a continuous recording")
 
 
 class AverageReference(TransformerMixin, BaseEstimator):

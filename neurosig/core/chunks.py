@@ -13,19 +13,28 @@ SpikeChunk      ``data`` ``(n_steps, n_units)``, time first    ``start``: index 
 TokenChunk      ``tokens`` int ``(channels, patches, scales,   ``start``: index of the first patch
                 levels)``
 =============== ============================================= ==========================================
+
+Every chunk type answers the same small protocol, so that code outside this module never switches
+on chunk types: ``payload``/``payload_field`` and ``stream_axis`` (the array and the axis the stream
+grows along), ``length`` (items on that axis), ``duration`` (seconds of recording), ``slice(start,
+stop)``, ``concatenate(chunks)``, and its stored form (``item_fields``/``items()``: arrays with one row
+per item, ``record_fields``/``records()``: tables of the stream, ``payload_attrs()``, and
+``from_stored(...)`` to rebuild a chunk). A new chunk type implements these here and joins
+:data:`CHUNK_TYPES`; the HDF5 store, the pipeline and :mod:`neurosig.testing` need no change.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
 from neurosig.core.errors import DataError
-from neurosig.dtypes import EVENTS_DTYPE
+from neurosig.dtypes import EVENTS_DTYPE, check_events_dtype
 
 __all__ = [
     "EVENTS_DTYPE",
@@ -41,9 +50,15 @@ __all__ = [
     "TokenInfo",
     "TokenChunk",
     "Chunk",
+    "CHUNK_TYPES",
+    "MARKER_DTYPE",
+    "check_events_dtype",
     "concat_chunks",
     "info_from_dict",
 ]
+
+#: Stored form of a signal's markers: onset and duration in seconds, description as text (object).
+MARKER_DTYPE = np.dtype([("onset", "<f8"), ("duration", "<f8"), ("description", object)])
 
 
 class _Info:
@@ -67,10 +82,22 @@ class _Info:
 
 
 class _Chunk:
-    """Shared behaviour of the chunk dataclasses: where the payload is and which axis streams."""
+    """The chunk protocol: where the payload is, which axis streams, and how to cut, join and store.
 
+    Subclasses set the class attributes and implement :attr:`duration`, :meth:`slice`,
+    :meth:`concatenate` and :meth:`from_stored`; the stored-form hooks default to "nothing beside the
+    payload".
+    """
+
+    #: Name of the field that holds the payload array (also its dataset name in a store).
     payload_field: ClassVar[str] = "data"
+    #: Axis of the payload along which the stream grows.
     stream_axis: ClassVar[int] = 0
+    #: Arrays stored beside the payload with one row per item on the stream axis: name -> dtype
+    #: (``object`` means text).
+    item_fields: ClassVar[Mapping[str, np.dtype]] = {}
+    #: Tables the stream carries that are not one row per item: name -> row dtype.
+    record_fields: ClassVar[Mapping[str, np.dtype]] = {}
 
     @property
     def payload(self) -> np.ndarray:
@@ -81,6 +108,61 @@ class _Chunk:
     def length(self) -> int:
         """Items along the streaming axis: samples, epochs, events, steps or patches."""
         return self.payload.shape[self.stream_axis]
+
+    @property
+    def duration(self) -> float:
+        """Seconds of recording the chunk covers (for real-time factors)."""
+        raise NotImplementedError
+
+    def slice(self, start: int, stop: int) -> Self:
+        """The items ``start:stop`` (positions on the stream axis, within this chunk) as a chunk."""
+        raise NotImplementedError
+
+    @classmethod
+    def concatenate(cls, chunks: Sequence[Self]) -> Self:
+        """Join consecutive chunks of one stream (checked by :func:`concat_chunks`)."""
+        raise NotImplementedError
+
+    def items(self) -> dict[str, np.ndarray]:
+        """The arrays of :attr:`item_fields`, one row per item of this chunk."""
+        return {}
+
+    def records(self) -> dict[str, np.ndarray]:
+        """The tables of :attr:`record_fields` that this chunk carries."""
+        return {}
+
+    def payload_attrs(self) -> dict[str, Any]:
+        """Attributes stored once, from the stream's first chunk, on the payload dataset."""
+        return {}
+
+    @classmethod
+    def from_stored(
+        cls,
+        payload: np.ndarray,
+        info: Any,
+        offset: int,
+        items: Mapping[str, np.ndarray],
+        records: Mapping[str, np.ndarray],
+        attrs: Mapping[str, Any],
+    ) -> Self:
+        """Rebuild a chunk from a stored stream.
+
+        Parameters
+        ----------
+        payload : ndarray
+            The stored payload's items ``offset:offset + n`` on the stream axis.
+        info : stream info
+            The stream's info.
+        offset : int
+            Position of the payload's first item among the stored items.
+        items : dict of str to ndarray
+            The rows of :attr:`item_fields` for those items (text as ``str``).
+        records : dict of str to ndarray
+            The whole stream's tables of :attr:`record_fields` (text as ``str``).
+        attrs : dict
+            What :meth:`payload_attrs` stored.
+        """
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -164,6 +246,7 @@ class SignalChunk(_Chunk):
     """
 
     stream_axis: ClassVar[int] = 1
+    record_fields: ClassVar[Mapping[str, np.dtype]] = {"markers": MARKER_DTYPE}
 
     data: np.ndarray
     info: SignalInfo
@@ -194,6 +277,56 @@ class SignalChunk(_Chunk):
     def times(self) -> np.ndarray:
         """Time of each sample in seconds from the stream start."""
         return np.arange(self.start, self.stop) / self.info.sfreq
+
+    @property
+    def duration(self) -> float:
+        """Seconds of signal in this chunk."""
+        return self.n_samples / self.info.sfreq
+
+    def _window(self, start: int, stop: int) -> tuple[float, float]:
+        """Seconds ``[t0, t1)`` covered by the samples ``start:stop`` of this chunk."""
+        sfreq = self.info.sfreq
+        return (self.start + start) / sfreq, (self.start + stop) / sfreq
+
+    def slice(self, start: int, stop: int) -> SignalChunk:
+        """Samples ``start:stop`` with the markers whose onset falls among them."""
+        t0, t1 = self._window(start, stop)
+        markers = tuple(m for m in self.markers if t0 <= m.onset < t1)
+        return SignalChunk(self.data[:, start:stop], self.info, self.start + start, markers)
+
+    @classmethod
+    def concatenate(cls, chunks: Sequence[SignalChunk]) -> SignalChunk:
+        """Join samples and markers; the result starts where the first chunk does."""
+        first = chunks[0]
+        markers = tuple(m for c in chunks for m in c.markers)
+        return cls(np.concatenate([c.data for c in chunks], axis=1), first.info, first.start, markers)
+
+    def records(self) -> dict[str, np.ndarray]:
+        """The markers as rows of :data:`MARKER_DTYPE`."""
+        rows = [(m.onset, m.duration, m.description) for m in self.markers]
+        return {"markers": np.array(rows, dtype=MARKER_DTYPE)}
+
+    def payload_attrs(self) -> dict[str, Any]:
+        """``first_sample``: the stream's first sample index."""
+        return {"first_sample": self.start}
+
+    @classmethod
+    def from_stored(
+        cls,
+        payload: np.ndarray,
+        info: SignalInfo,
+        offset: int,
+        items: Mapping[str, np.ndarray],
+        records: Mapping[str, np.ndarray],
+        attrs: Mapping[str, Any],
+    ) -> SignalChunk:
+        """Samples from ``first_sample + offset``, with the stored markers that fall among them."""
+        start = int(attrs["first_sample"]) + offset
+        t0, t1 = start / info.sfreq, (start + payload.shape[1]) / info.sfreq
+        rows = records["markers"]
+        rows = rows[(t0 <= rows["onset"]) & (rows["onset"] < t1)]
+        markers = tuple(Marker(float(r["onset"]), float(r["duration"]), str(r["description"])) for r in rows)
+        return cls(payload, info, start, markers)
 
 
 @dataclass(frozen=True)
@@ -250,6 +383,8 @@ class EpochsChunk(_Chunk):
         Index of the first epoch in the whole stream.
     """
 
+    item_fields: ClassVar[Mapping[str, np.dtype]] = {"onsets": np.dtype("<f8"), "labels": np.dtype(object)}
+
     data: np.ndarray
     info: EpochsInfo
     onsets: np.ndarray
@@ -275,6 +410,49 @@ class EpochsChunk(_Chunk):
     def n_epochs(self) -> int:
         """Number of epochs in this chunk."""
         return self.data.shape[0]
+
+    @property
+    def duration(self) -> float:
+        """Seconds of signal in the epochs (overlaps counted twice)."""
+        return self.n_epochs * self.info.n_times / self.info.sfreq
+
+    def slice(self, start: int, stop: int) -> EpochsChunk:
+        """Epochs ``start:stop`` with their onsets and labels."""
+        return EpochsChunk(
+            self.data[start:stop],
+            self.info,
+            self.onsets[start:stop],
+            self.labels[start:stop],
+            self.start + start,
+        )
+
+    @classmethod
+    def concatenate(cls, chunks: Sequence[EpochsChunk]) -> EpochsChunk:
+        """Join epochs, onsets and labels."""
+        return cls(
+            np.concatenate([c.data for c in chunks]),
+            chunks[0].info,
+            np.concatenate([c.onsets for c in chunks]),
+            tuple(lab for c in chunks for lab in c.labels),
+            chunks[0].start,
+        )
+
+    def items(self) -> dict[str, np.ndarray]:
+        """Each epoch's onset (s) and label."""
+        return {"onsets": self.onsets, "labels": np.array(self.labels, dtype=object)}
+
+    @classmethod
+    def from_stored(
+        cls,
+        payload: np.ndarray,
+        info: EpochsInfo,
+        offset: int,
+        items: Mapping[str, np.ndarray],
+        records: Mapping[str, np.ndarray],
+        attrs: Mapping[str, Any],
+    ) -> EpochsChunk:
+        """Epochs from ``offset``, with their stored onsets and labels."""
+        return cls(payload, info, items["onsets"], tuple(items["labels"]), offset)
 
 
 @dataclass(frozen=True)
@@ -315,15 +493,39 @@ class EventChunk(_Chunk):
     info: EventInfo
 
     def __post_init__(self):
-        if not isinstance(self.events, np.ndarray) or self.events.dtype != EVENTS_DTYPE:
-            got = getattr(self.events, "dtype", type(self.events).__name__)
-            raise DataError(
-                f"EventChunk.events must have neurosig.EVENTS_DTYPE {EVENTS_DTYPE.descr}, got {got}; "
-                "convert with neurosig.io.events.as_events()."
-            )
+        check_events_dtype(self.events, "EventChunk.events")
 
     def __len__(self) -> int:
         return len(self.events)
+
+    @property
+    def duration(self) -> float:
+        """Seconds from the first to the last event of this chunk (0 when empty)."""
+        if not len(self.events):
+            return 0.0
+        return (int(self.events["t"][-1]) - int(self.events["t"][0])) * 1e-6
+
+    def slice(self, start: int, stop: int) -> EventChunk:
+        """Events ``start:stop``."""
+        return EventChunk(self.events[start:stop], self.info)
+
+    @classmethod
+    def concatenate(cls, chunks: Sequence[EventChunk]) -> EventChunk:
+        """Join the events."""
+        return cls(np.concatenate([c.events for c in chunks]), chunks[0].info)
+
+    @classmethod
+    def from_stored(
+        cls,
+        payload: np.ndarray,
+        info: EventInfo,
+        offset: int,
+        items: Mapping[str, np.ndarray],
+        records: Mapping[str, np.ndarray],
+        attrs: Mapping[str, Any],
+    ) -> EventChunk:
+        """The stored events."""
+        return cls(payload, info)
 
 
 @dataclass(frozen=True)
@@ -381,6 +583,33 @@ class SpikeChunk(_Chunk):
         """Number of time steps in this chunk."""
         return self.data.shape[0]
 
+    @property
+    def duration(self) -> float:
+        """Seconds covered by the steps (0 when ``info.dt`` is 0, as for event-count frames)."""
+        return self.n_steps * self.info.dt
+
+    def slice(self, start: int, stop: int) -> SpikeChunk:
+        """Steps ``start:stop``."""
+        return SpikeChunk(self.data[start:stop], self.info, self.start + start)
+
+    @classmethod
+    def concatenate(cls, chunks: Sequence[SpikeChunk]) -> SpikeChunk:
+        """Join the steps."""
+        return cls(np.concatenate([c.data for c in chunks]), chunks[0].info, chunks[0].start)
+
+    @classmethod
+    def from_stored(
+        cls,
+        payload: np.ndarray,
+        info: SpikeInfo,
+        offset: int,
+        items: Mapping[str, np.ndarray],
+        records: Mapping[str, np.ndarray],
+        attrs: Mapping[str, Any],
+    ) -> SpikeChunk:
+        """Steps from ``offset``."""
+        return cls(payload, info, offset)
+
 
 @dataclass(frozen=True)
 class TokenInfo(_Info):
@@ -433,8 +662,40 @@ class TokenChunk(_Chunk):
     def __post_init__(self):
         _check_array("TokenChunk.tokens", self.tokens, 4, "(channels, patches, scales, levels)")
 
+    @property
+    def duration(self) -> float:
+        """Seconds of signal the patches cover."""
+        return self.tokens.shape[1] * self.info.patch_duration
+
+    def slice(self, start: int, stop: int) -> TokenChunk:
+        """Patches ``start:stop``."""
+        return TokenChunk(self.tokens[:, start:stop], self.info, self.start + start)
+
+    @classmethod
+    def concatenate(cls, chunks: Sequence[TokenChunk]) -> TokenChunk:
+        """Join the patches."""
+        return cls(np.concatenate([c.tokens for c in chunks], axis=1), chunks[0].info, chunks[0].start)
+
+    @classmethod
+    def from_stored(
+        cls,
+        payload: np.ndarray,
+        info: TokenInfo,
+        offset: int,
+        items: Mapping[str, np.ndarray],
+        records: Mapping[str, np.ndarray],
+        attrs: Mapping[str, Any],
+    ) -> TokenChunk:
+        """Patches from ``offset``."""
+        return cls(payload, info, offset)
+
 
 Chunk = SignalChunk | EpochsChunk | EventChunk | SpikeChunk | TokenChunk
+
+#: Every chunk type by class name (the name a store records to rebuild its chunks).
+CHUNK_TYPES: dict[str, type[Chunk]] = {
+    cls.__name__: cls for cls in (SignalChunk, EpochsChunk, EventChunk, SpikeChunk, TokenChunk)
+}
 
 _INFO_TYPES = {cls.kind: cls for cls in (SignalInfo, EpochsInfo, EventInfo, SpikeInfo, TokenInfo)}
 
@@ -459,20 +720,4 @@ def concat_chunks(chunks: list[Chunk]) -> Chunk:
     first = chunks[0]
     if any(type(c) is not type(first) or c.info != first.info for c in chunks):
         raise DataError("concat_chunks needs chunks of one type and one stream info.")
-    if isinstance(first, SignalChunk):
-        markers = tuple(m for c in chunks for m in c.markers)
-        data = np.concatenate([c.data for c in chunks], axis=1)
-        return SignalChunk(data, first.info, first.start, markers)
-    if isinstance(first, EpochsChunk):
-        return EpochsChunk(
-            np.concatenate([c.data for c in chunks]),
-            first.info,
-            np.concatenate([c.onsets for c in chunks]),
-            tuple(lab for c in chunks for lab in c.labels),
-            first.start,
-        )
-    if isinstance(first, EventChunk):
-        return EventChunk(np.concatenate([c.events for c in chunks]), first.info)
-    if isinstance(first, SpikeChunk):
-        return SpikeChunk(np.concatenate([c.data for c in chunks]), first.info, first.start)
-    return TokenChunk(np.concatenate([c.tokens for c in chunks], axis=1), first.info, first.start)
+    return type(first).concatenate(chunks)

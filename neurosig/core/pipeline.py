@@ -9,25 +9,10 @@ from dataclasses import dataclass, field
 from tqdm.auto import tqdm
 
 from neurosig._version import __version__
-from neurosig.core.chunks import Chunk, EpochsChunk, EventChunk, SignalChunk, SpikeChunk, TokenChunk
+from neurosig.core.chunks import Chunk
 from neurosig.core.stage import RunMeta, Sink, Source, Stage
 
 __all__ = ["Pipeline", "RunSummary"]
-
-
-def _stream_seconds(chunk: Chunk) -> float:
-    """Seconds of recording a chunk covers (for real-time factors)."""
-    if isinstance(chunk, SignalChunk):
-        return chunk.n_samples / chunk.info.sfreq
-    if isinstance(chunk, EpochsChunk):
-        return chunk.n_epochs * chunk.info.n_times / chunk.info.sfreq
-    if isinstance(chunk, SpikeChunk):
-        return chunk.n_steps * chunk.info.dt
-    if isinstance(chunk, TokenChunk):
-        return chunk.tokens.shape[1] * chunk.info.patch_duration
-    if isinstance(chunk, EventChunk) and len(chunk):
-        return (int(chunk.events["t"][-1]) - int(chunk.events["t"][0])) * 1e-6
-    return 0.0
 
 
 @dataclass
@@ -137,7 +122,7 @@ class Pipeline:
                 if chunk is None:
                     break
                 summary.chunks_in += 1
-                summary.stream_seconds += _stream_seconds(chunk)
+                summary.stream_seconds += chunk.duration
                 bar.update()
                 yield from self._push(0, chunk, labels)
             for index, stage in enumerate(self.stages):

@@ -6,9 +6,11 @@ from earlier chunks lives in its state, which :meth:`Stage.reset` clears.
 
 Parameters are declared once, as type hints of ``__init__`` (``Annotated[float, Field(gt=0)]`` for
 ranges), and checked by pydantic both for Python calls and for YAML configs, so a bad call and a bad
-config give the same :class:`~neurosig.core.errors.ConfigError`. ``__init__`` only stores its arguments
-under their own names (as in scikit-learn); checks that need the data (a band below Nyquist) run on the
-first chunk.
+config give the same :class:`~neurosig.core.errors.ConfigError`. Rules between parameters (exactly one
+of two, a low edge below a high edge) go in a ``check_params`` classmethod beside that ``__init__``,
+which the base class calls with the validated arguments before ``__init__`` runs. ``__init__`` only
+stores its arguments under their own names (as in scikit-learn); checks that need the data (a band
+below Nyquist) run on the first chunk.
 """
 
 from __future__ import annotations
@@ -38,10 +40,20 @@ def _format_validation_error(owner: str, err: pydantic.ValidationError, params: 
 
 
 def _validating(cls: type, init):
-    """Wrap ``init`` so that its arguments are checked against its type hints."""
+    """Wrap ``init`` so that its arguments are checked against its type hints, then ``check_params``."""
     sig = inspect.signature(init)
     names = [p for p in sig.parameters if p != "self"]
-    validated = pydantic.validate_call(init, config=pydantic.ConfigDict(arbitrary_types_allowed=True))
+    rule = cls.__dict__.get("check_params")
+
+    @functools.wraps(init)
+    def checked(self, *args, **kwargs):
+        if rule is not None:  # the arguments are validated and coerced by now
+            bound = sig.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            rule.__get__(None, cls)({k: v for k, v in bound.arguments.items() if k != "self"})
+        init(self, *args, **kwargs)
+
+    validated = pydantic.validate_call(checked, config=pydantic.ConfigDict(arbitrary_types_allowed=True))
 
     @functools.wraps(init)
     def __init__(self, *args, **kwargs):
@@ -66,7 +78,18 @@ class Component:
     """Base of stages, sources and sinks: validated parameters, ``get_params``, a readable ``repr``.
 
     Subclasses set ``name``, the key under which the registry knows them (see
-    :mod:`neurosig.core.registry`).
+    :mod:`neurosig.core.registry`). A class whose ``__init__`` has rules between its parameters
+    defines them in a classmethod beside it::
+
+        @classmethod
+        def check_params(cls, params: dict[str, Any]) -> None:
+            if params["l_freq"] >= params["h_freq"]:
+                raise ConfigError(...)
+
+    ``params`` holds every argument of that ``__init__``, validated and with defaults filled in; the
+    rule runs before ``__init__``, so a bad combination fails at construction, from Python and YAML
+    alike. The rule belongs to the ``__init__`` it sits beside: a subclass with its own ``__init__``
+    has its own rules.
     """
 
     name: ClassVar[str] = ""

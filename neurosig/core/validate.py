@@ -12,8 +12,9 @@ import errno
 import glob
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,9 @@ __all__ = [
     "check_band",
     "memory_budget",
     "check_output_bytes",
+    "check_increasing",
+    "check_one_of",
+    "check_epochs_array",
 ]
 
 
@@ -135,14 +139,117 @@ def check_finite(name: str, data: np.ndarray) -> np.ndarray:
     return data
 
 
-def check_band(l_freq: float | None, h_freq: float | None, sfreq: float) -> None:
-    """Check a pass band (Hz) against the sampling rate (Hz)."""
+def check_band(
+    l_freq: float | None, h_freq: float | None, sfreq: float, names: tuple[str, str] = ("l_freq", "h_freq")
+) -> None:
+    """Check the edges (Hz) of a filter's pass band against the sampling rate (Hz).
+
+    Each edge is ``None`` (that side open: no high-pass, no low-pass) or strictly inside
+    ``(0, sfreq / 2)``: a causal IIR filter cannot put an edge at 0 Hz or at Nyquist, where its
+    bilinear-transformed design degenerates. Both edges given must be in increasing order.
+
+    Parameters
+    ----------
+    l_freq, h_freq : float | None
+        Lower and upper edge in Hz.
+    sfreq : float
+        Sampling rate in Hz.
+    names : tuple of str
+        How the edges are called in the caller's parameters (for the message).
+
+    Raises
+    ------
+    DataError
+        If an edge is not strictly between 0 Hz and Nyquist (it depends on the data's rate).
+    ConfigError
+        If ``l_freq >= h_freq``.
+    """
     nyquist = sfreq / 2.0
-    for name, f in (("l_freq", l_freq), ("h_freq", h_freq)):
-        if f is not None and not 0 < f < nyquist:
+    for name, f, open_side in ((names[0], l_freq, "no high-pass"), (names[1], h_freq, "no low-pass")):
+        if f is None:
+            continue
+        if not f > 0:
+            raise DataError(f"{name}={f} Hz must be above 0 Hz; give None for {open_side} instead of {f}.")
+        if not f < nyquist:
             raise DataError(
-                f"{name}={f} Hz is outside (0, {nyquist:g}) Hz, the open band below Nyquist for "
-                f"sfreq={sfreq:g} Hz; lower {name} or resample to more than {2 * f:g} Hz first."
+                f"{name}={f} Hz must be below Nyquist ({nyquist:g} Hz for sfreq={sfreq:g} Hz); lower "
+                f"{name}, give None for {open_side}, or resample to more than {2 * f:g} Hz first."
             )
-    if l_freq is not None and h_freq is not None and l_freq >= h_freq:
-        raise ConfigError(f"l_freq={l_freq} Hz must be below h_freq={h_freq} Hz.")
+    check_increasing(names, l_freq, h_freq, "Hz")
+
+
+def check_increasing(names: tuple[str, str], low: float | None, high: float | None, unit: str) -> None:
+    """Check that ``low < high`` when both are given (a band's edges, a window's start and stop).
+
+    Raises
+    ------
+    ConfigError
+        Naming both parameters and their values.
+    """
+    if low is not None and high is not None and not low < high:
+        raise ConfigError(
+            f"{names[0]}={low} {unit} must be below {names[1]}={high} {unit}; swap or correct them."
+        )
+
+
+def check_one_of(owner: str, params: Mapping[str, Any], *, required: bool = True) -> str | None:
+    """Check that exactly one of ``params`` is given (not ``None``), or at most one if not ``required``.
+
+    Parameters
+    ----------
+    owner : str
+        Who takes the parameters (a stage, a function), for the message.
+    params : mapping of str to value
+        The mutually exclusive parameters.
+    required : bool
+        Whether one of them must be given.
+
+    Returns
+    -------
+    str | None
+        The name of the one given.
+
+    Raises
+    ------
+    ConfigError
+        Naming every exclusive parameter and those that came in.
+    """
+    given = [name for name, value in params.items() if value is not None]
+    if len(given) > 1 or (required and not given):
+        need = "exactly one" if required else "at most one"
+        raise ConfigError(f"{owner} takes {need} of {list(params)}, got {given or 'none'}; pass one of them.")
+    return given[0] if given else None
+
+
+def check_epochs_array(
+    data: Any,
+    name: str = "epochs",
+    *,
+    min_epochs: int = 1,
+    min_channels: int = 1,
+    min_times: int = 1,
+    hint: str = "cut the recording into epochs first (see neurosig.eeg.epochs)",
+) -> np.ndarray:
+    """Check that ``data`` is a 3-D ``(n_epochs, n_channels, n_times)`` array of the minimum size.
+
+    Returns ``np.asarray(data)``; finite values and dtype are the caller's to check.
+
+    Raises
+    ------
+    DataError
+        Naming ``name``, the expected layout and minimum sizes, the shape that came in, and ``hint``.
+    """
+    data = np.asarray(data)
+    if data.ndim != 3:
+        raise DataError(
+            f"{name} must be a 3-D array (n_epochs, n_channels, n_times), got shape {data.shape}; {hint}."
+        )
+    for axis, (what, least) in enumerate(
+        (("epochs", min_epochs), ("channels", min_channels), ("samples", min_times))
+    ):
+        if data.shape[axis] < least:
+            raise DataError(
+                f"{name} needs at least {least} {what} (n_epochs, n_channels, n_times), got shape "
+                f"{data.shape}; {hint}."
+            )
+    return data

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import pydantic
@@ -11,6 +11,7 @@ import pydantic
 from neurosig.core.chunks import EpochsChunk, EpochsInfo, SignalChunk
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.core.stage import Stage
+from neurosig.core.validate import check_increasing, check_one_of
 
 __all__ = ["Epochs"]
 
@@ -57,14 +58,18 @@ class Epochs(Stage):
         self.tmax = tmax
         self.length = length
         self.step = step
-        if (events is None) == (length is None):
-            raise ConfigError(
-                "Epochs needs exactly one of events=[...] (event-locked) or length=... (fixed)."
-            )
-        if events is not None and tmax <= tmin:
-            raise ConfigError(f"tmax={tmax} s must be after tmin={tmin} s.")
-        if step is not None and length is None:
-            raise ConfigError("step applies to fixed-length epochs; give length too.")
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> None:
+        """Event-locked (``events``, ``tmin < tmax``) or fixed-length (``length``, ``step``)."""
+        check_one_of(
+            "Epochs (events=[...] event-locked, length=... fixed)",
+            {"events": params["events"], "length": params["length"]},
+        )
+        if params["events"] is not None:
+            check_increasing(("tmin", "tmax"), params["tmin"], params["tmax"], "s")
+        if params["step"] is not None and params["length"] is None:
+            raise ConfigError("Epochs: step applies to fixed-length epochs; give length too.")
 
     def reset(self) -> None:
         self._info: EpochsInfo | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from fractions import Fraction
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pydantic
@@ -19,7 +19,7 @@ from scipy import signal
 from neurosig.core.chunks import SignalChunk, SignalInfo
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.core.stage import Stage
-from neurosig.core.validate import check_band, check_finite
+from neurosig.core.validate import check_band, check_finite, check_increasing, check_one_of
 from neurosig.kernels.sosfilt import sos_state, sosfilt_stateful
 
 __all__ = [
@@ -123,8 +123,11 @@ class BandPass(_SOSStage):
         self.l_freq = l_freq
         self.h_freq = h_freq
         self.order = order
-        if l_freq >= h_freq:
-            raise ConfigError(f"l_freq={l_freq} Hz must be below h_freq={h_freq} Hz.")
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> None:
+        """The band's edges in increasing order."""
+        check_increasing(("l_freq", "h_freq"), params["l_freq"], params["h_freq"], "Hz")
 
     def _design(self, sfreq: float) -> np.ndarray:
         return design_sos(sfreq, self.l_freq, self.h_freq, self.order)
@@ -233,8 +236,11 @@ class Pick(Stage):
     def __init__(self, channels: list[str] | None = None, types: list[str] | None = None):
         self.channels = channels
         self.types = types
-        if (channels is None) == (types is None):
-            raise ConfigError("Pick needs exactly one of channels=[...] or types=[...].")
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> None:
+        """Channels by name or by type, not both."""
+        check_one_of("Pick", {"channels": params["channels"], "types": params["types"]})
 
     def reset(self) -> None:
         self._index: np.ndarray | None = None

@@ -155,15 +155,21 @@ class SimulatedEEGSource(Source):
         self.line_freq = line_freq
         self.line_amplitude = line_amplitude
         self.eog = eog
-        names = list(ch_names) if ch_names else channel_set(n_channels)
-        unknown = [c for c in [*flat_channels, *noisy_channels] if c not in names]
+        self._eeg_names = list(ch_names) if ch_names else channel_set(n_channels)
+        self._pos = positions(self._eeg_names)
+        self._schedule = self._make_schedule()
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> None:
+        """Flat and noisy channels among the channels; the line frequency below Nyquist."""
+        names = list(params["ch_names"]) if params["ch_names"] else channel_set(params["n_channels"])
+        unknown = [c for c in [*params["flat_channels"], *params["noisy_channels"]] if c not in names]
         if unknown:
             raise ConfigError(f"flat/noisy channels {unknown} are not among the channels {names}.")
-        if line_freq >= sfreq / 2:
-            raise ConfigError(f"line_freq={line_freq} Hz must be below Nyquist ({sfreq / 2} Hz).")
-        self._eeg_names = names
-        self._pos = positions(names)
-        self._schedule = self._make_schedule()
+        if params["line_freq"] >= params["sfreq"] / 2:
+            raise ConfigError(
+                f"line_freq={params['line_freq']} Hz must be below Nyquist ({params['sfreq'] / 2} Hz)."
+            )
 
     # -- public -----------------------------------------------------------------------------
     @property

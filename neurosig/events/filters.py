@@ -9,12 +9,13 @@ arrive in time order and that events lie inside the declared ``sensor_size``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
 
 from neurosig.core.chunks import EventChunk, EventInfo
+from neurosig.core.validate import check_increasing
 from neurosig.events import functional as F
 from neurosig.events._base import EventStage
 from neurosig.kernels.event_filters import denoise_mask, new_pixel_state, refractory_mask, select
@@ -219,6 +220,11 @@ class TimeSliceStage(EventStage):
     def __init__(self, t_start: Annotated[int, Field(ge=0)] = 0, t_stop: PositiveInt = 2**62):
         self.t_start = t_start
         self.t_stop = t_stop
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> None:
+        """A window that ends after it starts."""
+        check_increasing(("t_start", "t_stop"), params["t_start"], params["t_stop"], "µs")
 
     def _events(self, chunk: EventChunk) -> Iterable[EventChunk]:
         yield EventChunk(F.time_slice(chunk.events, self.t_start, self.t_stop), chunk.info)

@@ -18,14 +18,13 @@ the ``(P, 2r + 1, 2r + 1)`` patch; ``start`` counts events from the first one an
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field
 
 from neurosig.core.chunks import EVENTS_DTYPE, EventChunk, SpikeChunk, SpikeInfo
-from neurosig.core.errors import ConfigError
-from neurosig.core.validate import check_output_bytes
+from neurosig.core.validate import check_one_of, check_output_bytes
 from neurosig.events._base import EventStage
 from neurosig.kernels.event_repr import (
     accumulate_frames_by_index,
@@ -113,22 +112,20 @@ class ToFramesStage(_ReprStage):
         self.n_event_bins = n_event_bins
         self.include_incomplete = include_incomplete
 
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> None:
+        """Exactly one way of slicing the stream into frames."""
+        modes = ("time_window", "event_count", "n_time_bins", "n_event_bins")
+        check_one_of("to_frames", {m: params[m] for m in modes})
+
     def reset(self) -> None:
         super().reset()
         self._held: list[np.ndarray] = []
 
     def _mode(self) -> tuple[int | None, int | None, int | None, int | None, bool]:
-        """``(time_window, event_count, n_time_bins, n_event_bins, include_incomplete)``, checked."""
-        modes = {
-            "time_window": self.time_window,
-            "event_count": self.event_count,
-            "n_time_bins": self.n_time_bins,
-            "n_event_bins": self.n_event_bins,
-        }
-        given = [m for m, v in modes.items() if v is not None]
-        if len(given) != 1:
-            raise ConfigError(f"to_frames needs exactly one of {list(modes)}, got {given or 'none'}.")
-        return (*modes.values(), self.include_incomplete)
+        """``(time_window, event_count, n_time_bins, n_event_bins, include_incomplete)``."""
+        windows = (self.time_window, self.event_count, self.n_time_bins, self.n_event_bins)
+        return (*windows, self.include_incomplete)
 
     def _events(self, chunk: EventChunk) -> Iterable[SpikeChunk]:
         w, count, n_time_bins, n_event_bins, _ = self._mode()

@@ -1,6 +1,7 @@
 """Self-describing HDF5 stores: append chunks, compress, commit atomically, skip when complete.
 
-Layout (one stream per file)::
+Layout (one stream per file; each chunk type describes its part, see "Chunk protocol" in
+``docs/ARCHITECTURE.md``)::
 
     /            attrs: format="neurosig-hdf5", format_version, neurosig_version, pipeline_yaml,
                         source (JSON: type, path, sha256, ...), stream_info (JSON), created, complete
@@ -32,16 +33,7 @@ import numpy as np
 import pydantic
 
 from neurosig._version import __version__
-from neurosig.core.chunks import (
-    Chunk,
-    EpochsChunk,
-    EventChunk,
-    Marker,
-    SignalChunk,
-    SpikeChunk,
-    TokenChunk,
-    info_from_dict,
-)
+from neurosig.core.chunks import CHUNK_TYPES, Chunk, info_from_dict
 from neurosig.core.errors import ConfigError, DataError, FormatError
 from neurosig.core.persist import ExclusiveOutput
 from neurosig.core.stage import RunMeta, Sink, Source
@@ -60,14 +52,32 @@ __all__ = [
 FORMAT = "neurosig-hdf5"
 FORMAT_VERSION = 1
 # The main dataset of each chunk type is named after its payload field and grows along its
-# stream axis (see neurosig.core.chunks).
-_CHUNK_TYPES = {cls.__name__: cls for cls in (SignalChunk, EpochsChunk, EventChunk, SpikeChunk, TokenChunk)}
+# stream axis; its item and record fields are datasets beside it (see neurosig.core.chunks).
 
 
 def _str_dtype():
     import h5py
 
     return h5py.string_dtype()
+
+
+def _h5_dtype(dtype: np.dtype) -> np.dtype:
+    """The HDF5 dtype of a chunk field: text (``object``) becomes a UTF-8 string."""
+    if dtype.names:
+        return np.dtype([(name, _h5_dtype(dtype.fields[name][0])) for name in dtype.names])
+    return _str_dtype() if dtype.kind == "O" else dtype
+
+
+def _decoded(values: np.ndarray) -> np.ndarray:
+    """Rows read from HDF5 with their text fields as ``str`` (h5py reads bytes)."""
+    if values.dtype.names:
+        out = np.empty(values.shape, np.dtype([(n, values.dtype.fields[n][0]) for n in values.dtype.names]))
+        for name in values.dtype.names:
+            out[name] = _decoded(values[name])
+        return out
+    if values.dtype.kind == "O":
+        return np.array([v.decode() if isinstance(v, bytes) else v for v in values], dtype=object)
+    return values
 
 
 def read_attrs(path: str | Path) -> dict[str, Any]:
@@ -238,16 +248,9 @@ class HDF5Sink(Sink):
         f.create_dataset(
             name, shape=shape, maxshape=maxshape, chunks=tuple(chunks), dtype=payload.dtype, **compression
         )
-        if isinstance(chunk, SignalChunk):
-            f[name].attrs["first_sample"] = chunk.start
-            f.create_dataset("markers", shape=(0,), maxshape=(None,), dtype=self._marker_dtype())
-        if isinstance(chunk, EpochsChunk):
-            f.create_dataset("onsets", shape=(0,), maxshape=(None,), dtype="<f8")
-            f.create_dataset("labels", shape=(0,), maxshape=(None,), dtype=_str_dtype())
-
-    @staticmethod
-    def _marker_dtype():
-        return np.dtype([("onset", "<f8"), ("duration", "<f8"), ("description", _str_dtype())])
+        f[name].attrs.update(chunk.payload_attrs())
+        for field, dtype in {**chunk.item_fields, **chunk.record_fields}.items():
+            f.create_dataset(field, shape=(0,), maxshape=(None,), dtype=_h5_dtype(dtype))
 
     @staticmethod
     def _append(dataset, values: np.ndarray, axis: int = 0) -> None:
@@ -262,7 +265,7 @@ class HDF5Sink(Sink):
 
     def write(self, chunk: Chunk) -> None:
         """Append one chunk."""
-        if type(chunk) not in _CHUNK_TYPES.values():
+        if type(chunk) not in CHUNK_TYPES.values():
             raise DataError(f"HDF5Sink cannot store {type(chunk).__name__} chunks.")
         if self._type is None:
             self._create(chunk)
@@ -273,14 +276,8 @@ class HDF5Sink(Sink):
         self._pending_rows += chunk.length
         if self._pending_rows >= self._flush_rows:
             self._flush_pending()
-        if isinstance(chunk, SignalChunk) and chunk.markers:
-            rows = np.array(
-                [(m.onset, m.duration, m.description) for m in chunk.markers], dtype=self._marker_dtype()
-            )
-            self._append(self._file["markers"], rows)
-        if isinstance(chunk, EpochsChunk):
-            self._append(self._file["onsets"], chunk.onsets)
-            self._append(self._file["labels"], np.array(chunk.labels, dtype=object))
+        for field, rows in {**chunk.items(), **chunk.records()}.items():
+            self._append(self._file[field], rows.astype(_h5_dtype(rows.dtype)))
 
     def attach(self, name: str, report: dict[str, Any]) -> None:
         """Store a stage's side output as JSON text at ``reports/NAME``."""
@@ -361,36 +358,19 @@ class HDF5Source(Source):
 
         attrs = self._attrs()
         info = info_from_dict(attrs["stream_info"])
-        kind = _CHUNK_TYPES[attrs["chunk_type"]]
+        kind = CHUNK_TYPES[attrs["chunk_type"]]
         name, axis = kind.payload_field, kind.stream_axis
         with h5py.File(self.path, "r") as f:
             data = f[name]
             n = data.shape[axis]
-            markers: list[Marker] = []
-            if kind is SignalChunk:
-                first = int(data.attrs["first_sample"])
-                markers = [
-                    Marker(float(r["onset"]), float(r["duration"]), r["description"].decode())
-                    for r in f["markers"][:]
-                ]
+            payload_attrs = dict(data.attrs)
+            records = {field: _decoded(f[field][:]) for field in kind.record_fields}
             for a in range(0, n, self.chunk_size):
                 b = min(n, a + self.chunk_size)
                 index = [slice(None)] * data.ndim
                 index[axis] = slice(a, b)
-                block = data[tuple(index)]
-                if kind is SignalChunk:
-                    t0, t1 = (first + a) / info.sfreq, (first + b) / info.sfreq
-                    inside = tuple(m for m in markers if t0 <= m.onset < t1)
-                    yield SignalChunk(block, info, first + a, inside)
-                elif kind is EpochsChunk:
-                    labels = tuple(s.decode() for s in f["labels"][a:b])
-                    yield EpochsChunk(block, info, f["onsets"][a:b], labels, a)
-                elif kind is EventChunk:
-                    yield EventChunk(block, info)
-                elif kind is SpikeChunk:
-                    yield SpikeChunk(block, info, a)
-                else:
-                    yield TokenChunk(block, info, a)
+                items = {field: _decoded(f[field][a:b]) for field in kind.item_fields}
+                yield kind.from_stored(data[tuple(index)], info, a, items, records, payload_attrs)
 
 
 def read_reports(path: str | Path) -> dict[str, Any]:

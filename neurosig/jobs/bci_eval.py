@@ -125,11 +125,15 @@ class BCIEvaluation(Job):
         self.output = output
         self.deterministic = deterministic
         self.figures = figures
-        for p in pipelines:
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> None:
+        """Known pipelines and protocols, at least one of each."""
+        for p in params["pipelines"]:
             check_option("pipelines", p, PIPELINE_NAMES)
-        for p in protocols:
+        for p in params["protocols"]:
             check_option("protocols", p, PROTOCOLS)
-        if not pipelines or not protocols:
+        if not params["pipelines"] or not params["protocols"]:
             raise ConfigError("pipelines and protocols must each name at least one entry.")
 
     def config_id(self) -> str:

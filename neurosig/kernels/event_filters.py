@@ -17,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from neurosig.dtypes import EVENTS_DTYPE
+from neurosig.dtypes import check_events_dtype
 from neurosig.errors import ConfigError, DataError
 from neurosig.kernels._numba import njit, on_gpu
 
@@ -55,12 +55,7 @@ def check_events(events: np.ndarray, sensor_size: tuple[int, int, int], t_min: i
     DataError
         If the dtype is wrong, timestamps decrease, or an event lies outside the sensor.
     """
-    if not isinstance(events, np.ndarray) or events.dtype != EVENTS_DTYPE:
-        got = getattr(events, "dtype", type(events).__name__)
-        raise DataError(
-            f"events must be a numpy array of neurosig.EVENTS_DTYPE {EVENTS_DTYPE.descr}, got {got}; "
-            "convert with neurosig.io.events.as_events()."
-        )
+    check_events_dtype(events)
     if len(events) == 0:
         return
     t = events["t"]

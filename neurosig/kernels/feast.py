@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from neurosig.dtypes import EVENTS_DTYPE
+from neurosig.dtypes import check_events_dtype
 from neurosig.errors import DataError
 from neurosig.kernels._numba import njit
 
@@ -157,10 +157,7 @@ def feast(
     DataError
         On a wrong dtype, pixels outside ``last_ts``, decreasing timestamps or mismatched state shapes.
     """
-    if not isinstance(events, np.ndarray) or events.dtype != EVENTS_DTYPE:
-        raise DataError(
-            f"FEAST takes events of neurosig.EVENTS_DTYPE, got {getattr(events, 'dtype', events)!r}."
-        )
+    check_events_dtype(events, "FEAST events")
     width, height = last_ts.shape
     if len(events) and (events["x"].max() >= width or events["y"].max() >= height):
         raise DataError(f"events fall outside the {width}x{height} sensor; check sensor_size.")

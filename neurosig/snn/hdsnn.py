@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from neurosig.core.chunks import EVENTS_DTYPE
+from neurosig.core.chunks import check_events_dtype
 from neurosig.core.errors import ConfigError, DataError
 
 __all__ = ["events_to_tensor", "HDSNN", "train_hdsnn", "pruning_curve"]
@@ -40,8 +40,7 @@ def events_to_tensor(
     DataError
         On a wrong dtype or events outside the sensor.
     """
-    if not isinstance(events, np.ndarray) or events.dtype != EVENTS_DTYPE:
-        raise DataError(f"events must have neurosig.EVENTS_DTYPE, got {getattr(events, 'dtype', events)!r}.")
+    check_events_dtype(events)
     width, height, pols = sensor_size
     if len(events) and (
         events["x"].max() >= width or events["y"].max() >= height or events["p"].max() >= pols

@@ -134,7 +134,7 @@ def test_bad_input_errors(data):
     clf = EEGClassifier(model="eegnet", **FAST)
     with pytest.raises(DataError, match="at least 2"):
         clf.fit(X, np.full(len(y), "left"))
-    with pytest.raises(DataError, match="n_trials, n_channels, n_times"):
+    with pytest.raises(DataError, match="n_epochs, n_channels, n_times"):
         clf.fit(X[:, 0], y)
     bad = X.copy()
     bad[0, 0, 0] = np.nan

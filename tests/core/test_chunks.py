@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from neurosig.core.chunks import (
+    CHUNK_TYPES,
     EVENTS_DTYPE,
     EpochsChunk,
     EpochsInfo,
@@ -18,6 +19,7 @@ from neurosig.core.chunks import (
     info_from_dict,
 )
 from neurosig.core.errors import DataError
+from neurosig.testing import assert_chunks_close
 
 INFO = SignalInfo(100.0, ("a", "b"))
 
@@ -82,3 +84,58 @@ def test_concat_rejects_mixed_streams():
 )
 def test_info_round_trips_through_json_dict(info):
     assert info_from_dict(info.to_dict()) == info
+
+
+def _examples():
+    events = np.zeros(6, dtype=EVENTS_DTYPE)
+    events["t"] = [0, 10, 20, 500_000, 500_010, 1_500_000]
+    epochs_info = EpochsInfo(100.0, ("a", "b"), ("eeg", "eeg"), 0.0, 5)
+    return {
+        "signal": SignalChunk(
+            np.arange(12.0).reshape(2, 6), INFO, 4, (Marker(0.05, 0, "x"), Marker(0.09, 0, "y"))
+        ),
+        "epochs": EpochsChunk(np.zeros((6, 2, 5)), epochs_info, np.arange(6.0), list("abcdef"), 3),
+        "events": EventChunk(events, EventInfo((4, 4, 2))),
+        "spikes": SpikeChunk(np.eye(6, 3), SpikeInfo(0.002, 3), 2),
+        "tokens": TokenChunk(np.arange(72).reshape(2, 6, 2, 3), TokenInfo(("a", "b"), 0.5, 2, 3, 128), 1),
+    }
+
+
+@pytest.mark.parametrize("kind", sorted(_examples()))
+def test_slices_join_back_into_the_chunk(kind):
+    chunk = _examples()[kind]
+    pieces = [chunk.slice(0, 2), chunk.slice(2, 2), chunk.slice(2, 6)]
+    assert [type(p) for p in pieces] == [type(chunk)] * 3
+    assert [p.length for p in pieces] == [2, 0, 4]
+    assert_chunks_close([chunk], [concat_chunks(pieces)], rtol=0, atol=0)
+    assert_chunks_close(
+        [chunk.slice(2, 4)], [type(chunk).concatenate([chunk.slice(2, 3), chunk.slice(3, 4)])]
+    )
+
+
+def test_a_signal_slice_keeps_its_position_and_the_markers_inside():
+    piece = _examples()["signal"].slice(1, 4)  # samples 5..7 of the stream: 0.05 s to 0.08 s
+    assert piece.start == 5 and [m.description for m in piece.markers] == ["x"]
+    assert _examples()["epochs"].slice(4, 6).labels == ("e", "f")
+
+
+@pytest.mark.parametrize(
+    ("kind", "seconds"),
+    [("signal", 0.06), ("epochs", 0.3), ("events", 1.5), ("spikes", 0.012), ("tokens", 3.0)],
+)
+def test_duration_is_the_seconds_of_recording(kind, seconds):
+    assert _examples()[kind].duration == pytest.approx(seconds)
+
+
+def test_every_chunk_type_is_listed_by_name():
+    assert {type(c).__name__ for c in _examples().values()} == set(CHUNK_TYPES)
+
+
+def test_assert_chunks_close_compares_what_travels_beside_the_payload():
+    epochs = _examples()["epochs"]
+    relabelled = EpochsChunk(epochs.data, epochs.info, epochs.onsets, list("abcdeX"), epochs.start)
+    with pytest.raises(AssertionError, match="labels"):
+        assert_chunks_close([epochs], [relabelled])
+    signal = _examples()["signal"]
+    with pytest.raises(AssertionError, match="markers"):
+        assert_chunks_close([signal], [SignalChunk(signal.data, signal.info, signal.start)])

@@ -8,6 +8,9 @@ import time
 import h5py
 import numpy as np
 import pytest
+from _format_v1 import FOLDER as GOLDEN
+from _format_v1 import META as GOLDEN_META
+from _format_v1 import golden_chunks
 
 from neurosig.core.chunks import (
     EVENTS_DTYPE,
@@ -198,3 +201,38 @@ def test_stage_side_outputs_are_stored_with_the_output(tmp_path):
     out = tmp_path / "r.h5"
     Pipeline(ChunkSource(split_chunk(chunk, [100])), [Count()], HDF5Sink(str(out))).run()
     assert read_reports(out) == {"0:count_test": {"samples": 5000}}
+
+
+def _layout(path) -> dict:
+    """Everything about a file's structure but its timestamps: datasets, dtypes, chunking, attributes."""
+    out = {}
+    with h5py.File(path) as f:
+        out["/"] = sorted((k, v) for k, v in f.attrs.items() if k != "created")
+
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                out[name] = (
+                    str(obj.dtype),
+                    h5py.check_string_dtype(obj.dtype),
+                    obj.shape,
+                    obj.maxshape,
+                    obj.chunks,
+                    obj.compression,
+                    obj.compression_opts,
+                    obj.shuffle,
+                    sorted((k, int(v)) for k, v in obj.attrs.items()),
+                )
+
+        f.visititems(visit)
+    return out
+
+
+@pytest.mark.parametrize("kind", sorted(golden_chunks()))
+def test_files_of_format_version_1_still_read_and_are_still_written_alike(tmp_path, kind):
+    old = GOLDEN / f"{kind}.h5"
+    chunk = golden_chunks()[kind]
+    assert_chunks_close([chunk], list(HDF5Source(str(old), chunk_size=4)), rtol=0, atol=0)
+    assert_chunks_close([chunk], [read_hdf5(old)[0]], rtol=0, atol=0)
+    new = tmp_path / f"{kind}.h5"
+    _write(new, split_chunk(chunk, [1, 2]), meta=GOLDEN_META)
+    assert _layout(new) == _layout(old)

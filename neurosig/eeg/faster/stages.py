@@ -29,7 +29,7 @@ import pydantic
 from neurosig.core.chunks import EpochsChunk, EpochsInfo, concat_chunks
 from neurosig.core.errors import DataError
 from neurosig.core.stage import Stage
-from neurosig.core.validate import check_finite
+from neurosig.core.validate import check_band, check_finite, check_increasing
 from neurosig.eeg.faster.metrics import epoch_metrics
 from neurosig.eeg.faster.model import FasterModel, run_faster
 from neurosig.eeg.faster.report import FasterReport
@@ -83,15 +83,14 @@ def mne_info(info: EpochsInfo) -> Any:
     return out
 
 
-def _check_band(band: tuple[float, float] | None, sfreq: float) -> tuple[float, float]:
-    if band is None:
-        return (0.0, sfreq / 2.0)
-    if not 0 <= band[0] < band[1] <= sfreq / 2.0:
-        raise DataError(
-            f"band={list(band)} Hz must satisfy 0 <= low < high <= Nyquist ({sfreq / 2:g} Hz); "
-            "give the pass band of the filter before FASTER."
-        )
-    return tuple(band)
+_BAND_NAMES = ("band[0]", "band[1]")
+
+
+def _data_band(band: tuple[float | None, float | None] | None, sfreq: float) -> tuple[float, float]:
+    """The pass band (Hz) of the data: the filter's edges, 0 and Nyquist where it left a side open."""
+    low, high = band or (None, None)
+    check_band(low, high, sfreq, _BAND_NAMES)
+    return (0.0 if low is None else low, sfreq / 2.0 if high is None else high)
 
 
 class Faster(Stage):
@@ -116,8 +115,10 @@ class Faster(Stage):
         ICA algorithm.
     random_state : int
         ICA seed, written in the report.
-    band : [float, float] | None
-        Pass band in Hz of the data, for the spectral slope of step 3 (default: 0 to Nyquist).
+    band : [float | None, float | None] | None
+        Pass band in Hz of the filter applied before FASTER, for the spectral slope of step 3: each
+        edge strictly between 0 Hz and Nyquist, or ``None`` for a side left open (0 Hz, Nyquist);
+        ``None`` for unfiltered data.
     reference : str | None
         Reference electrode for the distance correction (``None``: average/linked reference).
     interpolate : bool
@@ -140,7 +141,7 @@ class Faster(Stage):
         n_components: Annotated[int, pydantic.Field(ge=3)] | None = None,
         ica_method: Literal["infomax", "fastica", "picard"] = "infomax",
         random_state: int = 0,
-        band: tuple[float, float] | None = None,
+        band: tuple[float | None, float | None] | None = None,
         reference: str | None = None,
         interpolate: bool = True,
         report_dir: str | None = None,
@@ -159,6 +160,12 @@ class Faster(Stage):
         self.report_dir = report_dir
         self.report_stem = report_stem
         self.reset()
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> None:
+        """The band's edges in increasing order (their place below Nyquist waits for the data)."""
+        if params["band"] is not None:
+            check_increasing(_BAND_NAMES, *params["band"], "Hz")
 
     def reset(self) -> None:
         """Forget the gathered epochs and the last report."""
@@ -184,7 +191,7 @@ class Faster(Stage):
         whole = concat_chunks(self._chunks)
         self._chunks = []
         info = whole.info
-        band = _check_band(self.band, info.sfreq)
+        band = _data_band(self.band, info.sfreq)
         epochs = mne.EpochsArray(
             whole.data.astype(np.float64), mne_info(info), tmin=info.tmin, baseline=None, verbose="error"
         )

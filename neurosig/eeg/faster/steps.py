@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 
 from neurosig.core.errors import ConfigError, DataError
-from neurosig.core.validate import check_finite
+from neurosig.core.validate import check_epochs_array, check_finite
 from neurosig.eeg.faster.metrics import (
     Profile,
     _join_epochs,
@@ -119,19 +119,8 @@ def find_outliers(
 
 def _check_epochs(data: np.ndarray, what: str = "epochs", min_channels: int = 3) -> np.ndarray:
     """Validate a ``(n_epochs, n_channels, n_times)`` array and return it as float64."""
-    data = np.asarray(data)
-    if data.ndim != 3:
-        raise DataError(
-            f"FASTER {what} must be a 3-D array (n_epochs, n_channels, n_times), got {data.shape}."
-        )
-    n_ep, n_ch, n_t = data.shape
-    if n_ch < min_channels:
-        raise DataError(
-            f"FASTER needs at least {min_channels} usable EEG channels to z-score across channels, "
-            f"got {n_ch}; pick more channels or skip FASTER for this recording."
-        )
-    if n_ep < 1 or n_t < 8:
-        raise DataError(f"FASTER needs at least one epoch of 8 samples or more, got shape {data.shape}.")
+    hint = "FASTER z-scores across usable EEG channels; pick more channels or skip FASTER for this recording"
+    data = check_epochs_array(data, f"FASTER {what}", min_channels=min_channels, min_times=8, hint=hint)
     data = check_finite(f"FASTER {what}", np.asarray(data, dtype=np.float64))
     flat = np.ptp(data, axis=2).max(axis=1) == 0
     if flat.any():

@@ -9,7 +9,7 @@ import numpy as np
 
 from neurosig.core.chunks import EventChunk, EventInfo
 from neurosig.core.errors import ConfigError
-from neurosig.core.validate import check_positive
+from neurosig.core.validate import check_one_of, check_positive
 from neurosig.io.events._chunking import by_count, by_duration, from_time
 from neurosig.io.events._dispatch import blocks as file_blocks
 from neurosig.io.events._dispatch import read_file
@@ -90,8 +90,7 @@ def iter_events(
     ------
     EventChunk
     """
-    if n_events is not None and duration is not None:
-        raise ConfigError("pass n_events or duration, not both.")
+    check_one_of("iter_events", {"n_events": n_events, "duration": duration}, required=False)
     if n_events is not None and n_events < 1:
         raise ConfigError(f"n_events must be a positive number of events, got {n_events!r}.")
     if duration is not None:

@@ -8,9 +8,8 @@ from typing import Annotated, Any
 import pydantic
 
 from neurosig.core.chunks import EventChunk
-from neurosig.core.errors import ConfigError
 from neurosig.core.stage import Source
-from neurosig.core.validate import check_existing_file
+from neurosig.core.validate import check_existing_file, check_one_of
 
 __all__ = ["EventFileSource"]
 
@@ -47,8 +46,12 @@ class EventFileSource(Source):
         self.duration = duration
         self.start = start
         self.strict = strict
-        if n_events is not None and duration is not None:
-            raise ConfigError("EventFileSource: pass n_events or duration, not both.")
+
+    @classmethod
+    def check_params(cls, params: dict[str, Any]) -> None:
+        """Chunks by event count or by duration, not both."""
+        chunking = {"n_events": params["n_events"], "duration": params["duration"]}
+        check_one_of("EventFileSource", chunking, required=False)
 
     def __iter__(self) -> Iterator[EventChunk]:
         from neurosig.io.events import iter_events

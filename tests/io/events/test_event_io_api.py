@@ -68,7 +68,7 @@ def test_seek_and_time_windows(stream):
         k = (w.events["t"] - t0) // 50_000
         assert len(np.unique(k)) == 1, "every chunk lies in one 50 ms window"
     np.testing.assert_array_equal(np.concatenate([w.events for w in windows]), events)
-    with pytest.raises(ConfigError, match="not both"):
+    with pytest.raises(ConfigError, match="at most one of"):
         next(iter_events(path, n_events=5, duration=1.0))
 
 
