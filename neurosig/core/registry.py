@@ -50,6 +50,7 @@ _REGISTRY: dict[str, dict[str, str | type]] = {
         "to_time_surface": "neurosig.events.representations:ToTimeSurfaceStage",
         "to_local_time_surface": "neurosig.events.representations:ToLocalTimeSurfaceStage",
         "spike_delay": "neurosig.snn.stream:SpikeDelay",
+        "snn_classify": "neurosig.snn.classify:SNNClassify",
         "feast": "neurosig.snn.feast:FeastStage",
         "rvq_tokenize": "neurosig.eeg.rvq.stage:RVQTokenize",
     },

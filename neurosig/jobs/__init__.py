@@ -1,0 +1,1 @@
+"""Jobs: orchestration of data, models and reports that runs from a YAML file (above every library layer)."""
