@@ -24,6 +24,7 @@ LAYERS = {
     "data": 6,
     "plotting": 7,
     "executor": 7,
+    "jobs": 7,
     "cli": 8,
 }
 JOBS = 7

@@ -62,6 +62,7 @@ _REGISTRY: dict[str, dict[str, str | type]] = {
         "atat_train": "neurosig.eeg.atat.job:ATATTrainJob",
         "bci_eval": "neurosig.bci.job:BCIEvaluation",
         "snn_delays": "neurosig.snn.train:DelayTrainingJob",
+        "event_train": "neurosig.jobs.event_train:EventTrainJob",
         "rvq_train": "neurosig.eeg.rvq.job:RVQTrainJob",
     },
 }
