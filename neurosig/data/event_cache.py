@@ -278,6 +278,15 @@ class CachedEventDataset:
             self._file = h5py.File(self.path, "r")
         return self._file
 
+    def __getitems__(self, items: Sequence[int]) -> list[tuple[np.ndarray, int]]:
+        """A batch of samples (what a DataLoader asks for): stored representations in one HDF5 read."""
+        if self.augment is not None:
+            return [self[i] for i in items]
+        rows = self.indices[np.asarray(items, dtype=np.int64)]
+        unique, inverse = np.unique(rows, return_inverse=True)  # h5py reads increasing indices
+        block = self._h5()["representation"][unique].astype(np.float32)
+        return [(block[k], int(self.labels_all[j])) for k, j in zip(inverse, rows, strict=True)]
+
     def __getitem__(self, i: int) -> tuple[np.ndarray, int]:
         j = int(self.indices[i])
         if self.augment is None:

@@ -163,6 +163,11 @@ def test_loader_with_workers_gives_batches(tmp_path):
     batches = list(ds.loader(batch_size=2, workers=1))
     assert [tuple(b[0].shape) for b in batches] == [(2, 20, 512), (2, 20, 512), (1, 20, 512)]
     np.testing.assert_array_equal(np.concatenate([b[1].numpy() for b in batches]), ds.labels)
+    np.testing.assert_array_equal(batches[1][0][1].numpy(), ds[3][0])
+    batch = ds.__getitems__([3, 1, 3])  # one HDF5 read, in the order asked, repeats kept
+    for (x, y), i in zip(batch, [3, 1, 3], strict=True):
+        np.testing.assert_array_equal(x, ds[i][0])
+        assert y == ds[i][1]
 
 
 def test_preprocessing_config_errors():
