@@ -8,8 +8,8 @@ spike adds its synapses' weights ``delay`` steps later, at a cost that follows t
 of float sums.
 
 :func:`save_event_model` / :func:`load_event_model` keep the model with the
-:class:`~neurosig.events.preprocessing` that made its inputs and the class names, so the deployed
-stage (:class:`neurosig.snn.classify.SNNClassify`) and the NIR export need nothing else.
+:class:`~neurosig.events.preprocess.EventPreprocessing` that made its inputs and the class names, so
+the deployed stage (:class:`neurosig.snn.classify.SNNClassify`) and the NIR export need nothing else.
 """
 
 from __future__ import annotations
