@@ -27,11 +27,42 @@ def median_seconds(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> 
     return statistics.median(times)
 
 
+_SIMD = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "amx_tile",
+    "neon",
+    "sve",
+)
+
+
+def cpu() -> dict[str, Any]:
+    """The CPU model and the SIMD extensions it reports (Linux ``/proc/cpuinfo``; else the platform)."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                model = value.strip()
+            elif key.strip() in ("flags", "Features"):
+                flags |= set(value.split())
+    except OSError:
+        pass
+    return {"cpu_model": model, "simd": [f for f in _SIMD if f in flags]}
+
+
 def machine() -> dict[str, Any]:
     """Facts about the machine a result was measured on."""
     import numpy
 
     return {
+        **cpu(),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),

@@ -118,6 +118,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_nir(args: argparse.Namespace) -> int:
+    from neurosig.snn.nir_graph import export_nir
+
+    print(f"wrote {export_nir(args.checkpoint, args.out)}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from neurosig.core.config import PipelineConfig, SuiteConfig, load_config
     from neurosig.io.hdf5 import read_attrs
@@ -191,6 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     convert.add_argument("--overwrite", action="store_true", help="replace an existing output")
     convert.set_defaults(func=cmd_convert)
+
+    export = sub.add_parser(
+        "export-nir", help="write an event_train model (model.pt) as a NIR graph, delays as Delay nodes"
+    )
+    export.add_argument("checkpoint", help="model.pt written by the event_train job")
+    export.add_argument("out", help="the NIR file to write (HDF5, e.g. model.nir)")
+    export.set_defaults(func=cmd_export_nir)
 
     demo = sub.add_parser(
         "demo", help="run pipelines/demo.yaml offline on simulated data (writes ./out/demo/)"

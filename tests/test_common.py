@@ -90,6 +90,21 @@ def _tiny_tokenizer() -> str:
     return str(Tokenizer.from_preset("tiny", seed=0, kmeans_init=False).save(folder / "rvq_tiny.pt"))
 
 
+def _tiny_event_model() -> str:
+    """An untrained event model for the 12 x 9 test events: 2 ms spikes, 5 steps (10 ms windows)."""
+    import tempfile
+    from pathlib import Path
+
+    from neurosig.events.preprocess import EventPreprocessing
+    from neurosig.snn.event_inference import save_event_model
+    from neurosig.snn.models import DelaySNN
+
+    pre = EventPreprocessing.from_config((12, 9, 2), [], {"type": "spikes", "dt": 2000}, 5)
+    model = DelaySNN(pre.n_units, 8, 3, n_layers=1, kernel_size=3, tau=2.0, seed=0).eval()
+    folder = Path(tempfile.mkdtemp(prefix="neurosig-test-"))
+    return str(save_event_model(folder / "model.pt", model, pre, ["a", "b", "c"]))
+
+
 INPUTS = {
     "signal": _signal,
     "eeg200": _eeg200,
@@ -140,6 +155,8 @@ EXAMPLES: dict[str, tuple[dict, str, float, float]] = {
         1e-6,  # float sums of delayed weights may be added in another order across chunks
     ),
     "feast": ({"n_neurons": 6, "radius": 2, "tau": 0.005, "eta": 0.01}, "events", 0, 0),
+    # a trained event model as a stage (neurosig.snn.classify); an untrained tiny one here
+    "snn_classify": ({"checkpoint": "<event_model>"}, "events", 1e-5, 1e-5),
 }
 
 _cache: dict[str, object] = {}
@@ -151,6 +168,10 @@ def _params(name: str) -> dict:
         if "tiny" not in _cache:
             _cache["tiny"] = _tiny_tokenizer()
         params["checkpoint"] = _cache["tiny"]
+    if params.get("checkpoint") == "<event_model>":
+        if "event_model" not in _cache:
+            _cache["event_model"] = _tiny_event_model()
+        params["checkpoint"] = _cache["event_model"]
     return params
 
 

@@ -747,5 +747,5 @@ def to_spikes(
         0/1 spikes (uint8) if True, else event counts (int32).
     """
     frames = to_frame(events, sensor_size, time_window=dt, include_incomplete=True)
-    flat = frames.reshape(len(frames), -1)
+    flat = frames.reshape(len(frames), int(np.prod(frames.shape[1:])))  # -1 fails for no frames
     return np.minimum(flat, 1).astype(np.uint8) if binary else flat

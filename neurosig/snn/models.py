@@ -8,6 +8,7 @@ per-step linear maps, the control network of the same architecture.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -130,15 +131,26 @@ class DelaySNN(nn.Module):
                 "DelaySNN takes binary spikes (0 or 1); got other values. Clip counts with "
                 "x.clamp(max=1) or read SHD files with SHDReader(binary=True)."
             )
+        return self.run(x)
+
+    def run(self, x: torch.Tensor, synapses: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None):
+        """The network on ``x`` (unchecked), with ``synapses(layer, h)`` in place of ``layer(h)`` if given.
+
+        Event-driven inference (:class:`neurosig.snn.event_inference.EventDrivenSNN`) passes its own
+        synapses; everything else (batch norm, neurons, the readout's integration) is this code.
+        """
+        apply = synapses or (lambda layer, h: layer(h))
         functional.reset_net(self)
         h = x
         for block in self.hidden:
             if isinstance(block, nn.BatchNorm1d):
                 steps, batch = h.shape[:2]
                 h = block(h.reshape(steps * batch, -1)).reshape(steps, batch, -1)
+            elif isinstance(block, DelayedSynapses | _TimeLinear):
+                h = apply(block, h)
             else:
                 h = block(h)
-        current = self.readout(h)
+        current = apply(self.readout, h)
         v = torch.zeros_like(current[0])
         total = torch.zeros_like(current[0])
         for step in current:  # a non-spiking leaky readout; its membrane summed over time

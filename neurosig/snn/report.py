@@ -1,5 +1,5 @@
-"""Figures of the spiking-network tools: a delay network's training run, FEAST's convergence and
-HD-SNN's pruning trade-off."""
+"""Figures of the spiking-network tools: a delay network's training run and confusion matrix, FEAST's
+convergence and HD-SNN's pruning trade-off."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 
 from neurosig.core.figures import save_figure, subplots
 
-__all__ = ["plot_feast", "plot_pruning", "plot_training"]
+__all__ = ["plot_confusion", "plot_feast", "plot_pruning", "plot_training"]
 
 
 def plot_training(
@@ -57,6 +57,36 @@ def plot_training(
             ax_delay.hist(layer_delays.ravel(), bins=bins, histtype="step", lw=1.5, label=name)
         ax_delay.set(xlabel="delay (steps)", ylabel="synapses", title="learnt delays (rounded)")
         ax_delay.legend(fontsize="small")
+    return save_figure(fig, path)
+
+
+def plot_confusion(matrix: np.ndarray, classes: Sequence[str], path: str | Path, title: str = "test") -> Path:
+    """Write a PNG of a confusion matrix (rows: true class, columns: predicted), counts in the cells.
+
+    Parameters
+    ----------
+    matrix : ndarray of int, shape (n_classes, n_classes)
+        ``matrix[i, j]``: samples of class ``i`` predicted as ``j``.
+    classes : sequence of str
+        Class names, in label order.
+    path : str | Path
+        The PNG to write.
+    title : str
+        What the samples are (shown in the title with the accuracy).
+    """
+    matrix = np.asarray(matrix)
+    n = len(classes)
+    fig, ax = subplots(figsize=(1.2 + 0.45 * n, 1.0 + 0.45 * n), layout="constrained")
+    ax.imshow(matrix, cmap="Blues")
+    for i in range(n):
+        for j in range(n):
+            colour = "white" if matrix[i, j] > matrix.max() / 2 else "black"
+            ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize="small", color=colour)
+    accuracy = np.trace(matrix) / max(int(matrix.sum()), 1)
+    ax.set(xticks=range(n), yticks=range(n), xlabel="predicted", ylabel="true")
+    ax.set_xticklabels(classes, rotation=90, fontsize="small")
+    ax.set_yticklabels(classes, fontsize="small")
+    ax.set_title(f"{title}: accuracy {100 * accuracy:.1f} %")
     return save_figure(fig, path)
 
 

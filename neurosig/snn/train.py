@@ -31,9 +31,9 @@ KIND = "snn-delay"
 Batches = Iterable[tuple[Any, Any]]
 
 
-def _tensors(x, y) -> tuple[torch.Tensor, torch.Tensor]:
-    x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x, dtype=torch.float32)
-    y = torch.as_tensor(np.asarray(y) if not torch.is_tensor(y) else y, dtype=torch.int64)
+def _tensors(x, y, device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x, dtype=torch.float32, device=device)
+    y = torch.as_tensor(np.asarray(y) if not torch.is_tensor(y) else y, dtype=torch.int64, device=device)
     if x.dim() != 3 or y.dim() != 1 or x.shape[1] != y.shape[0]:
         raise DataError(
             f"batches must be (x, y) with x of shape (T, batch, channels) and y of shape (batch,); "
@@ -63,8 +63,9 @@ def evaluate(model: nn.Module, batches: Batches, rounded: bool = False) -> dict[
 
 def _evaluate(model: nn.Module, batches: Batches) -> dict[str, float]:
     total, correct, loss = 0, 0, 0.0
+    device = next(model.parameters()).device
     for x, y in batches:
-        x, y = _tensors(x, y)
+        x, y = _tensors(x, y, device)
         scores = model(x)
         loss += float(F.cross_entropy(scores, y, reduction="sum"))
         correct += int((scores.argmax(1) == y).sum())
@@ -118,7 +119,8 @@ def fit(
     Parameters
     ----------
     model : DelaySNN
-        The network (trained in place; on return it holds the best validation state).
+        The network (trained in place, on the device it is on; on return it holds the best validation
+        state).
     train_batches : callable
         ``train_batches(epoch)`` returns the epoch's iterable of ``(x (T, batch, C), y (batch,))``.
     val_batches : callable
@@ -154,6 +156,7 @@ def fit(
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     start = float(model.config["kernel_size"] // 2) if sigma_start is None else sigma_start
     history, best_acc, best_epoch, best_state = [], -1.0, -1, None
+    device = next(model.parameters()).device  # batches go where the model is
     for epoch in tqdm(range(epochs), desc="training", disable=not progress):
         tic = time.perf_counter()
         sigma = sigma_schedule(epoch, epochs, start=start, end=sigma_end, fraction=sigma_fraction)
@@ -162,7 +165,7 @@ def fit(
         model.train()
         seen, loss_sum, correct = 0, 0.0, 0
         for x, y in train_batches(epoch):
-            x, y = _tensors(x, y)
+            x, y = _tensors(x, y, device)
             scores = model(x)
             loss = F.cross_entropy(scores, y)
             optimizer.zero_grad()

@@ -283,6 +283,7 @@ def test_empty_input_shapes():
     assert to_time_surface(empty, SIZE, 100, 100.0).shape == (0, P, H, W)
     assert to_local_time_surfaces(empty, SIZE, 2, 100.0).shape == (0, P, 5, 5)
     assert to_histogram(empty, SIZE).sum() == 0
+    assert to_spikes(empty, SIZE, 100).shape == (0, P * H * W)
 
 
 def test_single_event_lands_in_a_frame():
