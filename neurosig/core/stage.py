@@ -33,7 +33,10 @@ def _format_validation_error(owner: str, err: pydantic.ValidationError, params: 
         # positional arguments are located by index (0 is self)
         parts = [params[p] if isinstance(p, int) and p < len(params) else p for p in e["loc"]]
         loc = ".".join(str(p) for p in parts if p != "self") or "(arguments)"
-        lines.append(f"{owner}: parameter {loc!r}: {e['msg']} (got {e.get('input')!r})")
+        if e["type"] in ("missing_argument", "missing"):  # its input is the whole call, not a value
+            lines.append(f"{owner}: parameter {loc!r} is required and was not given")
+        else:
+            lines.append(f"{owner}: parameter {loc!r}: {e['msg']} (got {e.get('input')!r})")
     return "; ".join(lines) + "."
 
 

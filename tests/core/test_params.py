@@ -44,3 +44,12 @@ def test_python_call_and_yaml_give_the_same_error():
         build_pipeline(config)
     assert str(from_python.value) in str(from_yaml.value)
     assert "stages[0] (bandpass)" in str(from_yaml.value)
+
+
+def test_missing_parameter_is_named_without_the_call_repr():
+    with pytest.raises(ConfigError) as err:
+        BandPass(l_freq=-1)
+    message = str(err.value)
+    assert "parameter 'l_freq': Input should be greater than 0 (got -1)" in message
+    assert "parameter 'h_freq' is required" in message
+    assert "ArgsKwargs" not in message and "unprintable" not in message
