@@ -213,6 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     except NeurosigError as err:
         print(f"neurosig: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a path the user gave: missing, unreadable, a folder
+        if err.filename is None:
+            raise
+        print(f"neurosig: error: {err.filename}: {err.strerror}; check the path.", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

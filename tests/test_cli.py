@@ -75,6 +75,17 @@ def test_user_errors_exit_2_with_a_message(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
+def test_readme_example_with_a_missing_recording_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    from pathlib import Path
+
+    pipeline = Path(__file__).resolve().parents[1] / "pipelines" / "filter.yaml"
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(pipeline), "--set", "source.path=S001R04.edf", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("neurosig: error: ") and err.count("\n") == 1
+    assert "S001R04.edf" in err and "Traceback" not in err
+
+
 def test_demo_writes_every_output_and_its_figure(tmp_path, capsys, monkeypatch):
     from neurosig.io.hdf5 import read_attrs
 
