@@ -6,6 +6,7 @@ import argparse
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,23 +32,18 @@ def _print_mapping(d: dict[str, Any], indent: int = 0) -> None:
             print(f"{pad}{key}: {value}")
 
 
-def _run_config(path: str | Any, overrides: list[str], progress: bool) -> dict[str, Any]:
+def _run_config(path: str | Any, overrides: list[str], progress: bool) -> None:
     from neurosig.core.config import JobConfig, SuiteConfig, build_job, build_pipeline, load_config
+    from neurosig.executor import run_suite
 
     config = load_config(path, overrides)
     if isinstance(config, SuiteConfig):
-        results = {}
-        for member in config.pipelines:
-            print(f"== {member.name}: {member.description}")
-            results[member.name] = _run_config(member.model_dump(exclude_none=True), [], progress)
-        return results
-    if isinstance(config, JobConfig):
-        result = build_job(config).run(progress=progress)
-        print(json.dumps(result, indent=2, default=str))
-        return result
-    summary = build_pipeline(config).run(progress=progress)
-    print(summary)
-    return {"output": summary.output, "skipped": summary.skipped}
+        print(run_suite(config, progress=progress))
+    elif isinstance(config, JobConfig):
+        job = build_job(config)
+        print(job.headline(job.run(progress=progress)))
+    else:
+        print(build_pipeline(config).run(progress=progress))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -120,6 +116,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from neurosig.core.config import PipelineConfig, SuiteConfig, load_config
+    from neurosig.executor import run_suite
     from neurosig.io.hdf5 import read_attrs
     from neurosig.plotting import plot_outputs
 
@@ -137,9 +134,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             read_attrs(target)  # refuses to touch a file neurosig did not write
             target.unlink()
     print(f"neurosig {__version__} demo: {pipeline.relative_to(REPO_ROOT)} (offline, simulated data)")
-    _run_config(pipeline, [], progress=not args.no_progress)
-    for figure in plot_outputs(outputs):
-        print(f"wrote {figure}")
+    t0 = time.perf_counter()
+    result = run_suite(config, progress=not args.no_progress)
+    for member in result.members:  # a figure beside each stream output that has a natural picture
+        if member.output is not None:
+            member.files += plot_outputs([member.output])
+    result.seconds = time.perf_counter() - t0
+    print(result)
     return 0
 
 

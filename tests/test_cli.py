@@ -107,6 +107,13 @@ def test_demo_writes_every_output_and_its_figure(tmp_path, capsys, monkeypatch):
     assert (tmp_path / "out" / "demo" / "feast" / "feast_report.png").exists()
     for path in outputs:
         assert read_attrs(path)["complete"] and str(path.relative_to(tmp_path)) in text
+    summary = text[text.index("Summary of demo: ") :]
+    for report in ("faster/faster_report.md", "feast/feast_report.json", "bci/results.md"):
+        assert f"  out/demo/{report}\n" in summary
+    for figure in ("eeg.png", "event_frames.png", "snn/training.png", "rvq/reconstruction.png"):
+        assert f"      {figure} " in summary
+    assert summary.splitlines()[-1].startswith("Total time: ")
+    assert not any(line.lstrip().startswith(("{", '"')) for line in text.splitlines())  # JSON goes to files
     assert (tmp_path / "out" / "demo" / "eeg.png").stat().st_size > 10_000
     assert (tmp_path / "out" / "demo" / "event_frames.png").stat().st_size > 5_000
     assert main(["demo", "--no-progress"]) == 0  # reruns afresh, not "skipped"

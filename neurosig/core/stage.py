@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pydantic
@@ -235,3 +236,12 @@ class Job(Component):
     def run(self, progress: bool = False) -> dict[str, Any]:
         """Do the work."""
         raise NotImplementedError
+
+    def headline(self, result: dict[str, Any]) -> str:
+        """One line for the terminal: the numbers that matter in ``result`` and where the rest is.
+
+        ``result`` is what :meth:`run` returned; the full results go to files, never the screen.
+        The default names the files ``result`` points to.
+        """
+        files = [v for v in result.values() if isinstance(v, str) and Path(v).is_file()]
+        return f"wrote {', '.join(files)}" if files else "done"

@@ -154,7 +154,8 @@ def fit(
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     start = float(model.config["kernel_size"] // 2) if sigma_start is None else sigma_start
     history, best_acc, best_epoch, best_state = [], -1.0, -1, None
-    for epoch in tqdm(range(epochs), desc="training", disable=not progress):
+    bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress)
+    for epoch in bar:
         tic = time.perf_counter()
         sigma = sigma_schedule(epoch, epochs, start=start, end=sigma_end, fraction=sigma_fraction)
         for layer in model.delay_layers():
@@ -185,6 +186,7 @@ def fit(
             "seconds": time.perf_counter() - tic,
         }
         history.append(row)
+        bar.set_postfix(loss=f"{row['train_loss']:.3f}", val_acc=f"{val['accuracy']:.3f}")
         if val["accuracy"] > best_acc:
             best_acc, best_epoch = val["accuracy"], epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -376,3 +378,12 @@ class DelayTrainingJob(Job):
         if test_reader is not reader:
             test_reader.close()
         return summary
+
+    def headline(self, result: dict[str, Any]) -> str:
+        """Test accuracy (trained and rounded delays), the epoch kept, and where ``summary.json`` is."""
+        return (
+            f"test accuracy {100 * result['test_accuracy']:.1f} % "
+            f"({100 * result['test_accuracy_rounded_delays']:.1f} % with rounded delays), "
+            f"best_epoch {result['best_epoch']} of 0-{self.epochs - 1}; "
+            f"details in {Path(self.output_dir) / 'summary.json'}"
+        )

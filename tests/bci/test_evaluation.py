@@ -161,8 +161,15 @@ def _job_config(tmp_path, **changes):
 
 
 def test_yaml_job_runs_resumes_and_writes_the_report(tmp_path):
-    summary = build_job(_job_config(tmp_path)).run()
+    job = build_job(_job_config(tmp_path))
+    summary = job.run()
     out = tmp_path / "out"
+    acc = {(r["protocol"], r["pipeline"]): r["accuracy"] for r in summary["summary"]}
+    assert job.headline(summary) == (
+        f"accuracy over 2 subjects: csp_lda {100 * acc['within_subject', 'csp_lda']:.1f} % (within_subject), "
+        f"eegnet {100 * acc['within_subject', 'eegnet']:.1f} % (within_subject), "
+        f"eegnet {100 * acc['transfer', 'eegnet']:.1f} % (transfer); table in {out / 'results.md'}"
+    )
     assert summary["folds"] == {"computed": 12, "resumed": 0}  # 2 subjects × 2 folds × (2 + 1)
     results = json.loads((out / "results.json").read_text())
     assert {(r["protocol"], r["pipeline"]) for r in results["summary"]} == {

@@ -41,6 +41,9 @@ def test_delay_task_is_solved_by_delays_only(tmp_path):
     figure = tmp_path / "delays_True" / "training.png"  # learning curves and the learnt delays
     assert summary["figure"] == str(figure) and figure.read_bytes()[:4] == b"\x89PNG"
     assert figure.stat().st_size > 20_000
+    headline = _job(tmp_path, True, n_hidden=16).headline(with_delays)
+    assert headline.startswith(f"test accuracy {100 * with_delays['test_accuracy']:.1f} % (")
+    assert f"best_epoch {summary['best_epoch']} of 0-9" in headline
 
 
 def test_checkpoint_reloads_the_selected_model(tmp_path):

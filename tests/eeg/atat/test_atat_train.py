@@ -68,6 +68,8 @@ def test_job_from_yaml_writes_model_and_metrics(real_files, tmp_path):
     assert saved["model"] == summary["model"] == "atat"
     assert set(saved["test"]) == {"noisy", "atat"} and len(saved["test"]["atat"]["cc"]) == 10
     assert (tmp_path / "out" / "model.pt").is_file()
+    cc = saved["test"]["atat"]["cc"]
+    assert f"-> {cc[0]:.3f}" in job.headline(summary) and f"-> {cc[-1]:.3f}" in job.headline(summary)
 
 
 def test_unknown_loss_is_a_config_error(real_data):
