@@ -111,6 +111,14 @@ def test_no_skill_is_reported_where_there_is_none(trial_factory):
             assert acc <= 0.5 + 3.3 * np.sqrt(0.25 / n), (name, acc)
 
 
+def test_progress_bar_shows_the_running_mean_accuracy(trials, capsys):
+    folds = make_folds(trials, "within_subject", 3, 0)
+    records, _ = evaluate(trials, _pipes(trials, ["csp_lda"]), folds, progress=True)
+    err = capsys.readouterr().err
+    mean = np.mean([r["metrics"]["accuracy"] for r in records])
+    assert f"{len(folds)}/{len(folds)}" in err and f"mean_accuracy={mean:.3f}" in err
+
+
 def test_resume_reuses_only_matching_folds(tmp_path, trials):
     folds = make_folds(trials, "within_subject", 3, 0)
     pipes = _pipes(trials, ["csp_lda"])

@@ -160,3 +160,11 @@ def test_job_with_separate_test_file_keeps_it_out_of_training(tmp_path):
     summary = DelayTrainingJob(**params).run()
     assert summary["n_test"] == 40 and summary["n_train"] + summary["n_val"] == 120
     assert summary["n_val"] == 12
+
+
+def test_progress_bar_shows_loss_and_validation_accuracy(tmp_path, capsys):
+    job = _job(tmp_path, True, n_hidden=8)
+    job.epochs = 1
+    summary = job.run(progress=True)
+    err = capsys.readouterr().err
+    assert "1/1" in err and f"val_acc={summary['val_accuracy']:.3f}" in err and "loss=" in err
