@@ -18,6 +18,10 @@ __all__ = ["main"]
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+# Units of the numbers `neurosig info` prints, by key (the JSON form stays plain numbers).
+_UNITS = {"sfreq": "Hz", "duration": "s", "tmin": "s", "chunk_duration": "s", "line_freq": "Hz"}
+
+
 def _print_mapping(d: dict[str, Any], indent: int = 0) -> None:
     pad = " " * indent
     for key, value in d.items():
@@ -26,10 +30,23 @@ def _print_mapping(d: dict[str, Any], indent: int = 0) -> None:
             _print_mapping(value, indent + 2)
         elif isinstance(value, list) and len(value) > 12:
             print(f"{pad}{key}: {', '.join(map(str, value[:12]))}, ... ({len(value)} in all)")
-        elif isinstance(value, list):
-            print(f"{pad}{key}: {', '.join(map(str, value))}")
+        elif isinstance(value, list | dict):
+            print(f"{pad}{key}: {', '.join(map(str, value)) or 'none'}")
+        elif isinstance(value, str) and "\n" in value.strip():
+            print(f"{pad}{key}: |")
+            print("\n".join(f"{pad}  {line}" for line in value.strip().splitlines()))
         else:
-            print(f"{pad}{key}: {value}")
+            unit = f" {_UNITS[key]}" if key in _UNITS and value not in (None, "None") else ""
+            print(f"{pad}{key}: {value}{unit}")
+
+
+def _outline(value: Any) -> Any:
+    """A report's value as ``neurosig info`` shows it: scalars and short lists whole, the rest sized."""
+    if isinstance(value, dict):
+        return f"({len(value)} entries)"
+    if isinstance(value, list) and (len(value) > 12 or any(isinstance(v, dict | list) for v in value)):
+        return f"({len(value)} items)"
+    return value
 
 
 def _run_config(path: str | Any, overrides: list[str], progress: bool) -> None:
@@ -77,13 +94,18 @@ def file_info(path: str) -> dict[str, Any]:
     if p.suffix.lower() in (".h5", ".hdf5"):
         import h5py
 
-        from neurosig.io.hdf5 import read_attrs
+        from neurosig.io.hdf5 import read_attrs, read_reports
 
         attrs = read_attrs(p)
         with h5py.File(p, "r") as f:
             datasets = {k: f"{f[k].shape} {f[k].dtype}" for k in f.keys() if hasattr(f[k], "shape")}
         info = {"path": str(p), "format": "neurosig HDF5", "datasets": datasets}
         info.update({k: v for k, v in attrs.items() if k != "pipeline_yaml"})
+        info["pipeline"] = attrs.get("pipeline_yaml", "")
+        info["reports"] = {
+            f"reports/{name}": {k: _outline(v) for k, v in r.items()} if isinstance(r, dict) else _outline(r)
+            for name, r in read_reports(p).items()
+        }
         return info
     from neurosig.core.errors import FormatError
     from neurosig.io import events

@@ -35,6 +35,45 @@ def test_info_reports_channels_rate_duration_annotations(shared_file, capsys):
     assert set(info["annotations"]) == {"T0", "T1", "T2"}
 
 
+def test_info_text_gives_units_and_standard_channel_names(shared_file, capsys):
+    assert main(["info", str(shared_file(S001R04))]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "sfreq: 160.0 Hz" in lines and "duration: 125.0 s" in lines
+    assert "channels: FC5, FC3, FC1, FCz, FC2, FC4, FC6, C5, C3, C1, Cz, C2, ... (64 in all)" in lines
+
+
+def test_info_of_an_output_shows_its_pipeline_yaml_and_reports(tmp_path, capsys):
+    out = tmp_path / "clean.h5"
+    pipeline = tmp_path / "faster.yaml"
+    pipeline.write_text(
+        f"""
+name: small_faster
+source: {{type: simulate, duration: 40.0, sfreq: 128.0, n_channels: 19, seed: 3, noisy_channels: [T8]}}
+stages:
+  - {{type: bandpass, l_freq: 1.0, h_freq: 40.0}}
+  - {{type: epochs, length: 2.0}}
+  - {{type: faster, ica: false}}
+sink: {{type: hdf5, path: {out}}}
+"""
+    )
+    assert main(["run", str(pipeline), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    start = lines.index("pipeline: |")
+    shown = yaml.safe_load("\n".join(line[2:] for line in lines[start + 1 : lines.index("reports:")]))
+    assert shown == {"description": "", **yaml.safe_load(pipeline.read_text())}
+    report = lines[lines.index("reports:") + 1 :]
+    assert report[0] == "  reports/2:faster:"
+    assert "    bad_channels: T8" in report and "    steps: (3 entries)" in report
+    assert "  sfreq: 128.0 Hz" in lines and "  tmin: 0.0 s" in lines
+    assert main(["info", str(out), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["stream_info"]["sfreq"] == 128.0 and "type: faster" in info["pipeline"]
+    assert info["reports"]["reports/2:faster"]["bad_channels"] == ["T8"]
+
+
 def test_run_filter_pipeline_equals_offline_sosfilt(shared_file, tmp_path, capsys):
     edf = shared_file(S001R04)
     pipeline = tmp_path / "filter.yaml"

@@ -85,6 +85,9 @@ def check_edf_header(path: str | Path) -> None:
 def open_raw(path: str | Path):
     """Open any MNE-readable file lazily (``preload=False``), with clear errors.
 
+    Channel labels padded with dots (PhysioNet eegmmidb: ``Fc5.``, ``Cz..``) are standardised as
+    :func:`mne.datasets.eegbci.standardize` does (``FC5``, ``Cz``).
+
     Raises
     ------
     DataError
@@ -107,9 +110,16 @@ def open_raw(path: str | Path):
         check_edf_header(path)
     reader = mne.io.read_raw_egi if name.endswith(".raw") else mne.io.read_raw
     try:
-        return reader(path, preload=False, verbose="error")
+        raw = reader(path, preload=False, verbose="error")
     except Exception as err:  # noqa: BLE001 - MNE raises many types for unreadable files
         raise FormatError(f"MNE cannot read this file as {path.suffix}: {err}", path=path) from None
+    if any(ch.endswith(".") for ch in raw.ch_names):
+        # EDF labels padded with dots (PhysioNet eegmmidb: "Fc5.", "Cz.."): rename them as MNE's
+        # eegbci loader does ("FC5", "Cz"), so that they match the 10-05 names.
+        from mne.datasets import eegbci
+
+        eegbci.standardize(raw)
+    return raw
 
 
 def _markers(raw) -> list[Marker]:
