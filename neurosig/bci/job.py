@@ -173,6 +173,7 @@ class BCIEvaluation(Job):
         rows = [
             f"{r['pipeline']} {100 * r['accuracy']:.1f} %"
             + ("" if len(self.protocols) == 1 else f" ({r['protocol']})")
+            + (" (at chance)" if r["accuracy"] <= r["chance_upper"] else "")
             for r in result["summary"]
         ]
         n = "/".join(map(str, sorted({r["n_subjects"] for r in result["summary"]})))
