@@ -371,7 +371,9 @@ class DelayTrainingJob(Job):
             "test_accuracy_rounded_delays": rounded["accuracy"],
             "checkpoint": str(out / "best.pt"),
             "metrics": str(out / "metrics.jsonl"),
-            "figure": str(plot_training(result["history"], delays, out / "training.png")),
+            "figure": str(
+                plot_training(result["history"], delays, out / "training.png", self.dt, result["best_epoch"])
+            ),
         }
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
         reader.close()
