@@ -16,9 +16,9 @@ import numpy as np
 import pydantic
 
 from neurosig.core.chunks import Marker, SignalChunk, SignalInfo
-from neurosig.core.errors import FormatError
+from neurosig.core.errors import ConfigError, FormatError
 from neurosig.core.stage import Source
-from neurosig.core.validate import check_existing_file
+from neurosig.core.validate import check_existing_file, did_you_mean
 from neurosig.io.digest import sha256_file
 
 __all__ = ["EEGFileSource", "open_raw", "eeg_file_info", "check_edf_header"]
@@ -168,6 +168,9 @@ class EEGFileSource(Source):
         Seconds per chunk (the last chunk may be shorter).
     picks : str | list of str
         MNE picks: ``"data"`` (all data channels, the default), ``"eeg"``, or channel names.
+    ch_types : dict of str to str | None
+        Channel types to set before picking, by channel name (MNE types: ``eeg``, ``eog``, ``emg``,
+        ``misc``, ...), e.g. ``{EOG1: eog, EOG2: eog}`` for EOG channels a file types as EEG.
 
     Notes
     -----
@@ -182,13 +185,26 @@ class EEGFileSource(Source):
         path: str,
         chunk_duration: Annotated[float, pydantic.Field(gt=0)] = 1.0,
         picks: str | list[str] = "data",
+        ch_types: dict[str, str] | None = None,
     ):
         self.path = path
         self.chunk_duration = chunk_duration
         self.picks = picks
+        self.ch_types = ch_types
 
     def _open(self):
         raw = open_raw(self.path)
+        if self.ch_types:
+            unknown = sorted(set(self.ch_types) - set(raw.ch_names))
+            if unknown:
+                raise ConfigError(
+                    f"ch_types names {unknown}, which {self.path} does not have; its channels are "
+                    f"{raw.ch_names}.{did_you_mean(unknown[0], raw.ch_names)}"
+                )
+            try:
+                raw.set_channel_types(dict(self.ch_types), on_unit_change="ignore", verbose="error")
+            except ValueError as err:
+                raise ConfigError(f"ch_types={self.ch_types!r}: {err}") from None
         try:
             picks = raw.copy().pick(self.picks).ch_names if self.picks != "all" else raw.ch_names
         except ValueError as err:
