@@ -103,10 +103,11 @@ class SuiteResult:
         files = [f for m in self.members for f in m.files]
         root = Path(os.path.commonpath([f.parent for f in files])) if files else Path()
         lines = [f"Summary of {self.name}: {len(self.members)} pipelines and jobs, outputs in {root}/"]
-        for m in self.members:
+        listings = [_listing(m.files, root, m.output) for m in self.members]
+        width = max((len(rel) for rows in listings for rel, _ in rows), default=0)
+        for m, rows in zip(self.members, listings, strict=True):
             lines.append(f"  {m.name} ({m.seconds:.1f} s): {m.description}")
-            for rel, what in _listing(m.files, root, m.output):
-                lines.append(f"      {rel:<32} {what}")
+            lines += [f"      {rel:<{width}}  {what}" for rel, what in rows]
         lines.append("Reports:")
         lines += [f"  {path}" for path in self.reports()]
         lines.append(f"Total time: {self.seconds:.1f} s")
