@@ -236,10 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     except NeurosigError as err:
         print(f"neurosig: error: {err}", file=sys.stderr)
         return 2
-    except OSError as err:  # a path the user gave: missing, unreadable, a folder
-        if err.filename is None:
-            raise
-        print(f"neurosig: error: {err.filename}: {err.strerror}; check the path.", file=sys.stderr)
+    except OSError as err:  # a path the user gave: missing, unreadable, unwritable, a folder
+        where = f"{err.filename}: {err.strerror}" if err.filename else str(err)
+        print(f"neurosig: error: {where}; check the path and its permissions.", file=sys.stderr)
         return 2
 
 

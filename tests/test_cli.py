@@ -125,6 +125,19 @@ def test_readme_example_with_a_missing_recording_is_one_line_exit_2(tmp_path, ca
     assert "S001R04.edf" in err and "Traceback" not in err
 
 
+def test_an_os_error_without_a_file_name_is_one_line_too(monkeypatch, capsys):
+    import neurosig.cli as cli
+
+    def unwritable(args):
+        raise PermissionError(13, "Unable to synchronously create file (errno = 13, 'Permission denied')")
+
+    monkeypatch.setattr(cli, "cmd_info", unwritable)
+    assert main(["info", "anything.h5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("neurosig: error: [Errno 13] Unable to synchronously create")
+    assert err.count("\n") == 1
+
+
 def test_demo_writes_every_output_and_its_figure(tmp_path, capsys, monkeypatch):
     from neurosig.io.hdf5 import read_attrs
 
