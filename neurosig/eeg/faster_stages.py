@@ -52,13 +52,24 @@ def eog_named(info: EpochsInfo) -> list[str]:
     return [c for c, t in zip(info.ch_names, info.ch_types, strict=True) if t == "eeg" and "eog" in _norm(c)]
 
 
-def _template_lookup() -> dict[str, Any]:
+def _template(montage: str | None = None) -> dict[str, Any]:
+    """The positions of a named MNE built-in montage (``None``: the 10-05 template)."""
+    import mne
+
+    from neurosig.core.validate import check_option
     from neurosig.eeg.montage import standard_montage
 
-    return {_norm(k): v for k, v in standard_montage().get_positions()["ch_pos"].items()}
+    if montage is None:
+        return standard_montage().get_positions()
+    check_option("montage", montage, mne.channels.get_builtin_montages())
+    return mne.channels.make_standard_montage(montage).get_positions()
 
 
-def mne_info(info: EpochsInfo, as_eog: Iterable[str] = ()) -> Any:
+def _template_lookup(montage: str | None = None) -> dict[str, Any]:
+    return {_norm(k): v for k, v in _template(montage)["ch_pos"].items()}
+
+
+def mne_info(info: EpochsInfo, as_eog: Iterable[str] = (), montage: str | None = None) -> Any:
     """An :class:`mne.Info` for an epochs stream, with template positions for its EEG channels.
 
     Parameters
@@ -67,6 +78,9 @@ def mne_info(info: EpochsInfo, as_eog: Iterable[str] = ()) -> Any:
         The stream's description.
     as_eog : iterable of str
         Channels to type as EOG whatever the stream says (see :func:`eog_named`).
+    montage : str | None
+        MNE built-in montage whose positions the EEG channels get by name (``None``: the 10-05
+        template).
 
     Returns
     -------
@@ -76,16 +90,14 @@ def mne_info(info: EpochsInfo, as_eog: Iterable[str] = ()) -> Any:
     """
     import mne
 
-    from neurosig.eeg.montage import standard_montage
-
     as_eog = set(as_eog)
     types = [
         "eog" if c in as_eog else t if t in _MNE_TYPES else "misc"
         for c, t in zip(info.ch_names, info.ch_types, strict=True)
     ]
     out = mne.create_info(list(info.ch_names), info.sfreq, types)
-    template = standard_montage().get_positions()
-    lookup = _template_lookup()
+    template = _template(montage)
+    lookup = _template_lookup(montage)
     ch_pos = {
         c: lookup[_norm(c)]
         for c, t in zip(info.ch_names, types, strict=True)
@@ -143,6 +155,9 @@ class Faster(Stage):
     interpolate : bool
         Interpolate bad channels (step 1 everywhere, step 4 per epoch). Every EEG channel then needs
         a 10-05 name; the first chunk is checked before any work.
+    montage : str | None
+        MNE built-in montage (``mne.channels.get_builtin_montages()``, e.g. ``biosemi64``) that
+        places the EEG channels by name for interpolation; ``None``: the 10-05 template.
     eog_by_name : bool
         Treat channels typed EEG but named like EOG (``EOG1``, ``VEOG``, ``HEOG``) as EOG channels:
         not scored as EEG, and used by step 3's EOG metric. The report's step-1 notes say so.
@@ -167,6 +182,7 @@ class Faster(Stage):
         band: tuple[float, float] | None = None,
         reference: str | None = None,
         interpolate: bool = True,
+        montage: str | None = None,
         eog_by_name: bool = True,
         report_dir: str | None = None,
         report_stem: str = "faster",
@@ -181,6 +197,7 @@ class Faster(Stage):
         self.band = band
         self.reference = reference
         self.interpolate = interpolate
+        self.montage = montage
         self.eog_by_name = eog_by_name
         self.report_dir = report_dir
         self.report_stem = report_stem
@@ -202,7 +219,7 @@ class Faster(Stage):
         """Refuse, before any work, EEG channels that interpolation could not place."""
         if not self.interpolate:
             return
-        as_eog, lookup = set(self._as_eog(info)), _template_lookup()
+        as_eog, lookup = set(self._as_eog(info)), _template_lookup(self.montage)
         missing = [
             c
             for c, t in zip(info.ch_names, info.ch_types, strict=True)
@@ -211,10 +228,11 @@ class Faster(Stage):
         if missing:
             raise DataError(
                 f"FASTER interpolates bad channels from their scalp positions, but the EEG channels "
-                f"{missing} have no position: their names are not in the 10-05 template. If they are "
+                f"{missing} have no position: their names are not in the {self.montage or '10-05'} "
+                "montage. If they are "
                 f"not scalp channels, type them in the source (YAML: source.ch_types: {{{missing[0]}: "
-                "eog}, or misc) or leave them out with source.picks; if they are, rename them to 10-05 "
-                "names; or set interpolate: false."
+                "eog}, or misc) or leave them out with source.picks; if they are, name the montage "
+                "they follow (stages.faster.montage, e.g. biosemi64); or set interpolate: false."
             )
 
     def _process(self, chunk: EpochsChunk) -> Iterable[EpochsChunk]:
@@ -238,7 +256,7 @@ class Faster(Stage):
         as_eog = self._as_eog(info)
         epochs = mne.EpochsArray(
             whole.data.astype(np.float64),
-            mne_info(info, as_eog),
+            mne_info(info, as_eog, self.montage),
             tmin=info.tmin,
             baseline=None,
             verbose="error",

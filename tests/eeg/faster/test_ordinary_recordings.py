@@ -81,3 +81,16 @@ def test_the_file_source_sets_channel_types_from_yaml(eeglab_like, tmp_path):
     assert main(["run", str(pipeline), "--set", "stages.faster.eog_by_name=false", "--no-progress"]) == 0
     with pytest.raises(ConfigError, match="EOG3.*Did you mean 'EOG[12]'"):
         _ = EEGFileSource(str(eeglab_like), ch_types={"EOG3": "eog"}).info
+
+
+def test_a_named_montage_places_channels_the_10_05_template_does_not_know():
+    from neurosig.core.chunks import EpochsChunk, EpochsInfo
+
+    names = tuple(f"E{i}" for i in range(1, 20))  # EGI names
+    info = EpochsInfo(128.0, names, ("eeg",) * 19, 0.0, 256)
+    chunk = EpochsChunk(np.zeros((2, 19, 256), np.float32), info, np.array([0.0, 2.0]), ("x", "x"), 0)
+    with pytest.raises(DataError, match=r"\['E1', 'E2', .*not in the 10-05 montage"):
+        list(Faster().process(chunk))
+    assert list(Faster(montage="GSN-HydroCel-32").process(chunk)) == []  # gathered, nothing refused
+    with pytest.raises(ConfigError, match="montage"):
+        list(Faster(montage="GSN-HydroCel-33").process(chunk))
