@@ -84,7 +84,7 @@ def summarise(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             row[m] = float(values.mean())
             row[f"{m}_sd"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
         rs = [r for r in records if r["protocol"] == protocol and r["pipeline"] == pipeline]
-        n = int(sum(r["n_test"] for r in rs))
+        n = int(sum(len(r["y_true"]) for r in rs))
         row["n_test_trials"] = n
         row["chance_upper"] = float(binom.ppf(0.975, n, rs[0]["metrics"]["chance"]) / n) if n else 1.0
         rows.append(row)
