@@ -6,6 +6,7 @@ import argparse
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,10 @@ __all__ = ["main"]
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
+# Units of the numbers `neurosig info` prints, by key (the JSON form stays plain numbers).
+_UNITS = {"sfreq": "Hz", "duration": "s", "tmin": "s", "chunk_duration": "s", "line_freq": "Hz"}
+
+
 def _print_mapping(d: dict[str, Any], indent: int = 0) -> None:
     pad = " " * indent
     for key, value in d.items():
@@ -25,29 +30,37 @@ def _print_mapping(d: dict[str, Any], indent: int = 0) -> None:
             _print_mapping(value, indent + 2)
         elif isinstance(value, list) and len(value) > 12:
             print(f"{pad}{key}: {', '.join(map(str, value[:12]))}, ... ({len(value)} in all)")
-        elif isinstance(value, list):
-            print(f"{pad}{key}: {', '.join(map(str, value))}")
+        elif isinstance(value, list | dict):
+            print(f"{pad}{key}: {', '.join(map(str, value)) or 'none'}")
+        elif isinstance(value, str) and "\n" in value.strip():
+            print(f"{pad}{key}: |")
+            print("\n".join(f"{pad}  {line}" for line in value.strip().splitlines()))
         else:
-            print(f"{pad}{key}: {value}")
+            unit = f" {_UNITS[key]}" if key in _UNITS and value not in (None, "None") else ""
+            print(f"{pad}{key}: {value}{unit}")
 
 
-def _run_config(path: str | Any, overrides: list[str], progress: bool) -> dict[str, Any]:
+def _outline(value: Any) -> Any:
+    """A report's value as ``neurosig info`` shows it: scalars and short lists whole, the rest sized."""
+    if isinstance(value, dict):
+        return f"({len(value)} entries)"
+    if isinstance(value, list) and (len(value) > 12 or any(isinstance(v, dict | list) for v in value)):
+        return f"({len(value)} items)"
+    return value
+
+
+def _run_config(path: str | Any, overrides: list[str], progress: bool) -> None:
     from neurosig.core.config import JobConfig, SuiteConfig, build_job, build_pipeline, load_config
+    from neurosig.executor import run_suite
 
     config = load_config(path, overrides)
     if isinstance(config, SuiteConfig):
-        results = {}
-        for member in config.pipelines:
-            print(f"== {member.name}: {member.description}")
-            results[member.name] = _run_config(member.model_dump(exclude_none=True), [], progress)
-        return results
-    if isinstance(config, JobConfig):
-        result = build_job(config).run(progress=progress)
-        print(json.dumps(result, indent=2, default=str))
-        return result
-    summary = build_pipeline(config).run(progress=progress)
-    print(summary)
-    return {"output": summary.output, "skipped": summary.skipped}
+        print(run_suite(config, progress=progress))
+    elif isinstance(config, JobConfig):
+        job = build_job(config)
+        print(job.headline(job.run(progress=progress)))
+    else:
+        print(build_pipeline(config).run(progress=progress))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -81,13 +94,18 @@ def file_info(path: str) -> dict[str, Any]:
     if p.suffix.lower() in (".h5", ".hdf5"):
         import h5py
 
-        from neurosig.io.hdf5 import read_attrs
+        from neurosig.io.hdf5 import read_attrs, read_reports
 
         attrs = read_attrs(p)
         with h5py.File(p, "r") as f:
             datasets = {k: f"{f[k].shape} {f[k].dtype}" for k in f.keys() if hasattr(f[k], "shape")}
         info = {"path": str(p), "format": "neurosig HDF5", "datasets": datasets}
         info.update({k: v for k, v in attrs.items() if k != "pipeline_yaml"})
+        info["pipeline"] = attrs.get("pipeline_yaml", "")
+        info["reports"] = {
+            f"reports/{name}": {k: _outline(v) for k, v in r.items()} if isinstance(r, dict) else _outline(r)
+            for name, r in read_reports(p).items()
+        }
         return info
     from neurosig.core.errors import FormatError
     from neurosig.io import events
@@ -127,6 +145,7 @@ def cmd_export_nir(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from neurosig.core.config import PipelineConfig, SuiteConfig, load_config
+    from neurosig.executor import run_suite
     from neurosig.io.hdf5 import read_attrs
     from neurosig.plotting import plot_outputs
 
@@ -144,9 +163,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             read_attrs(target)  # refuses to touch a file neurosig did not write
             target.unlink()
     print(f"neurosig {__version__} demo: {pipeline.relative_to(REPO_ROOT)} (offline, simulated data)")
-    _run_config(pipeline, [], progress=not args.no_progress)
-    for figure in plot_outputs(outputs):
-        print(f"wrote {figure}")
+    t0 = time.perf_counter()
+    result = run_suite(config, progress=not args.no_progress)
+    for member in result.members:  # a figure beside each stream output that has a natural picture
+        if member.output is not None:
+            member.files += plot_outputs([member.output])
+    result.seconds = time.perf_counter() - t0
+    print(result)
     return 0
 
 
@@ -227,8 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     except NeurosigError as err:
         print(f"neurosig: error: {err}", file=sys.stderr)
         return 2
-    except OSError as err:  # the system refused a path: unwritable output, /proc, /sys, a full disk
-        print(f"neurosig: error: {err}", file=sys.stderr)
+    except OSError as err:  # a path the user gave: missing, unreadable, unwritable, a folder
+        where = f"{err.filename}: {err.strerror}" if err.filename else str(err)
+        print(f"neurosig: error: {where}; check the path and its permissions.", file=sys.stderr)
         return 2
 
 

@@ -1,12 +1,15 @@
-"""Map one stream pipeline over many recordings: locally (default) or on a Dask cluster.
+"""Run pipelines: a suite's members in order (:func:`run_suite`), or one stream pipeline over many
+recordings, locally (default) or on a Dask cluster (:func:`map_pipeline`).
 
-Each recording is one task that writes its own output exclusively and atomically (see
+A suite run prints one line per member and ends with a summary of every file each member wrote.
+Each recording of a map is one task that writes its own output exclusively and atomically (see
 :mod:`neurosig.core.persist`), so a rerun skips finished recordings and a failed task can be retried
 without touching the others.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,10 +18,184 @@ from typing import Any, Literal
 
 from tqdm.auto import tqdm
 
-from neurosig.core.config import PipelineConfig, build_pipeline, load_config
+from neurosig.core.config import (
+    JobConfig,
+    PipelineConfig,
+    SuiteConfig,
+    build_job,
+    build_pipeline,
+    load_config,
+)
 from neurosig.core.errors import ConfigError, NeurosigError
 
-__all__ = ["TaskResult", "map_pipeline"]
+__all__ = ["TaskResult", "map_pipeline", "MemberResult", "SuiteResult", "run_suite"]
+
+# Parameters through which stages and jobs name the folder they write into.
+_OUTPUT_DIR_PARAMS = ("report_dir", "out_dir", "output_dir", "output")
+# What a file is, by suffix (the first matching name pattern wins; see _what).
+_KINDS = {
+    ".h5": "HDF5 data",
+    ".png": "figure",
+    ".md": "report (markdown)",
+    ".json": "results (JSON)",
+    ".jsonl": "metrics per epoch (JSON lines)",
+    ".pt": "model weights (PyTorch checkpoint)",
+    ".npz": "prepared data, reused by a rerun",
+}
+
+
+_RESULTS = ("results", "metrics", "summary")
+
+
+def _what(path: Path, output: Path | None = None) -> str:
+    if output is not None and path == output:
+        return "stream output, with its pipeline and provenance (neurosig info FILE)"
+    if "report" in path.stem and path.suffix == ".json":
+        return "report (JSON)"
+    return _KINDS.get(path.suffix, "file")
+
+
+@dataclass
+class MemberResult:
+    """What one member of a suite did.
+
+    Attributes
+    ----------
+    name, description : str
+        From the suite file.
+    seconds : float
+        Wall-clock time, s.
+    headline : str
+        One line of results (see :meth:`neurosig.core.stage.Job.headline`).
+    files : list of Path
+        Every file it wrote or changed, in name order.
+    output : Path | None
+        A stream pipeline's sink output.
+    """
+
+    name: str
+    description: str
+    seconds: float
+    headline: str
+    files: list[Path]
+    output: Path | None = None
+
+
+@dataclass
+class SuiteResult:
+    """What a suite run did: its members in order; ``str()`` gives the closing summary."""
+
+    name: str
+    members: list[MemberResult]
+    seconds: float
+
+    def reports(self) -> list[Path]:
+        """The reports and results files: markdown, and JSON named ``*report*``, ``results``,
+        ``metrics`` or ``summary``."""
+        return [
+            f
+            for m in self.members
+            for f in m.files
+            if f.suffix == ".md" or (f.suffix == ".json" and (f.stem in _RESULTS or "report" in f.stem))
+        ]
+
+    def __str__(self) -> str:
+        files = [f for m in self.members for f in m.files]
+        root = Path(os.path.commonpath([f.parent for f in files])) if files else Path()
+        lines = [f"Summary of {self.name}: {len(self.members)} pipelines and jobs, outputs in {root}/"]
+        listings = [_listing(m.files, root, m.output) for m in self.members]
+        width = max((len(rel) for rows in listings for rel, _ in rows), default=0)
+        for m, rows in zip(self.members, listings, strict=True):
+            lines.append(f"  {m.name} ({m.seconds:.1f} s): {m.description}")
+            lines += [f"      {rel:<{width}}  {what}" for rel, what in rows]
+        lines.append("Reports:")
+        lines += [f"  {path}" for path in self.reports()]
+        lines.append(f"Total time: {self.seconds:.1f} s")
+        return "\n".join(lines)
+
+
+def _listing(
+    files: list[Path], root: Path, output: Path | None, max_per_folder: int = 4
+) -> list[tuple[str, str]]:
+    """(path relative to ``root``, what it is) per file; a sub-sub-folder of many files is one row."""
+    groups: dict[Path, list[Path]] = {}
+    for f in files:
+        parts = f.relative_to(root).parts
+        groups.setdefault(Path(*parts[:2]) if len(parts) > 2 else f, []).append(f)
+    rows = []
+    for key, members in groups.items():
+        if len(members) > max_per_folder:
+            kinds = "; ".join(sorted({_what(p) for p in members}))
+            rows.append((f"{key}/ ({len(members)} files)", kinds))
+        else:
+            rows += [(str(p.relative_to(root)), _what(p, output)) for p in members]
+    return rows
+
+
+def _output_places(member: PipelineConfig | JobConfig) -> list[tuple[Path, bool]]:
+    """(folder, recursive) pairs where a member writes: its sink's folder and any output folder."""
+    specs = [member.job] if isinstance(member, JobConfig) else [*member.stages, member.sink]
+    places = []
+    for spec in filter(None, specs):
+        params = spec.params
+        if spec is getattr(member, "sink", None) and params.get("path"):
+            places.append((Path(params["path"]).parent, False))
+        places += [(Path(params[k]), True) for k in _OUTPUT_DIR_PARAMS if isinstance(params.get(k), str)]
+    return places
+
+
+def _snapshot(places: list[tuple[Path, bool]]) -> dict[Path, int]:
+    stamps = {}
+    for folder, recursive in places:
+        if folder.is_dir():
+            for f in folder.rglob("*") if recursive else folder.iterdir():
+                if f.is_file():
+                    stamps[f] = f.stat().st_mtime_ns
+    return stamps
+
+
+def run_suite(config: SuiteConfig, progress: bool = False) -> SuiteResult:
+    """Run a suite's pipelines and jobs in order, one line of results each.
+
+    Parameters
+    ----------
+    config : SuiteConfig
+        The suite (e.g. ``pipelines/demo.yaml``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    SuiteResult
+        Per member: time, headline and the files it wrote or changed (found in its sink's folder
+        and in the folders its stages and job name as ``report_dir``, ``out_dir``, ``output_dir``
+        or ``output``).
+    """
+    places = [p for m in config.pipelines for p in _output_places(m)]
+    members = []
+    t_suite = time.perf_counter()
+    for member in config.pipelines:
+        print(f"== {member.name}: {member.description}", flush=True)
+        before = _snapshot(places)
+        t0 = time.perf_counter()
+        output = None
+        if isinstance(member, JobConfig):
+            job = build_job(member)
+            headline = job.headline(job.run(progress=progress))
+        else:
+            summary = build_pipeline(member).run(progress=progress)
+            output = Path(summary.output) if summary.output else None
+            headline = (
+                str(summary)
+                if summary.skipped
+                else f"{summary.stream_seconds:.1f} s of data in {summary.wall_seconds:.1f} s "
+                f"({summary.realtime_factor:.0f}x real time) -> {summary.output}"
+            )
+        seconds = time.perf_counter() - t0
+        print(f"   {headline}", flush=True)
+        files = sorted(f for f, stamp in _snapshot(places).items() if before.get(f) != stamp)
+        members.append(MemberResult(member.name, member.description, seconds, headline, files, output))
+    return SuiteResult(config.name, members, time.perf_counter() - t_suite)
 
 
 @dataclass

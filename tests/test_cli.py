@@ -36,6 +36,45 @@ def test_info_reports_channels_rate_duration_annotations(shared_file, capsys):
     assert set(info["annotations"]) == {"T0", "T1", "T2"}
 
 
+def test_info_text_gives_units_and_standard_channel_names(shared_file, capsys):
+    assert main(["info", str(shared_file(S001R04))]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "sfreq: 160.0 Hz" in lines and "duration: 125.0 s" in lines
+    assert "channels: FC5, FC3, FC1, FCz, FC2, FC4, FC6, C5, C3, C1, Cz, C2, ... (64 in all)" in lines
+
+
+def test_info_of_an_output_shows_its_pipeline_yaml_and_reports(tmp_path, capsys):
+    out = tmp_path / "clean.h5"
+    pipeline = tmp_path / "faster.yaml"
+    pipeline.write_text(
+        f"""
+name: small_faster
+source: {{type: simulate, duration: 40.0, sfreq: 128.0, n_channels: 19, seed: 3, noisy_channels: [T8]}}
+stages:
+  - {{type: bandpass, l_freq: 1.0, h_freq: 40.0}}
+  - {{type: epochs, length: 2.0}}
+  - {{type: faster, ica: false}}
+sink: {{type: hdf5, path: {out}}}
+"""
+    )
+    assert main(["run", str(pipeline), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    start = lines.index("pipeline: |")
+    shown = yaml.safe_load("\n".join(line[2:] for line in lines[start + 1 : lines.index("reports:")]))
+    assert shown == {"description": "", **yaml.safe_load(pipeline.read_text())}
+    report = lines[lines.index("reports:") + 1 :]
+    assert report[0] == "  reports/2:faster:"
+    assert "    bad_channels: T8" in report and "    steps: (3 entries)" in report
+    assert "  sfreq: 128.0 Hz" in lines and "  tmin: 0.0 s" in lines
+    assert main(["info", str(out), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["stream_info"]["sfreq"] == 128.0 and "type: faster" in info["pipeline"]
+    assert info["reports"]["reports/2:faster"]["bad_channels"] == ["T8"]
+
+
 def test_run_filter_pipeline_equals_offline_sosfilt(shared_file, tmp_path, capsys):
     edf = shared_file(S001R04)
     pipeline = tmp_path / "filter.yaml"
@@ -76,6 +115,30 @@ def test_user_errors_exit_2_with_a_message(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
+def test_readme_example_with_a_missing_recording_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    from pathlib import Path
+
+    pipeline = Path(__file__).resolve().parents[1] / "pipelines" / "filter.yaml"
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(pipeline), "--set", "source.path=S001R04.edf", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("neurosig: error: ") and err.count("\n") == 1
+    assert "S001R04.edf" in err and "Traceback" not in err
+
+
+def test_an_os_error_without_a_file_name_is_one_line_too(monkeypatch, capsys):
+    import neurosig.cli as cli
+
+    def unwritable(args):
+        raise PermissionError(13, "Unable to synchronously create file (errno = 13, 'Permission denied')")
+
+    monkeypatch.setattr(cli, "cmd_info", unwritable)
+    assert main(["info", "anything.h5"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("neurosig: error: [Errno 13] Unable to synchronously create")
+    assert err.count("\n") == 1
+
+
 def test_demo_writes_every_output_and_its_figure(tmp_path, capsys, monkeypatch):
     from neurosig.io.hdf5 import read_attrs
 
@@ -97,6 +160,13 @@ def test_demo_writes_every_output_and_its_figure(tmp_path, capsys, monkeypatch):
     assert (tmp_path / "out" / "demo" / "feast" / "feast_report.png").exists()
     for path in outputs:
         assert read_attrs(path)["complete"] and str(path.relative_to(tmp_path)) in text
+    summary = text[text.index("Summary of demo: ") :]
+    for report in ("faster/faster_report.md", "feast/feast_report.json", "bci/results.md"):
+        assert f"  out/demo/{report}\n" in summary
+    for figure in ("eeg.png", "event_frames.png", "snn/training.png", "rvq/reconstruction.png"):
+        assert f"      {figure} " in summary
+    assert summary.splitlines()[-1].startswith("Total time: ")
+    assert not any(line.lstrip().startswith(("{", '"')) for line in text.splitlines())  # JSON goes to files
     assert (tmp_path / "out" / "demo" / "eeg.png").stat().st_size > 10_000
     assert (tmp_path / "out" / "demo" / "event_frames.png").stat().st_size > 5_000
     assert main(["demo", "--no-progress"]) == 0  # reruns afresh, not "skipped"

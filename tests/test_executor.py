@@ -74,3 +74,37 @@ def test_map_needs_a_file_source_and_hdf5_sink(tmp_path):
         map_pipeline(
             {"source": {"type": "simulate"}, "sink": {"type": "hdf5", "path": "x"}}, ["a.edf"], tmp_path
         )
+
+
+def test_suite_prints_one_line_per_member_and_a_summary_of_every_output(tmp_path, capsys):
+    out = tmp_path / "out"
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(
+        f"""
+name: small
+pipelines:
+  - name: eeg
+    description: four seconds of EEG
+    source: {{type: simulate, duration: 4.0, sfreq: 128.0, n_channels: 19, seed: 1}}
+    stages: [{{type: bandpass, l_freq: 1.0, h_freq: 30.0}}]
+    sink: {{type: hdf5, path: {out}/eeg.h5}}
+  - name: features
+    description: FEAST features of a simulated camera
+    source: {{type: simulate_events, duration: 0.2, width: 32, height: 24, seed: 1}}
+    stages: [{{type: feast, n_neurons: 2, radius: 2, report_dir: {out}/feast}}]
+    sink: {{type: hdf5, path: {out}/features.h5}}
+"""
+    )
+    assert main(["run", str(suite), "--no-progress"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["== eeg: four seconds of EEG", f"   4.0 s of data in {lines[1].split(' in ')[1]}"]
+    assert lines[1].endswith(f"-> {out}/eeg.h5")
+    summary = lines[lines.index(f"Summary of small: 2 pipelines and jobs, outputs in {out}/") :]
+    assert summary[1].startswith("  eeg (") and summary[1].endswith("s): four seconds of EEG")
+    assert summary[2].split() == ["eeg.h5", "stream", "output,", "with", "its", "pipeline", "and",
+                                  "provenance", "(neurosig", "info", "FILE)"]  # fmt: skip
+    listed = {line.split()[0] for line in summary if line.startswith("      ")}
+    assert listed == {"eeg.h5", "features.h5", "feast/feast_report.json", "feast/feast_report.png"}
+    assert summary[-3:-1] == ["Reports:", f"  {out}/feast/feast_report.json"]
+    assert summary[-1].startswith("Total time: ") and summary[-1].endswith(" s")
+    assert not any(line.lstrip().startswith(("{", '"')) for line in lines)  # no JSON on the screen

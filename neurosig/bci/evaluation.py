@@ -164,7 +164,6 @@ def evaluate(
         ``{"computed": n, "resumed": n}``.
     """
     fingerprint = data.fingerprint()
-    classes = data.classes
     records, counts = [], {"computed": 0, "resumed": 0}
     protocols = list(dict.fromkeys(f.protocol for f in folds))
     for protocol in protocols:
@@ -173,36 +172,35 @@ def evaluate(
             if protocol == "transfer" and not supports_transfer(factory(0)):
                 continue
             cache: dict[tuple, Any] = {}
-            for fold in tqdm(pfolds, desc=f"{protocol}/{name}", unit="fold", disable=not progress):
+            bar = tqdm(pfolds, desc=f"{protocol}/{name}", unit="fold", disable=not progress)
+            accuracies = []
+            for fold in bar:
                 digest = fold_hash(config_id, fingerprint, name, fold)
                 record = store.load(protocol, name, fold.subject, fold.index, digest) if store else None
-                if record is not None:
+                if record is None:
+                    record = _new_record(factory, data, fold, cache, name, digest)
+                    if store is not None:
+                        store.save(record)
+                    counts["computed"] += 1
+                else:
                     counts["resumed"] += 1
-                    records.append(record)
-                    continue
-                y_pred, fit_s, pred_s = _fit_predict(factory, data, fold, cache, name)
-                y_true = data.y[fold.test]
-                record = {
-                    "protocol": protocol,
-                    "pipeline": name,
-                    "subject": fold.subject,
-                    "fold": fold.index,
-                    "seed": fold.seed,
-                    "n_train": len(fold.train),
-                    "n_test": len(fold.test),
-                    "classes": classes,
-                    "y_true": y_true.tolist(),
-                    "y_pred": y_pred.tolist(),
-                    "metrics": fold_metrics(y_true, y_pred, classes),
-                    "fit_seconds": fit_s,
-                    "predict_seconds": pred_s,
-                    "hash": digest,
-                }
-                if store is not None:
-                    store.save(record)
-                counts["computed"] += 1
                 records.append(record)
+                accuracies.append(record["metrics"]["accuracy"])
+                bar.set_postfix(mean_accuracy=f"{np.mean(accuracies):.3f}")
     return records, counts
+
+
+def _new_record(factory, data, fold, cache, name, digest) -> dict[str, Any]:
+    """Fit and predict one fold; its record with labels, predictions, metrics and timings."""
+    y_pred, fit_s, pred_s = _fit_predict(factory, data, fold, cache, name)
+    y_true, classes = data.y[fold.test], data.classes
+    return {
+        "protocol": fold.protocol, "pipeline": name, "subject": fold.subject, "fold": fold.index,
+        "seed": fold.seed, "n_train": len(fold.train), "n_test": len(fold.test),
+        "classes": classes, "y_true": y_true.tolist(), "y_pred": y_pred.tolist(),
+        "metrics": fold_metrics(y_true, y_pred, classes),
+        "fit_seconds": fit_s, "predict_seconds": pred_s, "hash": digest,
+    }  # fmt: skip
 
 
 def check_coverage(

@@ -69,8 +69,13 @@ def per_subject(records: Sequence[dict[str, Any]]) -> dict[tuple[str, str], dict
 def summarise(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Mean ± sd over subjects of each metric, one row per (protocol, pipeline).
 
-    The sd is across subjects (of their fold means), with ``ddof=1`` (0 for one subject).
+    The sd is across subjects (of their fold means), with ``ddof=1`` (0 for one subject). Each row
+    also has ``n_test_trials`` (test trials over all folds and subjects) and ``chance_upper``: the
+    accuracy a guessing decoder stays below with 95 % probability on that many trials (binomial),
+    so an accuracy at or below it is not distinguishable from chance.
     """
+    from scipy.stats import binom
+
     rows = []
     for (protocol, pipeline), subjects in per_subject(records).items():
         row: dict[str, Any] = {"protocol": protocol, "pipeline": pipeline, "n_subjects": len(subjects)}
@@ -78,6 +83,10 @@ def summarise(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             values = np.array([s[m] for s in subjects.values()])
             row[m] = float(values.mean())
             row[f"{m}_sd"] = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+        rs = [r for r in records if r["protocol"] == protocol and r["pipeline"] == pipeline]
+        n = int(sum(len(r["y_true"]) for r in rs))
+        row["n_test_trials"] = n
+        row["chance_upper"] = float(binom.ppf(0.975, n, rs[0]["metrics"]["chance"]) / n) if n else 1.0
         rows.append(row)
     return rows
 
@@ -99,7 +108,9 @@ def wilcoxon_pairs(records: Sequence[dict[str, Any]], metric: str = "accuracy") 
 
     Returns one row per protocol and pipeline pair: the mean difference (first − second), the number
     of subjects, the statistic and the two-sided p-value (``None`` when fewer than two subjects or all
-    differences are zero, where the test is undefined).
+    differences are zero, where the test is undefined), and ``min_p``: the smallest two-sided p the
+    exact test can give with that many non-zero differences, 2 / 2**n (0.5 for two subjects), so
+    that a p-value at that floor is read as "too few subjects", not as "no difference".
     """
     from scipy.stats import wilcoxon
 
@@ -117,7 +128,8 @@ def wilcoxon_pairs(records: Sequence[dict[str, Any]], metric: str = "accuracy") 
                 stat, p = float(res.statistic), float(res.pvalue)
             rows.append({"protocol": protocol, "a": a, "b": b, "n_subjects": len(common),
                          "mean_difference": float(diff.mean()) if len(diff) else 0.0,
-                         "statistic": stat, "p_value": p})
+                         "statistic": stat, "p_value": p,
+                         "min_p": min(1.0, 2.0 / 2.0 ** int(np.count_nonzero(diff)))})
     return rows
 
 

@@ -45,16 +45,26 @@ def markdown_table(summary: Sequence[dict[str, Any]]) -> str:
 
 def _tests_table(tests: Sequence[dict[str, Any]]) -> str:
     lines = [
-        "| protocol | A | B | subjects | mean A − B (points) | W | p |",
-        "|---|---|---|---:|---:|---:|---:|",
+        "| protocol | A | B | subjects (n) | mean A − B (points) | W | p | smallest possible p |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for t in tests:
         w = "–" if t["statistic"] is None else f"{t['statistic']:.1f}"
         p = "–" if t["p_value"] is None else f"{t['p_value']:.3g}"
         lines.append(
             f"| {t['protocol']} | {t['a']} | {t['b']} | {t['n_subjects']} "
-            f"| {100 * t['mean_difference']:+.1f} | {w} | {p} |"
+            f"| {100 * t['mean_difference']:+.1f} | {w} | {p} | {t['min_p']:.3g} |"
         )
+    floor = [t for t in tests if t["n_subjects"] < 6]
+    if floor:
+        n = min(t["n_subjects"] for t in floor)
+        lines += [
+            "",
+            "With n subjects the exact two-sided test cannot give p below 2 / 2^n "
+            f"({2 / 2**n:.3g} for n = {n}; below 0.05 needs n ≥ 6). Here p cannot reach 0.05, so "
+            "these tests cannot show a difference, whatever the accuracies; evaluate more subjects "
+            "to test one.",
+        ]
     return "\n".join(lines)
 
 
@@ -63,37 +73,51 @@ def _figures(records: Sequence[dict[str, Any]], out: Path) -> list[Path]:
     subj = per_subject(records)
     keys = sorted(subj)
     subjects = sorted({s for k in keys for s in subj[k]})
-    fig, ax = subplots(figsize=(max(6, 0.6 * len(subjects) * max(1, len(keys)) ** 0.5), 4))
+    fig, ax = subplots(
+        figsize=(max(6, 0.6 * len(subjects) * max(1, len(keys)) ** 0.5) + 2.5, 4), layout="constrained"
+    )
     width = 0.8 / max(len(keys), 1)
     for i, key in enumerate(keys):
-        acc = [100 * subj[key].get(s, {}).get("accuracy", np.nan) for s in subjects]
-        ax.bar(np.arange(len(subjects)) + i * width, acc, width, label="/".join(key))
+        folds = [
+            [
+                100 * r["metrics"]["accuracy"]
+                for r in records
+                if (r["protocol"], r["pipeline"], r["subject"]) == (*key, s)
+            ]
+            for s in subjects
+        ]
+        acc = np.array([np.mean(f) if f else np.nan for f in folds])
+        spread = [
+            [a - min(f, default=a) for a, f in zip(acc, folds, strict=True)],
+            [max(f, default=a) - a for a, f in zip(acc, folds, strict=True)],
+        ]
+        ax.bar(np.arange(len(subjects)) + i * width, acc, width, yerr=spread, capsize=3, label="/".join(key))
     chance = 100 * records[0]["metrics"]["chance"]
     ax.axhline(chance, color="k", ls="--", lw=1, label="chance")
     ax.set_xticks(np.arange(len(subjects)) + 0.4 - width / 2, subjects, rotation=45, ha="right")
     ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(0, 100)
-    ax.legend(fontsize=7, ncol=2)
-    ax.set_title("Per-subject accuracy (mean over folds)")
-    fig.tight_layout()
+    ax.set_ylim(0, 105)
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_title("Per-subject accuracy: mean over folds, whiskers from worst to best fold")
     paths.append(save_figure(fig, out / "accuracy_per_subject.png"))
 
     for protocol in sorted({p for p, _ in keys}):
         pipes = [pl for p, pl in keys if p == protocol]
-        fig, axes = subplots(1, len(pipes), figsize=(2.6 * len(pipes), 2.8), squeeze=False)
+        fig, axes = subplots(
+            1, len(pipes), figsize=(3.0 * len(pipes), 3.3), squeeze=False, layout="constrained"
+        )
         for ax, pipe in zip(axes[0], pipes, strict=True):
             cm, classes = confusion(records, protocol, pipe)
-            ax.imshow(cm, cmap="Blues")
-            for (i, j), v in np.ndenumerate(cm):
-                colour = "white" if v > cm.max() / 2 else "black"
-                ax.text(j, i, str(v), ha="center", va="center", fontsize=8, color=colour)
-            ax.set_xticks(range(len(classes)), classes, rotation=45, fontsize=7)
-            ax.set_yticks(range(len(classes)), classes, fontsize=7)
-            ax.set_title(pipe, fontsize=8)
-            ax.set_xlabel("predicted", fontsize=7)
-        axes[0][0].set_ylabel("true", fontsize=7)
-        fig.suptitle(f"Confusion matrices ({protocol}, all folds and subjects)", fontsize=9)
-        fig.tight_layout()
+            im = ax.imshow(cm, cmap="Blues", vmin=0, vmax=max(int(cm.sum(axis=1).max()), 1))
+            for (i, j), v in np.ndenumerate(cm):  # white on the dark half of the colour map only
+                colour = "white" if im.norm(v) > 0.5 else "black"
+                ax.text(j, i, str(v), ha="center", va="center", fontsize=11, color=colour)
+            ax.set_xticks(range(len(classes)), classes, fontsize=9)
+            ax.set_yticks(range(len(classes)), classes, fontsize=9)
+            ax.set_title(pipe, fontsize=10)
+            ax.set_xlabel("predicted", fontsize=9)
+        axes[0][0].set_ylabel("true", fontsize=9)
+        fig.suptitle(f"Confusion matrices ({protocol}, trials over all folds and subjects)", fontsize=10)
         paths.append(save_figure(fig, out / f"confusion_{protocol}.png"))
 
     effects = transfer_effect(records)
@@ -147,6 +171,16 @@ def write_report(
     }
     write_text(out / "results.json", json.dumps(results, indent=1))
     md = ["# BCI decoding evaluation", "", markdown_table(summary), ""]
+    at_chance = [r for r in summary if r["accuracy"] <= r["chance_upper"]]
+    for r in at_chance:
+        md.append(
+            f"**{r['pipeline']} ({r['protocol']}) is at chance**: {100 * r['accuracy']:.1f} % on "
+            f"{r['n_test_trials']} test trials, where guessing stays below {100 * r['chance_upper']:.1f} % "
+            "with 95 % probability. Its accuracy says nothing about the decoder: too few training "
+            "trials per fold for it (common for networks), or no signal it can use."
+        )
+    if at_chance:
+        md.append("")
     if effects:
         md += [
             "## Transfer-learning effect (transfer − within-subject accuracy, points)",

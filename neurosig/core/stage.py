@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pydantic
@@ -35,7 +36,10 @@ def _format_validation_error(owner: str, err: pydantic.ValidationError, params: 
         # positional arguments are located by index (0 is self)
         parts = [params[p] if isinstance(p, int) and p < len(params) else p for p in e["loc"]]
         loc = ".".join(str(p) for p in parts if p != "self") or "(arguments)"
-        lines.append(f"{owner}: parameter {loc!r}: {e['msg']} (got {e.get('input')!r})")
+        if e["type"] in ("missing_argument", "missing"):  # its input is the whole call, not a value
+            lines.append(f"{owner}: parameter {loc!r} is required and was not given")
+        else:
+            lines.append(f"{owner}: parameter {loc!r}: {e['msg']} (got {e.get('input')!r})")
     return "; ".join(lines) + "."
 
 
@@ -255,3 +259,12 @@ class Job(Component):
     def run(self, progress: bool = False) -> dict[str, Any]:
         """Do the work."""
         raise NotImplementedError
+
+    def headline(self, result: dict[str, Any]) -> str:
+        """One line for the terminal: the numbers that matter in ``result`` and where the rest is.
+
+        ``result`` is what :meth:`run` returned; the full results go to files, never the screen.
+        The default names the files ``result`` points to.
+        """
+        files = [v for v in result.values() if isinstance(v, str) and Path(v).is_file()]
+        return f"wrote {', '.join(files)}" if files else "done"

@@ -17,9 +17,9 @@ import numpy as np
 import pydantic
 
 from neurosig.core.chunks import Marker, SignalChunk, SignalInfo
-from neurosig.core.errors import FormatError
+from neurosig.core.errors import ConfigError, FormatError
 from neurosig.core.stage import Source
-from neurosig.core.validate import check_existing_file
+from neurosig.core.validate import check_existing_file, did_you_mean
 from neurosig.io.digest import sha256_file
 
 __all__ = ["EEGFileSource", "open_raw", "eeg_file_info", "check_edf_header", "MAX_EDF_SFREQ"]
@@ -181,6 +181,9 @@ def check_edf_header(path: str | Path) -> str:
 def open_raw(path: str | Path):
     """Open any MNE-readable file lazily (``preload=False``), with clear errors.
 
+    Channel labels padded with dots (PhysioNet eegmmidb: ``Fc5.``, ``Cz..``) are standardised as
+    :func:`mne.datasets.eegbci.standardize` does (``FC5``, ``Cz``).
+
     Raises
     ------
     DataError
@@ -203,9 +206,16 @@ def open_raw(path: str | Path):
         check_edf_header(path)
     reader = mne.io.read_raw_egi if name.endswith(".raw") else mne.io.read_raw
     try:
-        return reader(path, preload=False, verbose="error")
+        raw = reader(path, preload=False, verbose="error")
     except Exception as err:  # noqa: BLE001 - MNE raises many types for unreadable files
         raise FormatError(f"MNE cannot read this file as {path.suffix}: {err}", path=path) from None
+    if any(ch.endswith(".") for ch in raw.ch_names):
+        # EDF labels padded with dots (PhysioNet eegmmidb: "Fc5.", "Cz.."): rename them as MNE's
+        # eegbci loader does ("FC5", "Cz"), so that they match the 10-05 names.
+        from mne.datasets import eegbci
+
+        eegbci.standardize(raw)
+    return raw
 
 
 def _markers(raw) -> list[Marker]:
@@ -254,6 +264,9 @@ class EEGFileSource(Source):
         Seconds per chunk (the last chunk may be shorter).
     picks : str | list of str
         MNE picks: ``"data"`` (all data channels, the default), ``"eeg"``, or channel names.
+    ch_types : dict of str to str | None
+        Channel types to set before picking, by channel name (MNE types: ``eeg``, ``eog``, ``emg``,
+        ``misc``, ...), e.g. ``{EOG1: eog, EOG2: eog}`` for EOG channels a file types as EEG.
 
     Notes
     -----
@@ -268,17 +281,30 @@ class EEGFileSource(Source):
         path: str,
         chunk_duration: Annotated[float, pydantic.Field(gt=0)] = 1.0,
         picks: str | list[str] = "data",
+        ch_types: dict[str, str] | None = None,
     ):
         self.path = path
         self.chunk_duration = chunk_duration
         self.picks = picks
-        self._opened: tuple[tuple[str, str], Any, list[int]] | None = None
+        self.ch_types = ch_types
+        self._opened: tuple[tuple[str, str, str], Any, list[int]] | None = None
 
     def _open(self) -> tuple[Any, list[int]]:
         """The lazily opened recording and the indices of the picked channels, opened once per path."""
-        key = (self.path, repr(self.picks))
+        key = (self.path, repr(self.picks), repr(self.ch_types))
         if self._opened is None or self._opened[0] != key:
             raw = open_raw(self.path)
+            if self.ch_types:
+                unknown = sorted(set(self.ch_types) - set(raw.ch_names))
+                if unknown:
+                    raise ConfigError(
+                        f"ch_types names {unknown}, which {self.path} does not have; its channels are "
+                        f"{raw.ch_names}.{did_you_mean(unknown[0], raw.ch_names)}"
+                    )
+                try:
+                    raw.set_channel_types(dict(self.ch_types), on_unit_change="ignore", verbose="error")
+                except ValueError as err:
+                    raise ConfigError(f"ch_types={self.ch_types!r}: {err}") from None
             try:
                 picks = raw.copy().pick(self.picks).ch_names if self.picks != "all" else raw.ch_names
             except ValueError as err:

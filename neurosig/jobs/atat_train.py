@@ -159,3 +159,13 @@ class ATATTrainJob(Job):
         }
         (out / "metrics.json").write_text(json.dumps(summary, indent=1))
         return summary
+
+    def headline(self, result: dict[str, Any]) -> str:
+        """Held-out CC (noisy input and cleaned) at the lowest and highest SNR, and ``metrics.json``."""
+        test, model = result["test"], result["model"]
+        snr = test["noisy"]["snr_db"]
+        cc = ", ".join(
+            f"{snr[i]:g} dB: {test['noisy']['cc'][i]:.3f} -> {test[model]['cc'][i]:.3f}" for i in (0, -1)
+        )
+        where = Path(self.out_dir) / "metrics.json"
+        return f"{model} held-out CC (noisy -> cleaned) at {cc}; details in {where}"

@@ -183,3 +183,14 @@ class BCIEvaluation(Job):
         }
         out = write_report(records, Path(self.output), meta, self.figures)
         return {**out, "folds": counts, "data": data.describe()}
+
+    def headline(self, result: dict[str, Any]) -> str:
+        """Mean accuracy of each pipeline per protocol (n subjects), and where the table is."""
+        rows = [
+            f"{r['pipeline']} {100 * r['accuracy']:.1f} %"
+            + ("" if len(self.protocols) == 1 else f" ({r['protocol']})")
+            + (" (at chance)" if r["accuracy"] <= r["chance_upper"] else "")
+            for r in result["summary"]
+        ]
+        n = "/".join(map(str, sorted({r["n_subjects"] for r in result["summary"]})))
+        return f"accuracy over {n} subjects: {', '.join(rows)}; table in {result['table_md']}"

@@ -207,3 +207,13 @@ class RVQTrainJob(Job):
         }
         (out / "metrics.json").write_text(json.dumps(summary, indent=1))
         return summary
+
+    def headline(self, result: dict[str, Any]) -> str:
+        """Held-out broadband PCC and NMSE of each model, and where ``metrics.json`` is."""
+        parts = []
+        for label, model in result["models"].items():
+            band = model["held_out"]["bands"]["broadband"]
+            parts.append(
+                f"{label} PCC {band['pcc']:.3f}, NMSE {band['nmse']:.3f} ({model['train_steps']} steps)"
+            )
+        return f"held out: {'; '.join(parts)}; details in {Path(self.out_dir) / 'metrics.json'}"

@@ -196,10 +196,21 @@ class DelayTrainingJob(Job):
             "test_accuracy_rounded_delays": rounded["accuracy"],
             "checkpoint": str(out / "best.pt"),
             "metrics": str(out / "metrics.jsonl"),
-            "figure": str(plot_training(result["history"], delays, out / "training.png")),
+            "figure": str(
+                plot_training(result["history"], delays, out / "training.png", self.dt, result["best_epoch"])
+            ),
         }
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
         reader.close()
         if test_reader is not reader:
             test_reader.close()
         return summary
+
+    def headline(self, result: dict[str, Any]) -> str:
+        """Test accuracy (trained and rounded delays), the epoch kept, and where ``summary.json`` is."""
+        return (
+            f"test accuracy {100 * result['test_accuracy']:.1f} % "
+            f"({100 * result['test_accuracy_rounded_delays']:.1f} % with rounded delays), "
+            f"best_epoch {result['best_epoch']} of 0-{self.epochs - 1}; "
+            f"details in {Path(self.output_dir) / 'summary.json'}"
+        )

@@ -14,6 +14,7 @@ when ``n_neurons`` is given. LIF and ParametricLIF come from SpikingJelly itself
 
 from __future__ import annotations
 
+import logging
 import math
 
 import torch
@@ -24,6 +25,10 @@ from neurosig.core.errors import ConfigError
 from neurosig.core.validate import check_option, check_positive
 
 __all__ = ["ALIFNode", "make_neuron"]
+
+# SpikingJelly registers Triton versions of its neuron ops on first use; on CPU builds of torch that
+# logs "Triton not available" each time, which says nothing about the run.
+logging.getLogger("torch._library.triton").setLevel(logging.ERROR)
 
 
 class ALIFNode(neuron.SimpleBaseNode):

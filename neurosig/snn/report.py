@@ -15,47 +15,66 @@ __all__ = ["plot_confusion", "plot_feast", "plot_pruning", "plot_training"]
 
 
 def plot_training(
-    history: Sequence[dict[str, Any]], delays: Mapping[str, np.ndarray], path: str | Path
+    history: Sequence[dict[str, Any]],
+    delays: Mapping[str, np.ndarray],
+    path: str | Path,
+    dt: float,
+    best_epoch: int | None = None,
 ) -> Path:
     """Write a PNG of accuracy and loss per epoch, and of the rounded delays of each delay layer.
 
     Parameters
     ----------
     history : sequence of dict
-        One row per epoch with ``train_accuracy``, ``val_accuracy``, ``train_loss``, ``val_loss``
-        and ``sigma`` (as :func:`neurosig.snn.train.fit` returns and ``metrics.jsonl`` holds).
+        One row per epoch with ``epoch`` (counted from 0), ``train_accuracy``, ``val_accuracy``,
+        ``train_loss``, ``val_loss`` and ``sigma`` (as :func:`neurosig.snn.train.fit` returns and
+        ``metrics.jsonl`` holds).
     delays : mapping of str to ndarray of int
         Rounded delays in time steps, one ``(out, in)`` array per delay layer, by the layer's name
         (empty for a network without delays).
     path : str | Path
         The PNG to write.
+    dt : float
+        Length of one time step, s (the delays are drawn in ms).
+    best_epoch : int | None
+        The epoch kept (``summary.json``'s ``best_epoch``, from 0), marked on the curves.
 
     Returns
     -------
     Path
         The written file.
     """
-    epochs = [row["epoch"] + 1 for row in history]
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = [row["epoch"] for row in history]  # from 0, as in metrics.jsonl and summary.json
     n_panels = 2 + (len(delays) > 0)
-    fig, axes = subplots(1, n_panels, figsize=(4.2 * n_panels, 3.4), layout="constrained")
+    fig, axes = subplots(1, n_panels, figsize=(4.4 * n_panels, 3.6), layout="constrained")
     ax_acc, ax_loss = axes[0], axes[1]
     for split, style in (("train", "o-"), ("val", "s-")):
         ax_acc.plot(epochs, [100 * row[f"{split}_accuracy"] for row in history], style, label=split)
         ax_loss.plot(epochs, [row[f"{split}_loss"] for row in history], style, label=split)
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", ylim=(0, 100), title="accuracy (val: rounded delays)")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
+    ax_acc.set(
+        xlabel="epoch (from 0)", ylabel="accuracy (%)", ylim=(0, 102), title="accuracy (val: rounded delays)"
+    )
+    ax_loss.set(xlabel="epoch (from 0)", ylabel="cross-entropy", title="loss")
     sigma_axis = ax_loss.twinx()
     sigma_axis.plot(epochs, [row["sigma"] for row in history], ":", color="grey")
     sigma_axis.set_ylabel("delay kernel σ (steps, dotted)", color="grey")
-    for ax in (ax_acc, ax_loss):
-        ax.legend(fontsize="small")
+    for ax, corner in ((ax_acc, "lower right"), (ax_loss, "upper right")):  # where the curves are not
+        if best_epoch is not None:
+            ax.axvline(best_epoch, color="k", lw=0.8, ls="--", label=f"best_epoch = {best_epoch}")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.legend(fontsize="small", loc=corner)
     if delays:
         ax_delay = axes[2]
+        step_ms = 1000.0 * dt
         largest = max(int(d.max(initial=0)) for d in delays.values())
-        bins = np.arange(largest + 2) - 0.5
+        bins = (np.arange(largest + 2) - 0.5) * step_ms
         for name, layer_delays in delays.items():
-            ax_delay.hist(layer_delays.ravel(), bins=bins, histtype="step", lw=1.5, label=name)
-        ax_delay.set(xlabel="delay (steps)", ylabel="synapses", title="learnt delays (rounded)")
+            ax_delay.hist(layer_delays.ravel() * step_ms, bins=bins, histtype="step", lw=1.5, label=name)
+        ax_delay.set(xlabel=f"delay (ms; one step = {step_ms:g} ms)", ylabel="synapses")
+        ax_delay.set_title("learnt delays (rounded)")
+        ax_delay.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax_delay.legend(fontsize="small")
     return save_figure(fig, path)
 
@@ -133,10 +152,10 @@ def plot_feast(report: Mapping[str, Any], path: str | Path) -> Path:
         seen = np.concatenate([[0.0], events])
         missed = np.concatenate([[0.0], np.asarray(report["missed_events"], dtype=float)])
         ax_miss.step(seen[1:], 100 * np.diff(missed) / np.diff(seen), where="pre")
+        ax_miss.set_ylim(0, max(1.0, 1.15 * float(np.max(100 * np.diff(missed) / np.diff(seen)))))
     ax_miss.set(
         xlabel="events seen",
-        ylabel="missed events (%)",
-        ylim=(0, 100),
+        ylabel="missed events (%, per interval)",
         title=f"missed-event rate (overall {100 * report['missed_rate']:.1f} %)",
     )
     return save_figure(fig, path)

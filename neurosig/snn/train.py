@@ -157,7 +157,8 @@ def fit(
     start = float(model.config["kernel_size"] // 2) if sigma_start is None else sigma_start
     history, best_acc, best_epoch, best_state = [], -1.0, -1, None
     device = next(model.parameters()).device  # batches go where the model is
-    for epoch in tqdm(range(epochs), desc="training", disable=not progress):
+    bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress)
+    for epoch in bar:
         tic = time.perf_counter()
         sigma = sigma_schedule(epoch, epochs, start=start, end=sigma_end, fraction=sigma_fraction)
         for layer in model.delay_layers():
@@ -188,6 +189,7 @@ def fit(
             "seconds": time.perf_counter() - tic,
         }
         history.append(row)
+        bar.set_postfix(loss=f"{row['train_loss']:.3f}", val_acc=f"{val['accuracy']:.3f}")
         if val["accuracy"] > best_acc:
             best_acc, best_epoch = val["accuracy"], epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}

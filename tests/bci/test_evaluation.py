@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from scipy.stats import binom
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.pipeline import Pipeline
@@ -111,6 +112,14 @@ def test_no_skill_is_reported_where_there_is_none(trial_factory):
             assert acc <= 0.5 + 3.3 * np.sqrt(0.25 / n), (name, acc)
 
 
+def test_progress_bar_shows_the_running_mean_accuracy(trials, capsys):
+    folds = make_folds(trials, "within_subject", 3, 0)
+    records, _ = evaluate(trials, _pipes(trials, ["csp_lda"]), folds, progress=True)
+    err = capsys.readouterr().err
+    mean = np.mean([r["metrics"]["accuracy"] for r in records])
+    assert f"{len(folds)}/{len(folds)}" in err and f"mean_accuracy={mean:.3f}" in err
+
+
 def test_resume_reuses_only_matching_folds(tmp_path, trials):
     folds = make_folds(trials, "within_subject", 3, 0)
     pipes = _pipes(trials, ["csp_lda"])
@@ -161,14 +170,34 @@ def _job_config(tmp_path, **changes):
 
 
 def test_yaml_job_runs_resumes_and_writes_the_report(tmp_path):
-    summary = build_job(_job_config(tmp_path)).run()
+    job = build_job(_job_config(tmp_path))
+    summary = job.run()
     out = tmp_path / "out"
+    rows = {(r["protocol"], r["pipeline"]): r for r in summary["summary"]}
+
+    def shown(protocol, pipeline):
+        r = rows[protocol, pipeline]
+        at_chance = " (at chance)" if r["accuracy"] <= r["chance_upper"] else ""
+        return f"{pipeline} {100 * r['accuracy']:.1f} % ({protocol}){at_chance}"
+
+    assert job.headline(summary) == (
+        f"accuracy over 2 subjects: {shown('within_subject', 'csp_lda')}, "
+        f"{shown('within_subject', 'eegnet')}, {shown('transfer', 'eegnet')}; table in {out / 'results.md'}"
+    )
     assert summary["folds"] == {"computed": 12, "resumed": 0}  # 2 subjects × 2 folds × (2 + 1)
     results = json.loads((out / "results.json").read_text())
     assert {(r["protocol"], r["pipeline"]) for r in results["summary"]} == {
         ("within_subject", "csp_lda"), ("within_subject", "eegnet"), ("transfer", "eegnet")}
     assert set(results["transfer_effect"]["eegnet"]) == {"sim01", "sim02"}
-    assert "| within_subject | csp_lda | 2 |" in (out / "results.md").read_text()
+    md = (out / "results.md").read_text()
+    assert "| within_subject | csp_lda | 2 |" in md
+    assert all(t["n_subjects"] == 2 and t["min_p"] == 0.5 for t in results["wilcoxon"])
+    assert "| 0.5 |\n" in md and "cannot give p below 2 / 2^n (0.5 for n = 2" in md
+    for row in results["summary"]:  # 2 subjects x 2 folds, 2 classes: a guessing decoder's 95 % bound
+        n = row["n_test_trials"]
+        assert row["chance_upper"] == binom.ppf(0.975, n, 0.5) / n
+        note = f"**{row['pipeline']} ({row['protocol']}) is at chance**: {100 * row['accuracy']:.1f} % on {n}"
+        assert (note in md) == (row["accuracy"] <= row["chance_upper"])
     for name in ("accuracy_per_subject.png", "confusion_within_subject.png", "confusion_transfer.png",
                  "transfer_effect.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -62,6 +62,18 @@ def test_summary_mean_and_sd_over_subjects(records):
     assert per_subject(records)["within_subject", "y"]["s2"]["accuracy"] == pytest.approx(0.4)
 
 
+def test_summary_gives_the_chance_bound_and_wilcoxon_the_smallest_possible_p(records):
+    from scipy.stats import binom
+
+    x = next(r for r in summarise(records) if (r["protocol"], r["pipeline"]) == ("within_subject", "x"))
+    n = x["n_test_trials"]
+    mine = [r for r in records if (r["protocol"], r["pipeline"]) == ("within_subject", "x")]
+    assert n == sum(len(r["y_true"]) for r in mine)
+    assert x["chance_upper"] == binom.ppf(0.975, n, 0.5) / n and 0.5 < x["chance_upper"] < 0.7
+    row = next(r for r in wilcoxon_pairs(records) if r["protocol"] == "within_subject")
+    assert row["min_p"] == 2 / 2**4  # five subjects, one difference of zero (s3: 0.6 - 0.6)
+
+
 def test_transfer_effect_is_transfer_minus_within(records):
     eff = transfer_effect(records)
     assert eff["x"]["s0"] == pytest.approx(0.1)

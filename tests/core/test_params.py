@@ -120,3 +120,12 @@ def test_rules_between_parameters_fail_at_construction(kind, name, params, match
         build = lambda: build_pipeline({"source": {"type": "simulate"}, "stages": [component]})  # noqa: E731
     with pytest.raises(ConfigError, match=match):
         build()
+
+
+def test_missing_parameter_is_named_without_the_call_repr():
+    with pytest.raises(ConfigError) as err:
+        BandPass(l_freq=-1)
+    message = str(err.value)
+    assert "parameter 'l_freq': Input should be greater than 0 (got -1)" in message
+    assert "parameter 'h_freq' is required" in message
+    assert "ArgsKwargs" not in message and "unprintable" not in message

@@ -19,6 +19,19 @@ def test_info_of_the_physionet_run(shared_file):
     assert info["annotations"] == {"T0": 15, "T1": 8, "T2": 7}
 
 
+def test_dot_padded_eegmmidb_labels_are_standardised_as_mne_eegbci_does(shared_file):
+    import mne
+    from mne.datasets import eegbci
+
+    path = shared_file(S001R04)
+    raw = mne.io.read_raw_edf(path, verbose="error")
+    assert raw.ch_names[:2] == ["Fc5.", "Fc3."]
+    eegbci.standardize(raw)
+    assert eeg_file_info(path)["channels"] == raw.ch_names
+    assert EEGFileSource(str(path)).info.ch_names[:4] == ("FC5", "FC3", "FC1", "FCz")
+    assert {"Cz", "Fp1", "AFz", "Iz"} <= set(raw.ch_names)
+
+
 def test_chunks_cover_the_file_lazily_with_markers(shared_file):
     import mne
 

@@ -40,6 +40,9 @@ def test_tiny_job_on_real_recordings(shared_file, tmp_path):
     assert summary["data"]["held_out"] == [{"file": "S001R02.edf", "cleaning": {"method": "none"}}]
     assert json.loads((tmp_path / "metrics.json").read_text())["models"]["rvq"]["n_params"] == rvq["n_params"]
     assert (tmp_path / "reconstruction.png").read_bytes()[:4] == b"\x89PNG"
+    headline = job.headline(summary)
+    assert headline.startswith(f"held out: rvq PCC {rvq['held_out']['bands']['broadband']['pcc']:.3f}, ")
+    assert "; single PCC " in headline and headline.endswith(f"details in {tmp_path / 'metrics.json'}")
     decoded = decode_file(tmp_path / "tokens.h5")
     assert decoded.data.shape[0] == 64 and decoded.info.sfreq == 200.0 and np.isfinite(decoded.data).all()
     assert len(list((tmp_path / "data").iterdir())) == 2  # the prepared recordings, kept for reruns

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -80,3 +82,12 @@ def test_bad_parameters():
         ALIFNode(step_mode="x")
     with pytest.raises(ConfigError, match="Did you mean"):
         make_neuron("alfi", 3)
+
+
+def test_lif_on_a_cpu_torch_logs_no_triton_warning():
+    code = (
+        "import torch; from neurosig.snn.neurons import make_neuron; "
+        "make_neuron('lif', 4)(torch.ones(3, 2, 4))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Triton" not in out.stderr

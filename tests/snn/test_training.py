@@ -44,6 +44,9 @@ def test_delay_task_is_solved_by_delays_only(tmp_path):
     figure = tmp_path / "delays_True" / "training.png"  # learning curves and the learnt delays
     assert summary["figure"] == str(figure) and figure.read_bytes()[:4] == b"\x89PNG"
     assert figure.stat().st_size > 20_000
+    headline = _job(tmp_path, True, n_hidden=16).headline(with_delays)
+    assert headline.startswith(f"test accuracy {100 * with_delays['test_accuracy']:.1f} % (")
+    assert f"best_epoch {summary['best_epoch']} of 0-9" in headline
 
 
 def test_checkpoint_reloads_the_selected_model(tmp_path):
@@ -174,3 +177,11 @@ def test_job_with_separate_test_file_keeps_it_out_of_training(tmp_path):
     summary = DelayTrainingJob(**params).run()
     assert summary["n_test"] == 40 and summary["n_train"] + summary["n_val"] == 120
     assert summary["n_val"] == 12
+
+
+def test_progress_bar_shows_loss_and_validation_accuracy(tmp_path, capsys):
+    job = _job(tmp_path, True, n_hidden=8)
+    job.epochs = 1
+    summary = job.run(progress=True)
+    err = capsys.readouterr().err
+    assert "1/1" in err and f"val_acc={summary['val_accuracy']:.3f}" in err and "loss=" in err

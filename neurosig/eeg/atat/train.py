@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from neurosig.core.validate import check_option
 from neurosig.eeg.atat.checkpoint import build_model, predict, save_model
@@ -174,7 +175,7 @@ def fit(
         Where to write the best model whenever validation improves (see
         :func:`neurosig.eeg.atat.checkpoint.save_model`).
     progress : bool
-        Print one line per pass.
+        Show a progress bar over epochs with the training and validation losses.
 
     Returns
     -------
@@ -203,7 +204,8 @@ def fit(
     )
     result = TrainResult(model, n_params=sum(p.numel() for p in model.parameters()))
     best, best_state, stale = np.inf, copy.deepcopy(model.state_dict()), 0
-    for epoch in range(1, cfg.epochs + 1):
+    bar = tqdm(range(1, cfg.epochs + 1), desc=cfg.model, unit="epoch", disable=not progress)
+    for epoch in bar:
         model.train()
         x, y = _draw_pairs(data, cfg.samples_per_epoch, rng)
         total = 0.0
@@ -223,10 +225,9 @@ def fit(
         result.history.append(
             {"epoch": epoch, "train_loss": total / len(x), "val_loss": val, "seconds": elapsed}
         )
-        if progress:
-            print(
-                f"[{cfg.model}] epoch {epoch}: train {total / len(x):.4f}  val {val:.4f}  ({elapsed:.0f} s)"
-            )
+        bar.set_postfix(
+            train_loss=f"{total / len(x):.4f}", val_loss=f"{val:.4f}", best=f"{min(best, val):.4f}"
+        )
         if val < best:
             best, best_state, stale, result.best_epoch = val, copy.deepcopy(model.state_dict()), 0, epoch
             if checkpoint is not None:
@@ -236,6 +237,7 @@ def fit(
             stale += 1
         if stale >= cfg.patience or (cfg.max_seconds is not None and elapsed > cfg.max_seconds):
             break
+    bar.close()
     model.load_state_dict(best_state)
     model.eval()
     result.seconds = time.perf_counter() - t0

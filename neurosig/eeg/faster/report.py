@@ -179,37 +179,57 @@ class FasterReport:
         path : Path
             The file written.
         """
-        n = max(1, len(self.steps))
-        fig, axes = subplots(n, 1, figsize=(11, 2.8 * n), layout="constrained", squeeze=False)
+        heights = [6.0 if res.bad.ndim == 2 else 3.2 for res in self.steps.values()] or [3.2]
+        fig, axes = subplots(
+            len(heights),
+            1,
+            figsize=(12, sum(heights)),
+            layout="constrained",
+            squeeze=False,
+            height_ratios=heights,
+        )
         axes = axes[:, 0]
         for ax, (name, res) in zip(axes, self.steps.items(), strict=False):
-            if next(iter(res.z.values())).ndim == 2:
-                worst = np.max([np.abs(np.nan_to_num(z, posinf=0.0)) for z in res.z.values()], axis=0)
-                im = ax.imshow(
-                    worst.T, aspect="auto", origin="lower", cmap="viridis", interpolation="nearest"
-                )
-                bad = res.bad
-                ep, ch = np.nonzero(bad)
-                ax.scatter(ep, ch, marker="x", color="red", s=12, label="interpolated")
-                fig.colorbar(im, ax=ax, label="max |z| over metrics")
-                ax.set_xlabel("epoch")
-                ax.set_ylabel("channel")
-                ax.set_title(f"{name}: threshold {res.threshold:g}")
+            if res.bad.ndim == 2:
+                self._plot_channels_in_epochs(fig, ax, name, res)
                 continue
             x = np.arange(len(res.items))
             for metric, z in res.z.items():
                 zz = np.clip(np.nan_to_num(z, posinf=10 * res.threshold), -10 * res.threshold, None)
-                ax.plot(x, zz, ".", label=metric)
+                ax.plot(x, zz, ".", ms=7, label=metric)
             ax.axhline(res.threshold, color="k", ls="--", lw=0.8)
             ax.axhline(-res.threshold, color="k", ls="--", lw=0.8)
             for i in np.flatnonzero(res.bad):
                 ax.axvline(i, color="red", alpha=0.25, lw=3)
-            if len(res.items) <= 70:
-                ax.set_xticks(x, res.items, rotation=90, fontsize=6)
+            every = max(1, -(-len(res.items) // 40))  # at most 40 labels, so each stays legible
+            ax.set_xticks(x[::every], [str(item) for item in res.items][::every], rotation=90, fontsize=9)
+            ax.set_xlim(-1, len(res.items))
             ax.set_ylabel("z")
-            ax.set_title(f"{name}: {len(np.flatnonzero(res.bad))} flagged (|z| > {res.threshold:g})")
-            ax.legend(fontsize=6, ncol=3, loc="upper right")
+            n_bad = len(np.flatnonzero(res.bad))
+            ax.set_title(f"{name}: {n_bad} flagged (|z| > {res.threshold:g})", loc="left")
+            # above the axes, right of the title: never over a point
+            ax.legend(fontsize=9, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=5, frameon=False)
         return save_figure(fig, path)
+
+    def _plot_channels_in_epochs(self, fig, ax, name: str, res: StepResult) -> None:
+        """Step 4's heat map: channels (by name) against kept epochs (by input index)."""
+        worst = np.max([np.abs(np.nan_to_num(z, posinf=0.0)) for z in res.z.values()], axis=0)
+        im = ax.imshow(worst.T, aspect="auto", origin="lower", cmap="viridis", interpolation="nearest")
+        ep, ch = np.nonzero(res.bad)
+        ax.scatter(ep, ch, marker="x", color="red", s=20)
+        fig.colorbar(im, ax=ax, label="max |z| over metrics")
+        ax.set_yticks(np.arange(len(res.items)), res.items, fontsize=8)
+        n_epochs = worst.shape[0]
+        labels = self.kept_epochs if len(self.kept_epochs) == n_epochs else list(range(n_epochs))
+        every = max(1, -(-n_epochs // 40))
+        ticks = np.arange(n_epochs)[::every]
+        ax.set_xticks(ticks, [str(labels[i]) for i in ticks], rotation=90, fontsize=9)
+        ax.set_xlabel("epoch (input index; dropped epochs are absent)")
+        ax.set_ylabel("channel")
+        ax.set_title(
+            f"{name}: {int(res.bad.sum())} channel-epochs interpolated (red x: |z| > {res.threshold:g})",
+            loc="left",
+        )
 
     def save(self, directory: str | Path, stem: str = "faster") -> dict[str, Path]:
         """Write ``STEM_report.json``, ``STEM_report.md`` and ``STEM_report.png`` into ``directory``."""

@@ -12,7 +12,10 @@ decision), ``STEM_report.md`` (a summary table) and, offline, ``STEM_report.png`
 can also be recognised in the output by their missing ``onsets``.
 
 Channel positions for the spherical-spline interpolation come from MNE's template 10-05 montage,
-matched case-insensitively and ignoring trailing dots (EDF labels such as ``"Fc5."``).
+matched case-insensitively and ignoring trailing dots (EDF labels such as ``"Fc5."``). The offline
+stage checks them on the first chunk, before any work, and names every EEG channel that has none.
+Channels typed EEG but named like EOG (``EOG1``, ``VEOG``, ``HEOG``: EEGLAB files often carry them
+so) are treated as EOG by default, and the report says so.
 """
 
 from __future__ import annotations
@@ -44,13 +47,40 @@ def _norm(name: str) -> str:
     return name.strip().rstrip(".").lower()
 
 
-def mne_info(info: EpochsInfo) -> Any:
+def eog_named(info: EpochsInfo) -> list[str]:
+    """Channels typed EEG whose names say EOG (``EOG1``, ``VEOG``, ``HEOG``, ``EOG L``, ...)."""
+    return [c for c, t in zip(info.ch_names, info.ch_types, strict=True) if t == "eeg" and "eog" in _norm(c)]
+
+
+def _template(montage: str | None = None) -> dict[str, Any]:
+    """The positions of a named MNE built-in montage (``None``: the 10-05 template)."""
+    import mne
+
+    from neurosig.core.validate import check_option
+    from neurosig.eeg.montage import standard_montage
+
+    if montage is None:
+        return standard_montage().get_positions()
+    check_option("montage", montage, mne.channels.get_builtin_montages())
+    return mne.channels.make_standard_montage(montage).get_positions()
+
+
+def _template_lookup(montage: str | None = None) -> dict[str, Any]:
+    return {_norm(k): v for k, v in _template(montage)["ch_pos"].items()}
+
+
+def mne_info(info: EpochsInfo, as_eog: Iterable[str] = (), montage: str | None = None) -> Any:
     """An :class:`mne.Info` for an epochs stream, with template positions for its EEG channels.
 
     Parameters
     ----------
     info : EpochsInfo
         The stream's description.
+    as_eog : iterable of str
+        Channels to type as EOG whatever the stream says (see :func:`eog_named`).
+    montage : str | None
+        MNE built-in montage whose positions the EEG channels get by name (``None``: the 10-05
+        template).
 
     Returns
     -------
@@ -60,12 +90,14 @@ def mne_info(info: EpochsInfo) -> Any:
     """
     import mne
 
-    from neurosig.eeg.montage import standard_montage
-
-    types = [t if t in _MNE_TYPES else "misc" for t in info.ch_types]
+    as_eog = set(as_eog)
+    types = [
+        "eog" if c in as_eog else t if t in _MNE_TYPES else "misc"
+        for c, t in zip(info.ch_names, info.ch_types, strict=True)
+    ]
     out = mne.create_info(list(info.ch_names), info.sfreq, types)
-    template = standard_montage().get_positions()
-    lookup = {_norm(k): v for k, v in template["ch_pos"].items()}
+    template = _template(montage)
+    lookup = _template_lookup(montage)
     ch_pos = {
         c: lookup[_norm(c)]
         for c, t in zip(info.ch_names, types, strict=True)
@@ -122,7 +154,14 @@ class Faster(Stage):
     reference : str | None
         Reference electrode for the distance correction (``None``: average/linked reference).
     interpolate : bool
-        Interpolate bad channels (step 1 everywhere, step 4 per epoch).
+        Interpolate bad channels (step 1 everywhere, step 4 per epoch). Every EEG channel then needs
+        a 10-05 name; the first chunk is checked before any work.
+    montage : str | None
+        MNE built-in montage (``mne.channels.get_builtin_montages()``, e.g. ``biosemi64``) that
+        places the EEG channels by name for interpolation; ``None``: the 10-05 template.
+    eog_by_name : bool
+        Treat channels typed EEG but named like EOG (``EOG1``, ``VEOG``, ``HEOG``) as EOG channels:
+        not scored as EEG, and used by step 3's EOG metric. The report's step-1 notes say so.
     report_dir : str | None
         Folder for ``STEM_report.json/.md/.png``; ``None`` keeps the report only in :attr:`report`.
     report_stem : str
@@ -144,6 +183,8 @@ class Faster(Stage):
         band: tuple[float | None, float | None] | None = None,
         reference: str | None = None,
         interpolate: bool = True,
+        montage: str | None = None,
+        eog_by_name: bool = True,
         report_dir: str | None = None,
         report_stem: str = "faster",
     ):
@@ -157,6 +198,8 @@ class Faster(Stage):
         self.band = band
         self.reference = reference
         self.interpolate = interpolate
+        self.montage = montage
+        self.eog_by_name = eog_by_name
         self.report_dir = report_dir
         self.report_stem = report_stem
         self.reset()
@@ -176,9 +219,34 @@ class Faster(Stage):
         """The rejection log (every score, z-score and decision), stored with the output."""
         return None if self.report is None else self.report.to_dict()
 
+    def _as_eog(self, info: EpochsInfo) -> list[str]:
+        return eog_named(info) if self.eog_by_name else []
+
+    def _check_positions(self, info: EpochsInfo) -> None:
+        """Refuse, before any work, EEG channels that interpolation could not place."""
+        if not self.interpolate:
+            return
+        as_eog, lookup = set(self._as_eog(info)), _template_lookup(self.montage)
+        missing = [
+            c
+            for c, t in zip(info.ch_names, info.ch_types, strict=True)
+            if t == "eeg" and c not in as_eog and _norm(c) not in lookup
+        ]
+        if missing:
+            raise DataError(
+                f"FASTER interpolates bad channels from their scalp positions, but the EEG channels "
+                f"{missing} have no position: their names are not in the {self.montage or '10-05'} "
+                "montage. If they are "
+                f"not scalp channels, type them in the source (YAML: source.ch_types: {{{missing[0]}: "
+                "eog}, or misc) or leave them out with source.picks; if they are, name the montage "
+                "they follow (stages.faster.montage, e.g. biosemi64); or set interpolate: false."
+            )
+
     def _process(self, chunk: EpochsChunk) -> Iterable[EpochsChunk]:
         if self._chunks and chunk.info != self._chunks[0].info:
             raise DataError("Faster got epochs of two different streams; run one stream per pipeline.")
+        if not self._chunks:
+            self._check_positions(chunk.info)
         if chunk.n_epochs:
             self._chunks.append(chunk)
         return ()
@@ -192,8 +260,13 @@ class Faster(Stage):
         self._chunks = []
         info = whole.info
         band = _data_band(self.band, info.sfreq)
+        as_eog = self._as_eog(info)
         epochs = mne.EpochsArray(
-            whole.data.astype(np.float64), mne_info(info), tmin=info.tmin, baseline=None, verbose="error"
+            whole.data.astype(np.float64),
+            mne_info(info, as_eog, self.montage),
+            tmin=info.tmin,
+            baseline=None,
+            verbose="error",
         )
         clean, report = run_faster(
             epochs,
@@ -208,6 +281,11 @@ class Faster(Stage):
             reference=self.reference,
             interpolate=self.interpolate,
         )
+        if as_eog and "channels" in report.steps:
+            report.steps["channels"].notes.append(
+                f"{', '.join(as_eog)}: typed EEG but named like EOG, so treated as EOG (not scored as EEG; "
+                "step 3's EOG metric uses them); eog_by_name: false keeps them as EEG"
+            )
         self.report = report
         if self.report_dir is not None:
             report.save(self.report_dir, self.report_stem)

@@ -177,6 +177,9 @@ def plot_reconstruction(
 ) -> Path:
     """Save a PNG of original vs reconstructed traces (left) and their Welch spectra (right).
 
+    Each row's title gives every reconstruction's PCC and NMSE on that channel (whole recording),
+    the figure's title their means over all channels; the spectra's axis spans the data shown.
+
     Parameters
     ----------
     path : str | Path
@@ -198,22 +201,39 @@ def plot_reconstruction(
 
     n = min(original.shape[1], int(seconds * sfreq))
     t = np.arange(n) / sfreq
-    fig, axes = subplots(channels, 2, figsize=(12, 2.4 * channels), squeeze=False)
+    f_max = min(50.0, sfreq / 2)
+    scores = {label: (_pcc(original, rec), _nmse(original, rec)) for label, rec in recons.items()}
+    fig, axes = subplots(channels, 2, figsize=(12, 2.6 * channels + 0.4), squeeze=False, layout="constrained")
     for row in range(channels):
         ax, ax_psd = axes[row]
         ax.plot(t, original[row, :n] * 1e6, color="k", lw=1.2, label="original")
         f, p = sps.welch(original[row], sfreq, nperseg=min(original.shape[1], int(4 * sfreq)))
+        shown = [p[f <= f_max]]
         ax_psd.semilogy(f, p * 1e12, color="k", lw=1.2, label="original")
         for label, rec in recons.items():
             ax.plot(t, rec[row, :n] * 1e6, lw=0.9, label=label)
             f, p = sps.welch(rec[row], sfreq, nperseg=min(rec.shape[1], int(4 * sfreq)))
             ax_psd.semilogy(f, p * 1e12, lw=0.9, label=label)
+            shown.append(p[f <= f_max])
         ax.set_ylabel(f"{ch_names[row]} (µV)")
+        ax.set_title(
+            "; ".join(f"{label}: PCC {s[0][row]:.2f}, NMSE {s[1][row]:.2f}" for label, s in scores.items()),
+            loc="left",
+            fontsize=9,
+        )
+        positive = np.concatenate(shown)[np.concatenate(shown) > 0] * 1e12
+        if positive.size:
+            ax_psd.set_ylim(positive.min() / 2, positive.max() * 2)
         ax_psd.set_ylabel("PSD (µV²/Hz)")
-        ax_psd.set_xlim(0, min(50.0, sfreq / 2))
+        ax_psd.set_xlim(0, f_max)
     axes[-1, 0].set_xlabel("time (s)")
     axes[-1, 1].set_xlabel("frequency (Hz)")
     axes[0, 0].legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
+    overall = "; ".join(
+        f"{label} PCC {np.nanmean(s[0]):.3f}, NMSE {np.nanmean(s[1]):.3f}" for label, s in scores.items()
+    )
+    fig.suptitle(
+        f"Reconstruction of the first {channels} of {len(ch_names)} channels; mean over all: {overall}"
+    )
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     return save_figure(fig, path, dpi=110)

@@ -139,12 +139,13 @@ def fit(
             if done % log_every == 0 or done == steps:
                 n = log_every if done % log_every == 0 else done % log_every
                 history.append({"step": done, **{k: v / n for k, v in sums.items()}})
-                bar.set_postfix(time=f"{history[-1]['time']:.3f}", amp=f"{history[-1]['amp']:.3f}")
+                bar.set_postfix(time_loss=f"{history[-1]['time']:.3f}", amp_loss=f"{history[-1]['amp']:.3f}")
                 sums = {}
             if checkpoint is not None and done % checkpoint_every == 0:
                 Tokenizer(config, net).save(checkpoint)
                 net.train()
             if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
+                bar.set_description(f"rvq {config.quantizer} (stopped by the {max_seconds:g}-s budget)")
                 break
     finally:
         bar.close()

@@ -68,6 +68,8 @@ def test_job_from_yaml_writes_model_and_metrics(real_files, tmp_path):
     assert saved["model"] == summary["model"] == "atat"
     assert set(saved["test"]) == {"noisy", "atat"} and len(saved["test"]["atat"]["cc"]) == 10
     assert (tmp_path / "out" / "model.pt").is_file()
+    cc = saved["test"]["atat"]["cc"]
+    assert f"-> {cc[0]:.3f}" in job.headline(summary) and f"-> {cc[-1]:.3f}" in job.headline(summary)
 
 
 def test_unknown_loss_is_a_config_error(real_data):
@@ -81,3 +83,11 @@ def test_relative_loss_trains(real_data):
     noisy = evaluate(lambda x: x, real_data, max_epochs=100)
     cleaned = evaluate(lambda x: predict(result.model, x), real_data, max_epochs=100)
     assert np.mean(cleaned["rrmse_t"]) < np.mean(noisy["rrmse_t"])
+
+
+def test_progress_is_a_bar_with_the_losses_not_printed_lines(real_data, capsys):
+    cfg = TrainConfig(**{**TINY, "epochs": 2, "samples_per_epoch": 256})
+    result = fit(real_data, cfg, progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "2/2" in captured.err and f"val_loss={result.history[-1]['val_loss']:.4f}" in captured.err

@@ -74,3 +74,11 @@ def test_dead_code_restart_revives_collapsed_codes(train_signal, restart):
         assert after > 0.5, after
     else:
         assert after == collapsed
+
+
+def test_progress_bar_names_its_losses_and_the_time_budget(train_signal, capsys):
+    config = preset("tiny")
+    patches = Tokenizer(config).to_patches(train_signal).reshape(-1, config.patch_len)
+    fit(patches, config, steps=10_000, batch_size=16, max_seconds=1e-9, log_every=1, progress=True)
+    err = capsys.readouterr().err
+    assert "time_loss=" in err and "amp_loss=" in err and "stopped by the 1e-09-s budget" in err
