@@ -1,6 +1,7 @@
 """The demo's figures: EEG lanes and spectra by channel type, frames on one labelled colour scale."""
 
-import matplotlib.pyplot as plt
+from pathlib import Path
+
 import pytest
 
 from neurosig.core.config import build_pipeline
@@ -9,9 +10,9 @@ from neurosig.plotting import plot_frames_file, plot_signal_file
 
 @pytest.fixture
 def closed(monkeypatch):
-    """The figures the plotting functions close, kept for inspection."""
+    """The figures the plotting functions save, kept for inspection."""
     figures = []
-    monkeypatch.setattr(plt, "close", figures.append)
+    monkeypatch.setattr(figure_module, "save_figure", lambda fig, path, dpi=100: figures.append(fig) or Path(path))
     return figures
 
 

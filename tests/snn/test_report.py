@@ -11,7 +11,7 @@ import neurosig.snn.report as report
 @pytest.fixture
 def figures(monkeypatch):
     drawn = []
-    monkeypatch.setattr(report, "_save", lambda fig, path: drawn.append(fig) or Path(path))
+    monkeypatch.setattr(report, "save_figure", lambda fig, path: drawn.append(fig) or Path(path))
     return drawn
 
 

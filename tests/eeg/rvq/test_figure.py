@@ -1,15 +1,17 @@
 """reconstruction.png states its metrics and spans only the spectra it shows."""
 
-import matplotlib.pyplot as plt
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from neurosig.core import figures
 from neurosig.eeg.rvq.evaluate import plot_reconstruction
 
 
 def test_reconstruction_figure_gives_pcc_nmse_and_a_fitted_psd_axis(tmp_path, monkeypatch):
     closed = []
-    monkeypatch.setattr(plt, "close", closed.append)
+    monkeypatch.setattr(figures, "save_figure", lambda fig, path, dpi=100: closed.append(fig) or Path(path))
     rng = np.random.default_rng(0)
     original = rng.standard_normal((3, 2000)) * 1e-5
     recon = original + rng.standard_normal((3, 2000)) * 5e-6
