@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from neurosig.core import figures as figure_module
 from neurosig.core.config import build_pipeline
 from neurosig.plotting import plot_frames_file, plot_signal_file
 
@@ -11,9 +12,9 @@ from neurosig.plotting import plot_frames_file, plot_signal_file
 @pytest.fixture
 def closed(monkeypatch):
     """The figures the plotting functions save, kept for inspection."""
-    figures = []
-    monkeypatch.setattr(figure_module, "save_figure", lambda fig, path, dpi=100: figures.append(fig) or Path(path))
-    return figures
+    drawn = []
+    monkeypatch.setattr(figure_module, "save_figure", lambda fig, path, dpi=100: drawn.append(fig) or Path(path))
+    return drawn
 
 
 def _run(tmp_path, source, stages=()):
