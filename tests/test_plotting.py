@@ -13,7 +13,9 @@ from neurosig.plotting import plot_frames_file, plot_signal_file
 def closed(monkeypatch):
     """The figures the plotting functions save, kept for inspection."""
     drawn = []
-    monkeypatch.setattr(figure_module, "save_figure", lambda fig, path, dpi=100: drawn.append(fig) or Path(path))
+    monkeypatch.setattr(
+        figure_module, "save_figure", lambda fig, path, dpi=100: drawn.append(fig) or Path(path)
+    )
     return drawn
 
 
