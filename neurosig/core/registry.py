@@ -24,6 +24,7 @@ _REGISTRY: dict[str, dict[str, str | type]] = {
         "simulate_events": "neurosig.events.simulate:SimulatedEventSource",
         "hdf5": "neurosig.io.hdf5:HDF5Source",
         "events": "neurosig.io.events.source:EventFileSource",
+        "lsl": "neurosig.io.lsl:LSLSource",
     },
     "stage": {
         "bandpass": "neurosig.eeg.filters:BandPass",
@@ -56,6 +57,8 @@ _REGISTRY: dict[str, dict[str, str | type]] = {
     "sink": {
         "hdf5": "neurosig.io.hdf5:HDF5Sink",
         "rvq_hdf5": "neurosig.eeg.rvq.store:RVQTokenSink",
+        "lsl": "neurosig.io.lsl:LSLSink",
+        "tee": "neurosig.core.tee:TeeSink",
     },
     "job": {
         "atat_train": "neurosig.eeg.atat.job:ATATTrainJob",
