@@ -53,6 +53,7 @@ _REGISTRY: dict[str, dict[str, str | type]] = {
         "spike_delay": "neurosig.snn.stream:SpikeDelay",
         "feast": "neurosig.snn.feast:FeastStage",
         "rvq_tokenize": "neurosig.eeg.rvq.stage:RVQTokenize",
+        "classify": "neurosig.bci.online:Classify",
     },
     "sink": {
         "hdf5": "neurosig.io.hdf5:HDF5Sink",
