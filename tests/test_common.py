@@ -90,6 +90,21 @@ def _tiny_tokenizer() -> str:
     return str(Tokenizer.from_preset("tiny", seed=0, kmeans_init=False).save(folder / "rvq_tiny.pt"))
 
 
+def _tiny_decoder() -> str:
+    import tempfile
+    from pathlib import Path
+
+    from mne.decoding import Vectorizer
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.pipeline import make_pipeline
+
+    from neurosig.bci.online import save_decoder
+
+    epochs = _epochs()
+    model = make_pipeline(Vectorizer(), LinearDiscriminantAnalysis()).fit(epochs.data, epochs.labels)
+    return str(save_decoder(model, Path(tempfile.mkdtemp(prefix="neurosig-test-")) / "lda.joblib"))
+
+
 INPUTS = {
     "signal": _signal,
     "eeg200": _eeg200,
@@ -116,6 +131,8 @@ EXAMPLES: dict[str, tuple[dict, str, float, float]] = {
     "atat": ({}, "signal", 1e-4, 1e-10),
     # RVQ tokens (neurosig.eeg.rvq); the checkpoint is an untrained tiny tokenizer
     "rvq_tokenize": ({"checkpoint": "<tiny>"}, "eeg200", 0, 0),
+    # online decoding (neurosig.bci.online); the model is an LDA fitted on the example epochs
+    "classify": ({"model": "<lda>"}, "epochs", 1e-9, 1e-12),
     # event transforms (neurosig.events)
     "denoise": ({"filter_time": 3000}, "events", 0, 0),
     "refractory": ({"period": 2000}, "events", 0, 0),
@@ -151,6 +168,10 @@ def _params(name: str) -> dict:
         if "tiny" not in _cache:
             _cache["tiny"] = _tiny_tokenizer()
         params["checkpoint"] = _cache["tiny"]
+    if params.get("model") == "<lda>":
+        if "lda" not in _cache:
+            _cache["lda"] = _tiny_decoder()
+        params["model"] = _cache["lda"]
     return params
 
 
