@@ -186,6 +186,57 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return subprocess.call([sys.executable, str(folder / f"bench_{args.name}.py"), *args.extra])
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    import time
+
+    from neurosig.io.lsl import replay, stop_player
+
+    player = replay(args.file, name=args.name, chunk_size=args.chunk_size, loop=args.loop)
+    markers = f" and {player.name}-annotations (markers)" if len(player.annotations) else ""
+    print(
+        f"publishing {player.name} ({len(player.ch_names)} ch at {player.info['sfreq']:g} Hz){markers}"
+        f"{' in a loop' if args.loop else ''}; Ctrl-C to stop"
+    )
+    try:
+        while player.running:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_player(player)
+    return 0
+
+
+def cmd_stream(args: argparse.Namespace) -> int:
+    import signal
+
+    from neurosig.core.config import build_pipeline
+    from neurosig.io.lsl import LiveMonitor, LSLSource
+
+    pipeline = build_pipeline(args.pipeline, args.set or [])
+    if not isinstance(pipeline.source, LSLSource):
+        raise NeurosigError(
+            f"{args.pipeline}: `neurosig stream` needs a live source ({{type: lsl, name: ...}}), got "
+            f"{type(pipeline.source).__name__}; use `neurosig run` for files."
+        )
+    if args.duration is not None:
+        pipeline.source.duration = args.duration
+    pipeline.monitor = monitor = LiveMonitor(pipeline.source)
+
+    def stop(signum, frame):  # first Ctrl-C: finish cleanly; second: interrupt
+        pipeline.source.stop()
+        signal.signal(signal.SIGINT, previous)
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        summary = pipeline.run(progress=not args.no_progress)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    print(summary)
+    print(json.dumps(monitor.summary(), indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neurosig", description=__doc__)
     parser.add_argument("--version", action="version", version=f"neurosig {__version__}")
@@ -234,6 +285,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     demo.set_defaults(func=cmd_demo)
+
+    replay = sub.add_parser("replay", help="publish a recording and its annotations on LSL (mne-lsl)")
+    replay.add_argument("file", help="any recording MNE reads")
+    replay.add_argument("--name", help="stream name (default: the file's stem)")
+    replay.add_argument("--chunk-size", type=int, default=16, help="samples per pushed chunk")
+    replay.add_argument("--loop", action="store_true", help="start again at the end of the file")
+    replay.set_defaults(func=cmd_replay)
+
+    stream = sub.add_parser("stream", help="run a pipeline on a live LSL source until Ctrl-C")
+    stream.add_argument("pipeline", help="pipeline YAML with an lsl source (see pipelines/realtime.yaml)")
+    stream.add_argument("--duration", type=float, help="stop after this many seconds")
+    stream.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field")
+    stream.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    stream.set_defaults(func=cmd_stream)
 
     bench = sub.add_parser("bench", help="list or run the benchmarks in benchmarks/")
     bench.add_argument("name", nargs="?", help="benchmark name (omit to list)")

@@ -103,6 +103,19 @@ def _tiny_event_model() -> str:
     model = DelaySNN(pre.n_units, 8, 3, n_layers=1, kernel_size=3, tau=2.0, seed=0).eval()
     folder = Path(tempfile.mkdtemp(prefix="neurosig-test-"))
     return str(save_event_model(folder / "model.pt", model, pre, ["a", "b", "c"]))
+def _tiny_decoder() -> str:
+    import tempfile
+    from pathlib import Path
+
+    from mne.decoding import Vectorizer
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+    from sklearn.pipeline import make_pipeline
+
+    from neurosig.bci.online import save_decoder
+
+    epochs = _epochs()
+    model = make_pipeline(Vectorizer(), LinearDiscriminantAnalysis()).fit(epochs.data, epochs.labels)
+    return str(save_decoder(model, Path(tempfile.mkdtemp(prefix="neurosig-test-")) / "lda.joblib"))
 
 
 INPUTS = {
@@ -131,6 +144,8 @@ EXAMPLES: dict[str, tuple[dict, str, float, float]] = {
     "atat": ({}, "signal", 1e-4, 1e-10),
     # RVQ tokens (neurosig.eeg.rvq); the checkpoint is an untrained tiny tokenizer
     "rvq_tokenize": ({"checkpoint": "<tiny>"}, "eeg200", 0, 0),
+    # online decoding (neurosig.bci.online); the model is an LDA fitted on the example epochs
+    "classify": ({"model": "<lda>"}, "epochs", 1e-9, 1e-12),
     # event transforms (neurosig.events)
     "denoise": ({"filter_time": 3000}, "events", 0, 0),
     "refractory": ({"period": 2000}, "events", 0, 0),
@@ -172,6 +187,10 @@ def _params(name: str) -> dict:
         if "event_model" not in _cache:
             _cache["event_model"] = _tiny_event_model()
         params["checkpoint"] = _cache["event_model"]
+    if params.get("model") == "<lda>":
+        if "lda" not in _cache:
+            _cache["lda"] = _tiny_decoder()
+        params["model"] = _cache["lda"]
     return params
 
 

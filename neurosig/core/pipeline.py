@@ -75,6 +75,13 @@ class Pipeline:
     config_yaml : str
         The configuration this pipeline was built from, recorded in outputs.
 
+    Attributes
+    ----------
+    monitor : object | None
+        Optional observer of a live run (e.g. :class:`neurosig.io.lsl.LiveMonitor`): its
+        ``stage(label, seconds)`` gets each stage call's compute time, ``output(chunk)`` each chunk
+        the sink received, and ``postfix()`` the progress bar's text.
+
     Notes
     -----
     Memory is bounded by one chunk per stage plus the stages' state: chunks flow one at a time from
@@ -93,6 +100,7 @@ class Pipeline:
         self.sink = sink
         self.config_yaml = config_yaml
         self._seconds: dict[str, float] = {}
+        self.monitor = None
 
     def _labels(self) -> list[str]:
         return [f"{i}:{stage.name or type(stage).__name__}" for i, stage in enumerate(self.stages)]
@@ -103,7 +111,10 @@ class Pipeline:
             return
         t0 = time.perf_counter()
         outputs = list(self.stages[index].process(chunk))
-        self._seconds[labels[index]] += time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+        self._seconds[labels[index]] += seconds
+        if self.monitor is not None:
+            self.monitor.stage(labels[index], seconds)
         for out in outputs:
             yield from self._push(index + 1, out, labels)
 
@@ -123,6 +134,8 @@ class Pipeline:
                     break
                 summary.chunks_in += 1
                 summary.stream_seconds += chunk.duration
+                if self.monitor is not None and not bar.disable:
+                    bar.set_postfix_str(self.monitor.postfix(), refresh=False)
                 bar.update()
                 yield from self._push(0, chunk, labels)
             for index, stage in enumerate(self.stages):
@@ -169,6 +182,8 @@ class Pipeline:
                 t0 = time.perf_counter()
                 self.sink.write(chunk)
                 sink_seconds += time.perf_counter() - t0
+                if self.monitor is not None:
+                    self.monitor.output(chunk)
                 summary.chunks_out += 1
             t0 = time.perf_counter()
             for label, stage in zip(self._labels(), self.stages, strict=True):

@@ -28,7 +28,8 @@ class Epochs(Stage):
       seconds (default: ``length``, no overlap), labelled ``"fixed"``.
 
     Epochs that would start before the stream or end after it are dropped and counted in
-    :attr:`n_dropped`.
+    :attr:`n_dropped`. A marker may arrive after its sample (over LSL the marker stream is separate):
+    up to ``marker_delay`` seconds of signal are kept for late markers.
 
     Parameters
     ----------
@@ -40,6 +41,8 @@ class Epochs(Stage):
         Window length in seconds (fixed-length mode).
     step : float | None
         Seconds between fixed-length windows (default ``length``).
+    marker_delay : float
+        Seconds a marker may arrive after its onset's sample and still get its epoch (event-locked).
     """
 
     name = "epochs"
@@ -52,12 +55,14 @@ class Epochs(Stage):
         tmax: float = 4.0,
         length: Annotated[float, pydantic.Field(gt=0)] | None = None,
         step: Annotated[float, pydantic.Field(gt=0)] | None = None,
+        marker_delay: Annotated[float, pydantic.Field(ge=0)] = 1.0,
     ):
         self.events = events
         self.tmin = tmin
         self.tmax = tmax
         self.length = length
         self.step = step
+        self.marker_delay = marker_delay
 
     @classmethod
     def check_params(cls, params: dict[str, Any]) -> None:
@@ -117,7 +122,9 @@ class Epochs(Stage):
         end = self._buffer_start + self._buffer.shape[1]
         ready = [p for p in self._pending if p[0] + n_times <= end]
         self._pending = [p for p in self._pending if p[0] + n_times > end]
-        keep_from = end - max(0, int(np.ceil(-self.tmin * self._info.sfreq))) if self.events else end
+        sf = self._info.sfreq
+        late = int(np.ceil(self.marker_delay * sf))
+        keep_from = end - max(0, int(np.ceil(-self.tmin * sf))) - late if self.events else end
         keep_from = min([keep_from, *(p[0] for p in self._pending)])
         if ready:
             data = np.stack(

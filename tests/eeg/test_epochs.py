@@ -61,3 +61,21 @@ def test_ambiguous_or_inverted_windows_are_config_errors(params):
 def test_too_short_window_is_a_data_error():
     with pytest.raises(DataError, match="longer"):
         list(Epochs(length=0.001).process(SignalChunk(np.zeros((1, 10)), SignalInfo(100.0, ("a",)))))
+
+
+def test_marker_arriving_chunks_after_its_sample_still_gets_its_epoch():
+    """Over LSL a marker can ride on a later chunk than its sample (the marker stream is separate)."""
+    from neurosig.core.chunks import Marker
+
+    info = SignalInfo(100.0, ("a",))
+    x = np.arange(1000, dtype=np.float32)[None]
+    marker = Marker(2.0, 0.0, "T1")
+    on_time = SignalChunk(x, info, 0, (marker,))
+    late = [SignalChunk(x[:, i : i + 50], info, i, (marker,) if i == 250 else ()) for i in range(0, 1000, 50)]
+    expected = list(Epochs(events=["T1"], tmin=0.0, tmax=1.0).process(on_time))[0].data
+    stage = Epochs(events=["T1"], tmin=0.0, tmax=1.0)  # default marker_delay: 1 s
+    got = [c for chunk in late for c in stage.process(chunk)]
+    assert len(got) == 1 and stage.n_dropped == 0
+    np.testing.assert_array_equal(got[0].data, expected)
+    stage = Epochs(events=["T1"], tmin=0.0, tmax=1.0, marker_delay=0.0)
+    assert not [c for chunk in late for c in stage.process(chunk)] and stage.n_dropped == 1

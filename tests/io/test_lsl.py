@@ -1,0 +1,263 @@
+"""The LSL source, sink and replay on loopback: each test starts its own uniquely named streams."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mne_lsl")
+
+from neurosig.core.chunks import SignalChunk, SignalInfo  # noqa: E402
+from neurosig.core.config import build_pipeline  # noqa: E402
+from neurosig.core.errors import DataError  # noqa: E402
+from neurosig.core.pipeline import Pipeline  # noqa: E402
+from neurosig.core.stage import ChunkSource  # noqa: E402
+from neurosig.io.hdf5 import read_hdf5  # noqa: E402
+from neurosig.io.lsl import CLOCK_JUMP, GAP, LSLSink, LSLSource, find_stream, replay, stop_player  # noqa: E402
+
+SFREQ = 100.0
+N = 700  # 7 s
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    """A FIF file: a ramp (sample index, misc) and three EEG channels, with three annotations."""
+    import mne
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, N)) * 1e-5
+    x[0] = np.arange(N)
+    info = mne.create_info(["ramp", "C3", "Cz", "C4"], SFREQ, ["misc", "eeg", "eeg", "eeg"])
+    raw = mne.io.RawArray(x, info, verbose="error")
+    raw.set_annotations(mne.Annotations([4.5, 5.23, 6.0], [0, 0, 0], ["T1", "T2", "T1"]))
+    path = tmp_path_factory.mktemp("lsl") / "rec_raw.fif"
+    raw.save(path, verbose="error")
+    return path
+
+
+@pytest.fixture
+def player(recording):
+    """Start a replay of ``recording`` under a unique name; stop it afterwards."""
+    started = []
+
+    def start(name: str | None = None, **kwargs):
+        p = replay(recording, name=name or uuid.uuid4().hex, chunk_size=10, **kwargs)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        stop_player(p)
+
+
+def _received(chunks):
+    data = np.concatenate([c.data for c in chunks], axis=1)
+    return data, int(round(data[0, 0]))  # the ramp gives the file index of the first sample
+
+
+def test_source_streams_samples_in_order_with_markers_on_their_samples(player):
+    p = player()
+    chunks = list(LSLSource(name=p.name, markers=f"{p.name}-annotations", timeout=1.0))
+    data, first = _received(chunks)
+    assert np.array_equal(data[0], np.arange(first, N, dtype=np.float32))
+    assert [c.start for c in chunks] == list(np.cumsum([0] + [c.n_samples for c in chunks[:-1]]))
+    markers = [(round(m.onset * SFREQ) + first, m.description) for c in chunks for m in c.markers]
+    expected = [(450, "T1"), (523, "T2"), (600, "T1")]
+    assert markers == [e for e in expected if e[0] >= first]
+    for c in chunks:  # each marker rides on the chunk that holds its sample, or a later one
+        assert all(m.onset * SFREQ < c.stop for m in c.markers)
+
+
+def test_rate_or_channels_that_differ_from_the_pipeline_fail_before_any_sample(player):
+    p = player()
+    with pytest.raises(DataError, match="runs at 100 Hz but the pipeline expects sfreq=160"):
+        next(iter(LSLSource(name=p.name, sfreq=160.0)))
+    with pytest.raises(DataError, match=r"missing \['Fz'\]"):
+        next(iter(LSLSource(name=p.name, channels=["ramp", "C3", "Cz", "Fz"])))
+
+
+def test_missing_stream_lists_what_is_visible():
+    with pytest.raises(DataError, match="no LSL stream with name='nothing-"):
+        find_stream(name=f"nothing-{uuid.uuid4().hex}", timeout=0.2)
+
+
+def _offline(path, stages, first, tmp_path):
+    """``neurosig run`` on the same file cropped to the live run's first sample."""
+    import mne
+
+    raw = mne.io.read_raw_fif(path, verbose="error").crop(tmin=first / SFREQ)
+    cropped = tmp_path / "cropped_raw.fif"
+    raw.save(cropped, verbose="error")
+    config = {
+        "source": {"type": "file", "path": str(cropped), "picks": "all"},
+        "stages": stages,
+        "sink": {"type": "hdf5", "path": str(tmp_path / "offline.h5")},
+    }
+    build_pipeline(config).run()
+    return read_hdf5(tmp_path / "offline.h5")[0]
+
+
+@pytest.mark.parametrize(
+    "stages",
+    [
+        [{"type": "notch", "freqs": [30.0]}, {"type": "bandpass", "l_freq": 1.0, "h_freq": 20.0}],
+        [{"type": "highpass", "l_freq": 1.0}, {"type": "atat"}],
+    ],
+    ids=["filters", "atat"],
+)
+def test_live_hdf5_recording_equals_the_offline_run(player, recording, tmp_path, stages):
+    p = player()
+    out = p.name + "-out"
+    config = {
+        "source": {"type": "lsl", "name": p.name, "markers": f"{p.name}-annotations", "timeout": 3.0},
+        "stages": stages,
+        "sink": {
+            "type": "tee",
+            "sinks": [{"type": "hdf5", "path": str(tmp_path / "live.h5")}, {"type": "lsl", "name": out}],
+        },
+    }
+    summary = build_pipeline(config).run()
+    assert summary.output == f"{tmp_path / 'live.h5'} + lsl:{out}"
+    live, attrs = read_hdf5(tmp_path / "live.h5")
+    # the live run joined the replay late: its markers say where it started in the file
+    first = 600 - int(round(live.markers[-1].onset * SFREQ))
+    assert [m.description for m in live.markers] == ["T1", "T2", "T1"]
+    assert first + live.data.shape[1] == N  # and it saw the replay to its end
+    offline = _offline(recording, stages, first, tmp_path)
+    assert live.data.shape == offline.data.shape
+    np.testing.assert_allclose(live.data, offline.data, rtol=1e-5, atol=1e-12)
+    assert attrs["source"]["type"] == "lsl"
+
+
+def test_outlet_that_goes_away_and_returns_gives_a_gap_marker_recorded_in_hdf5(player, tmp_path):
+    name, source_id = uuid.uuid4().hex, uuid.uuid4().hex
+    first = player(name, source_id=source_id)
+    source = LSLSource(name=name, timeout=15.0, max_jitter=0.05)
+    pipeline = Pipeline(source, [], None)
+
+    def received_more_than(n: int) -> None:
+        deadline = time.monotonic() + 30
+        while getattr(source, "n_received", 0) <= n and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def restart():
+        received_more_than(50)
+        stop_player(first)
+        time.sleep(1.0)
+        player(name, source_id=source_id)
+        received_more_than(source.n_received + 100)
+        source.stop()
+
+    thread = threading.Thread(target=restart)
+    thread.start()
+    from neurosig.io.hdf5 import HDF5Sink
+
+    pipeline.sink = HDF5Sink(str(tmp_path / "gap.h5"))
+    pipeline.run()
+    thread.join()
+    chunk, _ = read_hdf5(tmp_path / "gap.h5")
+    gaps = [m for m in chunk.markers if m.description == GAP]
+    assert len(gaps) == 1
+    at = int(round(gaps[0].onset * SFREQ))
+    assert chunk.data[0, at] < chunk.data[0, at - 1]  # the replay started again from the top
+    assert 0.5 < gaps[0].duration < 3.0
+    assert source.n_dropped == pytest.approx(gaps[0].duration * SFREQ, abs=1)
+
+
+def _outlet(name: str, n_channels: int = 2):
+    from mne_lsl.lsl import StreamInfo, StreamOutlet
+
+    sinfo = StreamInfo(name, "EEG", n_channels, SFREQ, "float32", name)
+    sinfo.set_channel_names([f"ch{i}" for i in range(n_channels)])
+    return StreamOutlet(sinfo)
+
+
+def test_clock_jump_is_reported_and_marked():
+    from mne_lsl.lsl import local_clock
+
+    name = uuid.uuid4().hex
+    outlet = _outlet(name)
+    source = LSLSource(name=name, timeout=0.5)
+    received = []
+
+    def push():
+        outlet.wait_for_consumers(timeout=10)
+        time.sleep(0.3)
+        t = local_clock()
+        for i in range(6):
+            time.sleep(0.1)
+            t += 0.1 if i != 3 else -5.0  # the sender's clock steps back by 5 s
+            outlet.push_chunk(np.zeros((10, 2), np.float32), timestamp=t)
+
+    iterator = iter(source)
+    thread = threading.Thread(target=push)
+    with pytest.warns(RuntimeWarning, match="clock jumped by -5"):
+        thread.start()
+        received.extend(iterator)
+    thread.join()
+    outlet._del()
+    jumps = [m for c in received for m in c.markers if m.description == CLOCK_JUMP]
+    assert len(jumps) == 1 and jumps[0].duration == pytest.approx(-5.1, abs=0.05)
+
+
+def test_lsl_sink_publishes_signals_and_epoch_labels():
+    from mne_lsl.lsl import StreamInlet
+
+    from neurosig.core.chunks import EpochsChunk, EpochsInfo
+
+    name = uuid.uuid4().hex
+    info = SignalInfo(SFREQ, ("a", "b"))
+    data = np.arange(20, dtype=np.float32).reshape(2, 10)
+    sink = LSLSink(name)
+    sink.open(None)
+    sink.write(SignalChunk(data[:, :0], info))  # the outlet exists before the inlet looks
+    inlet = StreamInlet(find_stream(name))
+    inlet.open_stream(timeout=2)
+    time.sleep(0.2)
+    sink.write(SignalChunk(data, info))
+    values, _ = inlet.pull_chunk(timeout=2.0)
+    np.testing.assert_array_equal(np.array(values).T, data)
+    assert inlet.get_sinfo().get_channel_names() == ["a", "b"]
+    inlet.close_stream()
+    assert sink.commit() == f"lsl:{name}"
+
+    markers = LSLSink(name + "-m")
+    markers.open(None)
+    einfo = EpochsInfo(SFREQ, ("a",), ("eeg",), 0.0, 2)
+    markers.write(EpochsChunk(np.zeros((0, 1, 2)), einfo, [], []))
+    inlet = StreamInlet(find_stream(name + "-m"))
+    inlet.open_stream(timeout=2)
+    time.sleep(0.2)
+    markers.write(EpochsChunk(np.zeros((2, 1, 2)), einfo, [1.0, 2.0], ["left", "right"]))
+    got = []
+    deadline = time.monotonic() + 2
+    while len(got) < 2 and time.monotonic() < deadline:
+        values, _ = inlet.pull_chunk(timeout=0.2)
+        got += [v[0] for v in values]
+    assert got == ["left", "right"]
+    inlet.close_stream()
+    markers.commit()
+
+
+def test_lsl_sink_refuses_event_chunks():
+    from neurosig.core.chunks import EVENTS_DTYPE, EventChunk, EventInfo
+
+    sink = LSLSink(uuid.uuid4().hex)
+    sink.open(None)
+    with pytest.raises(DataError, match="publishes signals, epochs"):
+        sink.write(EventChunk(np.zeros(1, EVENTS_DTYPE), EventInfo((4, 4, 2))))
+
+
+def test_tee_sink_needs_typed_entries():
+    from neurosig.core.errors import ConfigError
+
+    pipeline = Pipeline(ChunkSource([]), [], None)
+    with pytest.raises(ConfigError, match="needs a type"):
+        from neurosig.core.tee import TeeSink
+
+        pipeline.sink = TeeSink([{"path": "x.h5"}])
+        pipeline.run()
