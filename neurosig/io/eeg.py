@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 import pydantic
@@ -177,10 +177,16 @@ class EEGFileSource(Source):
         self.chunk_duration = chunk_duration
         self.picks = picks
 
+    # channels left out whatever the picks: () for none, "bads" for those marked bad
+    _exclude: ClassVar[str | tuple[()]] = ()
+
+    def _read_raw(self):
+        return open_raw(self.path)
+
     def _open(self):
-        raw = open_raw(self.path)
+        raw = self._read_raw()
         try:
-            picks = raw.copy().pick(self.picks).ch_names if self.picks != "all" else raw.ch_names
+            picks = raw.copy().pick(self.picks, exclude=self._exclude).ch_names
         except ValueError as err:
             raise FormatError(f"picks={self.picks!r} selects no channel: {err}", path=self.path) from None
         return raw, [raw.ch_names.index(c) for c in picks]
