@@ -197,15 +197,19 @@ def map_tasks(
     n_workers: int = 2,
     progress: bool = False,
     unit: str = "recording",
+    shared: Any = None,
 ) -> list[Any]:
     """Apply ``function`` to every task, locally or on a Dask cluster; results in task order.
 
     ``function`` must be importable by the workers (a module-level function) and should report its
-    own failures in its result: an exception it raises ends the map. On Dask, a task whose worker
-    dies is rerun on another worker; the dashboard's address is printed when the cluster has one.
+    own failures in its result: an exception it raises ends the map. With ``shared`` (e.g. a
+    dataset every task reads), ``function(task, shared)`` is called, and Dask sends ``shared`` to
+    each worker once. On Dask, a task whose worker dies is rerun on another worker; the dashboard's
+    address is printed when the cluster has one.
     """
+    extra = () if shared is None else (shared,)
     if executor == "local":
-        return [function(t) for t in tqdm(tasks, disable=not progress, unit=unit)]
+        return [function(t, *extra) for t in tqdm(tasks, disable=not progress, unit=unit)]
     if executor != "dask":
         raise ConfigError(f"executor={executor!r} is not valid; choose 'local' or 'dask'.")
     try:
@@ -222,8 +226,11 @@ def map_tasks(
         if "dashboard" in client.scheduler_info().get("services", {}):
             print(f"dask dashboard: {client.dashboard_link}")
         run = uuid.uuid4().hex[:8]
+        if extra:
+            extra = (client.scatter(shared, broadcast=True),)
         futures = [
-            client.submit(function, t, pure=False, key=f"neurosig-{run}-{i}") for i, t in enumerate(tasks)
+            client.submit(function, t, *extra, pure=False, key=f"neurosig-{run}-{i}")
+            for i, t in enumerate(tasks)
         ]
         bar = tqdm(total=len(futures), disable=not progress, unit=unit)
         for _ in as_completed(futures):
