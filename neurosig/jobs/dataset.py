@@ -32,11 +32,13 @@ COLUMNS = {
     "recording": "recording",
     "status": "status",
     "duration_s": "duration (s)",
+    "bads": "bad in channels.tsv",
     "channels_interpolated": "channels interpolated",
     "epochs_rejected": "epochs rejected",
     "epochs_total": "epochs",
     "ica_removed": "ICA removed",
     "atat_gated_share": "AT-AT gated",
+    "atat_mean_gate": "AT-AT mean gate",
     "codebook_usage": "codebook usage",
     "seconds": "time (s)",
 }
@@ -112,7 +114,10 @@ def summarize_recording(result: TaskResult) -> dict[str, Any]:
                 row.update(_faster_summary(report))
             elif stage == "atat" and "gated_share" in report:
                 row["atat_gated_share"] = report["gated_share"]
+                row["atat_mean_gate"] = round(report["mean_gate"], 4)
         attrs = read_attrs(output)
+        if output == result.outputs[0] and "bads" in attrs.get("source", {}):
+            row["bads"] = attrs["source"]["bads"]
         if attrs.get("chunk_type") == "TokenChunk":
             row.update(_codebook_usage(output))
     try:
@@ -138,8 +143,10 @@ def _cell(key: str, value: Any) -> str:
         return "-"
     if key == "channels_interpolated":
         return "; ".join(f"{k}: {v}" for k, v in value.items()) or "none"
-    if key == "ica_removed":
+    if key in ("ica_removed", "bads"):
         return ", ".join(map(str, value)) or "none"
+    if key == "recording":
+        return Path(value).name
     if key in ("atat_gated_share", "codebook_usage"):
         return f"{100 * value:.1f} %"
     return str(value)

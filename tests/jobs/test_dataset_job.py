@@ -77,7 +77,10 @@ def test_cli_processes_a_bids_dataset_into_derivatives_with_reports_and_resumes(
     (row,) = [r for r in summary["recordings"] if "sub-01" in r["recording"]]
     assert row["duration_s"] == 30.0 and row["epochs_total"] == 15
     assert row["epochs_total"] - row["epochs_rejected"] == epochs.n_epochs
-    assert row["ica_removed"] is not None and row["channels_interpolated"] is not None
+    assert (
+        row["ica_removed"] is not None and row["channels_interpolated"] is not None and row["bads"] == ["Pz"]
+    )
+    assert 0 < row["atat_mean_gate"] < 1 and 0 <= row["atat_gated_share"] <= 1
     badness = [(r["epochs_rejected"] / r["epochs_total"]) for r in summary["recordings"]]
     assert badness == sorted(badness, reverse=True)  # worst first
     assert 0 < row["codebook_usage"] <= 1 and row["seconds"] > 0
