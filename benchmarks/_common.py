@@ -27,11 +27,45 @@ def median_seconds(fn: Callable[[], Any], repeats: int = 5, warmup: int = 1) -> 
     return statistics.median(times)
 
 
+_SIMD = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "amx_tile",
+    "neon",
+    "asimd",
+)
+
+
+def _cpu() -> dict[str, Any]:
+    """The CPU model and the SIMD extensions it has (from /proc/cpuinfo; else the platform's name)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    fields = {}
+    for line in lines:
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())  # the first CPU's
+    flags = (fields.get("flags") or fields.get("Features") or "").split()
+    return {
+        "cpu_model": fields.get("model name") or platform.processor() or platform.machine(),
+        "simd": [f for f in _SIMD if f in flags],
+    }
+
+
 def machine() -> dict[str, Any]:
-    """Facts about the machine a result was measured on."""
+    """Facts about the machine a result was measured on (CPU model and SIMD flags included)."""
     import numpy
 
     return {
+        **_cpu(),
+        "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),

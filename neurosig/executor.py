@@ -28,8 +28,7 @@ class TaskResult:
     """The outcome of one recording.
 
     ``output`` is the last pipeline's output; ``outputs`` lists every pipeline's, in order (one for a
-    pipeline, one per member for a suite); ``stream_seconds`` is the recording's duration as the first
-    pipeline read it (0 when skipped or failed).
+    pipeline, one per member for a suite).
     """
 
     input: str
@@ -39,7 +38,6 @@ class TaskResult:
     seconds: float
     error: str = ""
     outputs: list[str] = field(default_factory=list)
-    stream_seconds: float = 0.0
 
 
 @dataclass
@@ -54,16 +52,15 @@ def _run_one(task: _Task) -> TaskResult:
     t0 = time.perf_counter()
     last = ""
 
-    def result(status, attempt, error="", seconds=0.0) -> TaskResult:
-        out = task.outputs[-1]
+    def result(status, attempt, error="") -> TaskResult:
         elapsed = time.perf_counter() - t0
-        return TaskResult(task.input, out, status, attempt, elapsed, error, list(task.outputs), seconds)
+        return TaskResult(task.input, task.outputs[-1], status, attempt, elapsed, error, list(task.outputs))
 
     for attempt in range(1, task.retries + 2):
         try:
             summaries = [build_pipeline(load_config(m)).run() for m in task.members]
             status = "skipped" if all(s.skipped for s in summaries) else "done"
-            return result(status, attempt, seconds=summaries[0].stream_seconds)
+            return result(status, attempt)
         except NeurosigError as err:  # the user's data or config: retrying will not help
             return result("failed", attempt, str(err))
         except Exception as err:  # noqa: BLE001 - a crash of one task must not end the map
