@@ -125,3 +125,50 @@ def test_the_chain_does_not_depend_on_the_chunk_size(bids_root, tokenizer, suite
     np.testing.assert_array_equal(a_epochs.onsets, b_epochs.onsets)
     np.testing.assert_allclose(a_epochs.data, b_epochs.data, rtol=1e-3, atol=1e-9)
     assert (a_tokens.tokens == b_tokens.tokens).mean() > 0.99
+
+
+def test_dataset_job_simulates_a_bids_dataset_from_yaml(tokenizer, suite, tmp_path):
+    from neurosig.core.config import build_job
+
+    config = suite(tokenizer)
+    config["pipelines"][0]["stages"] = [  # a short chain keeps the test fast
+        {"type": "resample", "sfreq": 200.0},
+        {"type": "epochs", "length": 2.0},
+        {"type": "faster", "ica": False, "report_dir": "x"},
+    ]
+    job = {
+        "type": "dataset",
+        "simulate": {"subjects": ["01"], "duration": 12.0, "seed": 4},
+        "bids_root": str(tmp_path / "bids"),
+        "out_dir": str(tmp_path / "bids" / "derivatives" / "neurosig"),
+        "pipeline": config,
+    }
+    summary = build_job({"job": job}).run()
+    assert summary["recordings"] == {"done": 1, "skipped": 0, "failed": 0}
+    folder = tmp_path / "bids" / "derivatives" / "neurosig" / "sub-01" / "eeg"
+    assert sorted(p.name for p in folder.glob("*.h5")) == [
+        "sub-01_task-imagery_run-1_desc-clean_eeg.h5",
+        "sub-01_task-imagery_run-1_desc-tokens_eeg.h5",
+    ]
+    assert build_job({"job": job}).run()["recordings"]["skipped"] == 1
+    with pytest.raises(ConfigError, match="set bids_root"):
+        build_job({"job": {**job, "bids_root": None}}).run()
+
+
+def test_inputs_of_a_suite_are_named_after_each_member(tokenizer, suite, bids_root, tmp_path):
+    from neurosig.executor import map_pipeline
+
+    recording = find_recordings(bids_root)[0]
+    config = suite(tokenizer)
+    config["pipelines"][0]["stages"] = [
+        {"type": "resample", "sfreq": 200.0},
+        {"type": "epochs", "length": 2.0},
+    ]
+    (result,) = map_pipeline(config, [recording], tmp_path)
+    stem = recording.stem
+    assert result.status == "done"
+    assert result.outputs == [
+        str(tmp_path / f"{stem}_desc-clean.h5"),
+        str(tmp_path / f"{stem}_desc-tokens.h5"),
+    ]
+    assert read_hdf5(result.output)[1]["source"]["path"] == result.outputs[0]
