@@ -58,11 +58,12 @@ def cpu() -> dict[str, Any]:
 
 
 def machine() -> dict[str, Any]:
-    """Facts about the machine a result was measured on."""
+    """Facts about the machine a result was measured on (CPU model and SIMD flags included)."""
     import numpy
 
     return {
         **cpu(),
+        "load_average": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),

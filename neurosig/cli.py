@@ -64,17 +64,22 @@ def _run_config(path: str | Any, overrides: list[str], progress: bool) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if not args.inputs:
+    if not args.inputs and not args.bids_root:
         _run_config(args.pipeline, args.set or [], progress=not args.no_progress)
         return 0
     from neurosig.core.config import load_config
-    from neurosig.executor import map_pipeline
+    from neurosig.jobs.dataset import process_dataset
 
-    results = map_pipeline(
+    results, files = process_dataset(
         load_config(args.pipeline, args.set or []),
-        args.inputs,
         args.out_dir,
-        executor=args.executor,
+        inputs=args.inputs or (),
+        bids_root=args.bids_root,
+        subjects=args.subjects,
+        sessions=args.sessions,
+        tasks=args.tasks,
+        runs=args.runs,
+        executor="dask" if args.scheduler else args.executor,
         scheduler=args.scheduler,
         n_workers=args.workers,
         progress=not args.no_progress,
@@ -83,6 +88,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{r.status:8} {r.input} -> {r.output}" + (f"  ({r.error})" if r.error else ""))
     failed = sum(r.status == "failed" for r in results)
     print(f"{len(results) - failed} of {len(results)} recordings done or already complete, {failed} failed")
+    for name, path in files.items():
+        print(f"{name}: {path}")
     return 1 if failed else 0
 
 
@@ -249,9 +256,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     run.add_argument("--inputs", nargs="+", metavar="FILE", help="map the pipeline over these recordings")
-    run.add_argument("--out-dir", default="out", help="with --inputs: one OUT_DIR/NAME.h5 per recording")
+    run.add_argument(
+        "--bids-root", metavar="ROOT", help="map the pipeline over a BIDS dataset's EEG recordings"
+    )
+    for entity in ("subjects", "sessions", "tasks", "runs"):
+        run.add_argument(
+            f"--{entity}", nargs="+", metavar="ID", help=f"with --bids-root: only these {entity}"
+        )
+    run.add_argument(
+        "--out-dir",
+        default="out",
+        help="with --inputs or --bids-root: the outputs (BIDS derivatives for --bids-root) and the report",
+    )
     run.add_argument("--executor", choices=["local", "dask"], default="local", help="with --inputs")
-    run.add_argument("--scheduler", help="with --executor dask: address of a running scheduler")
+    run.add_argument("--scheduler", help="address of a running Dask scheduler (implies --executor dask)")
     run.add_argument("--workers", type=int, default=2, help="with --executor dask: local workers")
     run.set_defaults(func=cmd_run)
 

@@ -12,6 +12,7 @@ pipeline of the run is present.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import time
@@ -93,6 +94,27 @@ def _digest(rows: np.ndarray | None) -> str:
     return "" if rows is None else hashlib.sha256(np.asarray(rows, dtype=np.int64).tobytes()).hexdigest()
 
 
+def _model_key(pipeline: str, fold: Fold) -> tuple[str, int, str]:
+    """What a fold's fitted model depends on: pipeline, seed and training (or pretraining) trials."""
+    if fold.protocol == "transfer":
+        return pipeline, fold.seed - fold.index, _digest(fold.pretrain)
+    return pipeline, fold.seed, _digest(fold.train)
+
+
+def _serial(function: Callable, tasks: Sequence[Any], shared: Any, progress: bool = False) -> list[Any]:
+    """Run the fold groups one after another; the bar counts folds and shows their mean accuracy so far."""
+    results, accuracies = [], []
+    with tqdm(
+        total=sum(len(group[2]) for group in tasks), unit="fold", disable=not progress, desc="folds"
+    ) as bar:
+        for task in tasks:
+            results.append(function(task, shared))
+            accuracies += [record["metrics"]["accuracy"] for record in results[-1]]
+            bar.set_postfix(mean_accuracy=f"{np.mean(accuracies):.3f}", refresh=False)
+            bar.update(len(results[-1]))
+    return results
+
+
 def _fit_predict(
     factory: Factory,
     data: EpochsSet,
@@ -107,12 +129,11 @@ def _fit_predict(
     """
     t0 = time.perf_counter()
     with _quiet():
+        key = _model_key(pipeline, fold)
         if fold.protocol == "transfer":
-            base_seed = fold.seed - fold.index
-            key = (pipeline, base_seed, _digest(fold.pretrain))
             if key not in cache:
                 cache.clear()
-                cache[key] = factory(base_seed).fit(data.X[fold.pretrain], data.y[fold.pretrain])
+                cache[key] = factory(key[1]).fit(data.X[fold.pretrain], data.y[fold.pretrain])
             est = copy.deepcopy(cache[key])
             steps = [step for _, step in est.steps] if hasattr(est, "steps") else [est]
             X_train = data.X[fold.train]
@@ -120,7 +141,6 @@ def _fit_predict(
                 X_train = step.transform(X_train)
             steps[-1].fine_tune(X_train, data.y[fold.train])
         else:
-            key = (pipeline, fold.seed, _digest(fold.train))
             if key not in cache:
                 cache.clear()
                 cache[key] = factory(fold.seed).fit(data.X[fold.train], data.y[fold.train])
@@ -130,6 +150,44 @@ def _fit_predict(
     return y_pred, t1 - t0, time.perf_counter() - t1
 
 
+def _fold_record(
+    factory: Factory, data: EpochsSet, fold: Fold, cache: dict[tuple, Any], name: str, digest: str
+) -> dict[str, Any]:
+    y_pred, fit_s, pred_s = _fit_predict(factory, data, fold, cache, name)
+    y_true = data.y[fold.test]
+    return {
+        "protocol": fold.protocol,
+        "pipeline": name,
+        "subject": fold.subject,
+        "fold": fold.index,
+        "seed": fold.seed,
+        "n_train": len(fold.train),
+        "n_test": len(fold.test),
+        "classes": data.classes,
+        "y_true": y_true.tolist(),
+        "y_pred": y_pred.tolist(),
+        "metrics": fold_metrics(y_true, y_pred, data.classes),
+        "fit_seconds": fit_s,
+        "predict_seconds": pred_s,
+        "hash": digest,
+    }
+
+
+def _run_group(
+    group: tuple[str, Factory, list[tuple[Fold, str]], ResultStore | None], data: EpochsSet
+) -> list:
+    """Fit and score one group of folds that share their fitted model; save each record at once."""
+    name, factory, folds, store = group
+    cache: dict[tuple, Any] = {}
+    records = []
+    for fold, digest in folds:
+        record = _fold_record(factory, data, fold, cache, name, digest)
+        if store is not None:
+            store.save(record)
+        records.append(record)
+    return records
+
+
 def evaluate(
     data: EpochsSet,
     pipelines: Mapping[str, Factory],
@@ -137,6 +195,7 @@ def evaluate(
     store: ResultStore | None = None,
     config_id: str = "",
     progress: bool = False,
+    mapper: Callable[[Callable, Sequence[Any], Any], list[Any]] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Evaluate every pipeline on every fold (resuming from ``store``).
 
@@ -154,53 +213,52 @@ def evaluate(
     config_id : str
         Anything that identifies the configuration (part of each fold's hash).
     progress : bool
-        Show a progress bar per protocol and pipeline.
+        Show a progress bar over the folds still to compute (serial runs).
+    mapper : callable | None
+        ``mapper(function, tasks, shared)`` returns ``[function(t, shared) for t in tasks]``,
+        possibly in other processes (e.g. :func:`neurosig.executor.map_tasks` on a Dask cluster,
+        which ships ``shared``, the data, once per worker); ``None`` runs here, one task after
+        another. A task is the folds of one pipeline that share a fitted model, and each fold's
+        record is saved to ``store`` as soon as it is computed, so an interrupted run resumes.
 
     Returns
     -------
     records : list of dict
-        One per (pipeline, fold): labels, predictions, metrics, timings, hash.
+        One per (pipeline, fold), in protocol, pipeline, fold order: labels, predictions, metrics,
+        timings, hash.
     counts : dict
         ``{"computed": n, "resumed": n}``.
     """
     fingerprint = data.fingerprint()
-    records, counts = [], {"computed": 0, "resumed": 0}
+    slots: list[dict[str, Any] | None] = []
+    groups: list[tuple[str, Factory, list[tuple[Fold, str]], ResultStore | None]] = []
+    where: list[list[int]] = []
     protocols = list(dict.fromkeys(f.protocol for f in folds))
     for protocol in protocols:
         pfolds = [f for f in folds if f.protocol == protocol]
         for name, factory in pipelines.items():
             if protocol == "transfer" and not supports_transfer(factory(0)):
                 continue
-            cache: dict[tuple, Any] = {}
-            bar = tqdm(pfolds, desc=f"{protocol}/{name}", unit="fold", disable=not progress)
-            accuracies = []
-            for fold in bar:
+            last_key = None
+            for fold in pfolds:
                 digest = fold_hash(config_id, fingerprint, name, fold)
                 record = store.load(protocol, name, fold.subject, fold.index, digest) if store else None
-                if record is None:
-                    record = _new_record(factory, data, fold, cache, name, digest)
-                    if store is not None:
-                        store.save(record)
-                    counts["computed"] += 1
-                else:
-                    counts["resumed"] += 1
-                records.append(record)
-                accuracies.append(record["metrics"]["accuracy"])
-                bar.set_postfix(mean_accuracy=f"{np.mean(accuracies):.3f}")
-    return records, counts
-
-
-def _new_record(factory, data, fold, cache, name, digest) -> dict[str, Any]:
-    """Fit and predict one fold; its record with labels, predictions, metrics and timings."""
-    y_pred, fit_s, pred_s = _fit_predict(factory, data, fold, cache, name)
-    y_true, classes = data.y[fold.test], data.classes
-    return {
-        "protocol": fold.protocol, "pipeline": name, "subject": fold.subject, "fold": fold.index,
-        "seed": fold.seed, "n_train": len(fold.train), "n_test": len(fold.test),
-        "classes": classes, "y_true": y_true.tolist(), "y_pred": y_pred.tolist(),
-        "metrics": fold_metrics(y_true, y_pred, classes),
-        "fit_seconds": fit_s, "predict_seconds": pred_s, "hash": digest,
-    }  # fmt: skip
+                slots.append(record)
+                if record is not None:
+                    continue
+                key = _model_key(name, fold)
+                if key != last_key:  # folds that share a fitted model run in one task
+                    groups.append((name, factory, [], store))
+                    where.append([])
+                    last_key = key
+                groups[-1][2].append((fold, digest))
+                where[-1].append(len(slots) - 1)
+    counts = {"computed": sum(len(g[2]) for g in groups), "resumed": sum(r is not None for r in slots)}
+    mapper = mapper or functools.partial(_serial, progress=progress)
+    for indices, records in zip(where, mapper(_run_group, groups, data), strict=True):
+        for i, record in zip(indices, records, strict=True):
+            slots[i] = record
+    return slots, counts
 
 
 def check_coverage(

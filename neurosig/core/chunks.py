@@ -625,6 +625,9 @@ class TokenInfo(_Info):
         Scales (encoder branches) and residual levels per scale.
     codebook_size : int
         Codes per codebook; tokens lie in ``[0, codebook_size)``.
+    epoch_patches : int
+        Patches per epoch when the tokens come from an epochs stream (epoch ``e`` holds patches
+        ``e * epoch_patches`` to ``(e + 1) * epoch_patches - 1``); 0 for a continuous stream.
     """
 
     kind: ClassVar[str] = "tokens"
@@ -633,6 +636,7 @@ class TokenInfo(_Info):
     n_scales: int
     n_levels: int
     codebook_size: int
+    epoch_patches: int = 0
 
     def __post_init__(self):
         object.__setattr__(self, "ch_names", tuple(self.ch_names))

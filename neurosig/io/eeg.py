@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
 import pydantic
@@ -289,11 +289,17 @@ class EEGFileSource(Source):
         self.ch_types = ch_types
         self._opened: tuple[tuple[str, str, str], Any, list[int]] | None = None
 
+    # channels left out whatever the picks: () for none, "bads" for those marked bad
+    _exclude: ClassVar[str | tuple[()]] = ()
+
+    def _read_raw(self) -> Any:
+        return open_raw(self.path)
+
     def _open(self) -> tuple[Any, list[int]]:
         """The lazily opened recording and the indices of the picked channels, opened once per path."""
         key = (self.path, repr(self.picks), repr(self.ch_types))
         if self._opened is None or self._opened[0] != key:
-            raw = open_raw(self.path)
+            raw = self._read_raw()
             if self.ch_types:
                 unknown = sorted(set(self.ch_types) - set(raw.ch_names))
                 if unknown:
@@ -306,7 +312,7 @@ class EEGFileSource(Source):
                 except ValueError as err:
                     raise ConfigError(f"ch_types={self.ch_types!r}: {err}") from None
             try:
-                picks = raw.copy().pick(self.picks).ch_names if self.picks != "all" else raw.ch_names
+                picks = raw.copy().pick(self.picks, exclude=self._exclude).ch_names
             except ValueError as err:
                 raise FormatError(f"picks={self.picks!r} selects no channel: {err}", path=self.path) from None
             self._opened = (key, raw, [raw.ch_names.index(c) for c in picks])

@@ -17,10 +17,11 @@ on every fold (resuming finished folds), checks coverage and writes the report.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pydantic
 
@@ -34,6 +35,7 @@ from neurosig.core.registry import load
 from neurosig.core.stage import Job
 from neurosig.core.validate import check_option
 from neurosig.data.dataset import EpochsSet, balance_classes
+from neurosig.executor import map_tasks
 
 __all__ = ["BCIEvaluation", "DATASETS", "load_dataset"]
 
@@ -58,6 +60,10 @@ def load_dataset(spec: dict[str, Any]) -> EpochsSet:
         return loader(**params)
     except TypeError as err:
         raise ConfigError(f"dataset ({kind}): {err}; see the docstring of {DATASETS[kind]}.") from None
+
+
+def _map_folds(function, tasks, shared, scheduler: str | None, n_workers: int, progress: bool) -> list:
+    return map_tasks(function, tasks, "dask", scheduler, n_workers, progress, unit="task", shared=shared)
 
 
 class BCIEvaluation(Job):
@@ -94,6 +100,13 @@ class BCIEvaluation(Job):
         Deterministic torch algorithms (on by default).
     figures : bool
         Draw the PNG figures.
+    executor : {"local", "dask"}
+        Where folds run: here, one after another, or on Dask (``scheduler``, or a LocalCluster of
+        ``workers``). The results do not depend on it.
+    scheduler : str | None
+        Address of a running Dask scheduler (implies ``executor: dask``).
+    workers : int
+        LocalCluster workers when ``executor`` is ``dask`` without a scheduler.
     """
 
     name = "bci_eval"
@@ -112,6 +125,9 @@ class BCIEvaluation(Job):
         output: str = "out/bci_eval",
         deterministic: bool = True,
         figures: bool = True,
+        executor: Literal["local", "dask"] = "local",
+        scheduler: str | None = None,
+        workers: Annotated[int, pydantic.Field(ge=1)] = 2,
     ):
         self.dataset = dataset
         self.pipelines = pipelines
@@ -125,6 +141,9 @@ class BCIEvaluation(Job):
         self.output = output
         self.deterministic = deterministic
         self.figures = figures
+        self.executor = executor
+        self.scheduler = scheduler
+        self.workers = workers
 
     @classmethod
     def check_params(cls, params: dict[str, Any]) -> None:
@@ -141,7 +160,7 @@ class BCIEvaluation(Job):
         params = {
             k: v
             for k, v in self.get_params().items()
-            if k not in ("output", "figures", "pipelines", "protocols")
+            if k not in ("output", "figures", "pipelines", "protocols", "executor", "scheduler", "workers")
         }
         return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -167,7 +186,13 @@ class BCIEvaluation(Job):
             )
 
         pipes = {name: factory(name) for name in self.pipelines}
-        records, counts = evaluate(data, pipes, folds, ResultStore(self.output), self.config_id(), progress)
+        mapper = None
+        if self.executor == "dask" or self.scheduler:
+            mapper = functools.partial(
+                _map_folds, scheduler=self.scheduler, n_workers=self.workers, progress=progress
+            )
+        store = ResultStore(self.output)
+        records, counts = evaluate(data, pipes, folds, store, self.config_id(), progress, mapper)
         check_coverage(
             records,
             folds,

@@ -237,3 +237,23 @@ def test_every_fold_is_seeded_and_reproducible(trials):
     second, _ = evaluate(trials, pipes, folds)
     assert [r["y_pred"] for r in first] == [r["y_pred"] for r in second]
     assert len({r["seed"] for r in first}) == len(folds)
+
+
+@pytest.mark.slow
+def test_folds_on_two_dask_workers_equal_the_serial_run_and_resume(tmp_path):
+    pytest.importorskip("dask.distributed")
+    serial = build_job(_job_config(tmp_path / "serial", figures=False)).run()
+    dask_config = _job_config(tmp_path / "dask", figures=False, executor="dask", workers=2)
+    parallel = build_job(dask_config).run()
+    assert parallel["folds"] == serial["folds"] == {"computed": 12, "resumed": 0}
+    a, b = tmp_path / "serial" / "out", tmp_path / "dask" / "out"
+    results_a, results_b = (json.loads((x / "results.json").read_text()) for x in (a, b))
+    assert results_a["summary"] == results_b["summary"]
+    assert results_a["transfer_effect"] == results_b["transfer_effect"]
+    paths = sorted((a / "folds").rglob("*.json"))
+    assert len(paths) == 12
+    for path in paths:
+        mine, theirs = json.loads(path.read_text()), json.loads((b / path.relative_to(a)).read_text())
+        assert (mine["y_pred"], mine["hash"]) == (theirs["y_pred"], theirs["hash"]), path
+    (b / paths[0].relative_to(a)).unlink()  # one fold lost: the cluster recomputes only that one
+    assert build_job(dask_config).run()["folds"] == {"computed": 1, "resumed": 11}

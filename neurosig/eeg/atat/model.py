@@ -151,15 +151,19 @@ class ATAT(nn.Module):
         """Soft gate in (0, 1) per patch from the proxy."""
         return torch.sigmoid(self.gate_slope * (proxy - self.gate_threshold))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Denoise normalised epochs ``(batch, n_times)``; returns the same shape."""
+    def denoise(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Denoised epochs ``(batch, n_times)`` and the gate ``(batch, tokens)`` that weighed them."""
         batch = x.shape[0]
         proxy = self.noise_proxy(x)
         patches = x.reshape(batch, self.n_tokens, self.config.patch)
         tokens = self.embed(torch.cat([patches, proxy.unsqueeze(-1)], dim=-1)) + self.position
         artifact = self.head(self.transformer(tokens))
-        gate = self.gate(proxy).unsqueeze(-1)
-        return (patches - gate * artifact).reshape(batch, -1)
+        gate = self.gate(proxy)
+        return (patches - gate.unsqueeze(-1) * artifact).reshape(batch, -1), gate
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Denoise normalised epochs ``(batch, n_times)``; returns the same shape."""
+        return self.denoise(x)[0]
 
 
 class Discriminator(nn.Module):

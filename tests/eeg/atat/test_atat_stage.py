@@ -142,3 +142,23 @@ def test_shipped_weights_remove_real_emg_from_continuous_eeg(real_files):
     after = rms(out.data - clean) / rms(clean)
     np.testing.assert_allclose(before, 1.0, rtol=1e-6)
     assert np.all(after < 0.8 * before), after
+
+
+def test_gate_counts_do_not_depend_on_chunking_and_rise_with_emg():
+    chunk = make_chunk(256.0, 8.0, n_ch=4)
+    emg = chunk.data.copy()
+    rng = np.random.default_rng(1)
+    emg[1, 512:1024] += 3e-5 * rng.standard_normal(512)  # a 2-s muscle burst on one channel
+    noisy = SignalChunk(emg, chunk.info)
+    stage = ATATDenoise()  # the shipped AT-AT, whose gate is trained
+    run_stage(stage, [noisy])
+    whole = stage.side_output()
+    run_stage(stage, split_chunk(noisy, [100, 777, 1500]))
+    again = stage.side_output()
+    assert (again["windows"], again["gated"]) == (whole["windows"], whole["gated"])
+    assert again["mean_gate"] == pytest.approx(whole["mean_gate"], rel=1e-6)  # sums in another order
+    assert whole["windows"] == 4 * 9 and 0 <= whole["gated"] <= whole["windows"]  # 2-s windows, 1-s hop
+    assert whole["gated_share"] == whole["gated"] / whole["windows"]
+    assert 0 < whole["mean_gate"] < 1
+    run_stage(stage, [chunk])
+    assert stage.side_output()["mean_gate"] < whole["mean_gate"]

@@ -7,7 +7,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from neurosig.core.chunks import SignalChunk, SignalInfo, TokenChunk, concat_chunks
+from neurosig.core.chunks import (
+    EpochsChunk,
+    EpochsInfo,
+    SignalChunk,
+    SignalInfo,
+    TokenChunk,
+    concat_chunks,
+)
 from neurosig.core.config import build_pipeline
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.eeg.rvq.stage import RVQTokenize
@@ -86,3 +93,53 @@ def test_yaml_pipeline_writes_a_file_that_decodes_alone(tiny, tiny_checkpoint, t
     signal = decode_file(out)
     np.testing.assert_allclose(signal.data, tiny.decode(chunk.tokens.astype(np.int64)), rtol=1e-6, atol=1e-12)
     assert signal.info.sfreq == 200.0 and signal.data.shape[1] == chunk.tokens.shape[1] * 200
+
+
+def _epochs(signal: np.ndarray, n_times: int = 450) -> EpochsChunk:
+    """Consecutive epochs of ``n_times`` samples at 200 Hz cut from a signal."""
+    n = signal.shape[1] // n_times
+    data = signal[:, : n * n_times].reshape(signal.shape[0], n, n_times).transpose(1, 0, 2)
+    names = tuple(f"EEG{i}" for i in range(signal.shape[0]))
+    info = EpochsInfo(200.0, names, ("eeg",) * len(names), 0.0, n_times)
+    return EpochsChunk(np.ascontiguousarray(data), info, np.arange(n) * n_times / 200.0, ("a",) * n)
+
+
+@pytest.mark.filterwarnings("ignore:rvq_tokenize. the last 50 samples of every epoch")
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.integers(0, 8), max_size=5))
+def test_epochs_streaming_equals_each_epoch_alone(tiny, tiny_checkpoint, held_out_signal, cuts):
+    epochs = _epochs(held_out_signal[:, :3600])  # 8 epochs of 2.25 s: 2 patches each, 50 samples left
+    check_streaming_invariance(lambda: RVQTokenize(tiny_checkpoint), epochs, cuts, rtol=0, atol=0)
+    out = concat_chunks([c for c in run_stage(RVQTokenize(tiny_checkpoint), split_chunk(epochs, cuts))])
+    assert out.info.epoch_patches == 2 and out.tokens.shape[1] == 16
+    for e in range(epochs.n_epochs):
+        alone = tiny.encode(epochs.data[e, :, :400], 200.0)
+        np.testing.assert_array_equal(out.tokens[:, 2 * e : 2 * e + 2], alone)
+
+
+def test_epochs_shorter_than_a_patch_and_mixed_streams(tiny_checkpoint, held_out_signal):
+    with pytest.raises(DataError, match="epochs have 150 samples, fewer than one patch"):
+        run_stage(RVQTokenize(tiny_checkpoint), [_epochs(held_out_signal, 150)])
+    stage = RVQTokenize(tiny_checkpoint)
+    list(stage.process(_epochs(held_out_signal[:, :800], 400)))
+    with pytest.raises(DataError, match="continuous and epochs"):
+        list(stage.process(_chunk(held_out_signal[:, :400])))
+
+
+def test_epoch_tokens_round_trip_through_a_file(tiny_checkpoint, held_out_signal, tmp_path):
+    from neurosig.cli import file_info
+    from neurosig.core.pipeline import Pipeline
+    from neurosig.core.stage import ChunkSource
+    from neurosig.eeg.rvq.store import RVQTokenSink
+    from neurosig.io.hdf5 import HDF5Source
+
+    epochs = _epochs(held_out_signal[:, :2400], 400)
+    out = tmp_path / "tokens.h5"
+    sink = RVQTokenSink(str(out), tiny_checkpoint)
+    Pipeline(ChunkSource(split_chunk(epochs, [2, 3])), [RVQTokenize(tiny_checkpoint)], sink).run()
+    direct = concat_chunks(run_stage(RVQTokenize(tiny_checkpoint), [epochs]))
+    back = concat_chunks(list(HDF5Source(str(out), chunk_size=5)))
+    np.testing.assert_array_equal(back.tokens, direct.tokens)
+    assert back.info == direct.info and back.info.epoch_patches == 2
+    info = file_info(str(out))
+    assert info["stream_info"]["epoch_patches"] == 2 and info["chunk_type"] == "TokenChunk"

@@ -1,0 +1,191 @@
+"""Dataset processing throughput: the 14 eegmmidb S001 runs as a BIDS dataset, through the whole chain.
+
+The runs are laid out as BIDS with mne-bids in a temporary folder (EDF copied as is, events.tsv from
+the annotations). Measured, one thread per process (``OMP_NUM_THREADS=1``, torch 1 thread):
+
+- the whole chain, ``pipelines/dataset.yaml`` (notch → band-pass → AT-AT → resample → epochs →
+  FASTER with a 20-component ICA → RVQ tokens of the small preset, cleaned epochs and tokens
+  stored, the dataset report), on a Dask LocalCluster of 1 and of 2 workers: recordings per minute,
+  real-time factor, and the scaling efficiency (speed-up / 2). The tokenizer is the small preset
+  untrained (kmeans off): encoding costs the same whatever the weights;
+- side by side on one core, the same steps as the script a user writes today with MNE and
+  mne-faster: read, notch and band-pass filter, 2-s epochs, mne-faster steps 1, 2 and 4 with the
+  interpolations, save the epochs as FIF; ours is ``neurosig run`` of the same steps (``faster``
+  with ``metrics: mne-faster``, no ICA) into HDF5, run in this process. Both run once on the first
+  recording before the timings (imports, compiled kernels).
+
+Writes ``benchmarks/results/dataset.json`` and prints a markdown table.
+
+Run: ``python benchmarks/bench_dataset.py [--runs 1 2 ...] [--skip-workers]``
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import yaml  # noqa: E402
+
+try:
+    from _common import save
+except ImportError:  # run as a module from the repository root
+    from benchmarks._common import save
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = (
+    Path(os.environ.get("NEUROSIG_SHARED_DATA", REPO.parent / "shared" / "data"))
+    / "eeg"
+    / "eegmmidb"
+    / "S001"
+)
+
+
+def make_bids(runs: list[int], root: Path) -> float:
+    """Lay the runs out as BIDS (sub-001, task eegmmidb); return their total duration in seconds."""
+    import mne
+    import mne_bids
+
+    total = 0.0
+    for run in runs:
+        raw = mne.io.read_raw_edf(SHARED / f"S001R{run:02d}.edf", preload=False, verbose="error")
+        total += raw.n_times / raw.info["sfreq"]
+        path = mne_bids.BIDSPath(subject="001", task="eegmmidb", run=run, datatype="eeg", root=root)
+        mne_bids.write_raw_bids(raw, path, overwrite=True, verbose="error")
+    return total
+
+
+def mne_script(runs: list[int], out: Path) -> None:
+    """What a user writes today: MNE and mne-faster, recording by recording."""
+    import mne
+    import mne_faster
+
+    out.mkdir(parents=True, exist_ok=True)
+    for run in runs:
+        raw = mne.io.read_raw_edf(SHARED / f"S001R{run:02d}.edf", preload=True, verbose="error")
+        mne.datasets.eegbci.standardize(raw)
+        raw.set_montage("standard_1005", verbose="error")
+        raw.notch_filter(60.0, verbose="error")
+        raw.filter(1.0, 40.0, verbose="error")
+        epochs = mne.make_fixed_length_epochs(raw, duration=2.0, preload=True, verbose="error")
+        epochs.info["bads"] = mne_faster.find_bad_channels(epochs)
+        if epochs.info["bads"]:
+            epochs.interpolate_bads(verbose="error")
+        epochs.drop(mne_faster.find_bad_epochs(epochs), verbose="error")
+        for i, bad in enumerate(mne_faster.find_bad_channels_in_epochs(epochs)):
+            if bad:
+                one = epochs[i]
+                one.info["bads"] = list(bad)
+                one.interpolate_bads(verbose="error")
+                epochs._data[i] = one.get_data()[0]
+        epochs.save(out / f"S001R{run:02d}-epo.fif", overwrite=True, verbose="error")
+
+
+def same_steps() -> dict:
+    """Ours for the MNE script's steps: file → notch → band-pass → epochs → FASTER 1, 2, 4 → HDF5."""
+    return {
+        "name": "faster_steps",
+        "source": {"type": "file", "path": "", "chunk_duration": 10.0, "picks": "eeg"},
+        "stages": [
+            {"type": "notch", "freqs": [60.0]},
+            {"type": "bandpass", "l_freq": 1.0, "h_freq": 40.0},
+            {"type": "epochs", "length": 2.0},
+            {"type": "faster", "metrics": "mne-faster", "ica": False, "band": [1.0, 40.0]},
+        ],
+        "sink": {"type": "hdf5", "path": ""},
+    }
+
+
+def whole_chain(checkpoint: str) -> dict:
+    config = yaml.safe_load((REPO / "pipelines" / "dataset.yaml").read_text())
+    tokens = config["pipelines"][1]
+    tokens["stages"][0]["checkpoint"] = tokens["sink"]["checkpoint"] = checkpoint
+    return config
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, nargs="+", default=list(range(1, 15)))
+    parser.add_argument("--skip-workers", action="store_true", help="only the one-core comparison")
+    args = parser.parse_args()
+    import torch
+
+    from neurosig.eeg.rvq.tokenizer import Tokenizer
+    from neurosig.executor import map_pipeline
+    from neurosig.jobs.dataset import process_dataset
+
+    torch.set_num_threads(1)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="neurosig-bench-dataset-") as tmp:
+        tmp = Path(tmp)
+        root = tmp / "bids"
+        seconds = make_bids(args.runs, root)
+        n = len(args.runs)
+        files = [SHARED / f"S001R{r:02d}.edf" for r in args.runs]
+
+        def row(what: str, workers: int, wall: float, **extra) -> dict:
+            return {
+                "pipeline": what,
+                "workers": workers,
+                "recordings": n,
+                "wall_s": round(wall, 2),
+                "recordings_per_min": round(60 * n / wall, 2),
+                "realtime_factor": round(seconds / wall, 1),
+                "vs_mne": "",
+                "scaling_efficiency": "",
+                **extra,
+            }
+
+        mne_script(args.runs[:1], tmp / "warmup-mne")  # imports and caches outside the timings
+        map_pipeline(same_steps(), files[:1], tmp / "warmup-ours")
+        t0 = time.perf_counter()
+        mne_script(args.runs, tmp / "mne")
+        theirs = time.perf_counter() - t0
+        rows.append(row("MNE + mne-faster script (steps 1, 2, 4)", 1, theirs))
+        t0 = time.perf_counter()
+        results = map_pipeline(same_steps(), files, tmp / "ours")
+        ours = time.perf_counter() - t0
+        assert all(r.status == "done" for r in results), [r.error for r in results]
+        rows.append(row("neurosig, same steps (steps 1, 2, 4)", 1, ours, vs_mne=round(theirs / ours, 2)))
+
+        if not args.skip_workers:
+            checkpoint = str(Tokenizer.from_preset("small", seed=0, kmeans_init=False).save(tmp / "small.pt"))
+            walls = {}
+            for workers in (1, 2):
+                t0 = time.perf_counter()
+                results, _ = process_dataset(
+                    whole_chain(checkpoint),
+                    tmp / f"chain{workers}",
+                    bids_root=root,
+                    executor="dask",
+                    n_workers=workers,
+                )
+                walls[workers] = time.perf_counter() - t0
+                failed = [r.error for r in results if r.status != "done"]
+                assert not failed, failed
+                extra = {}
+                if workers == 2:
+                    extra["scaling_efficiency"] = round(walls[1] / walls[2] / 2, 2)
+                rows.append(
+                    row(
+                        "neurosig, whole chain (AT-AT, ICA, tokens, report)", workers, walls[workers], **extra
+                    )
+                )
+    save(
+        "dataset",
+        rows,
+        runs=args.runs,
+        recording_seconds=seconds,
+        note="one thread per process; wall times include starting the LocalCluster and the report",
+        targets={"vs_mne_one_core": 3.0, "scaling_1_to_2_workers": 1.7},
+    )
+
+
+if __name__ == "__main__":
+    main()
