@@ -8,11 +8,11 @@ import json
 import numpy as np
 import pytest
 import yaml
-from neurosig.eeg.faster_stages import Faster
 
 from neurosig.cli import main
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.eeg.epochs import Epochs
+from neurosig.eeg.faster.stages import Faster
 from neurosig.io.eeg import EEGFileSource
 
 
