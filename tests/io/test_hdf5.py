@@ -82,8 +82,10 @@ def test_every_chunk_type_round_trips(tmp_path, kind):
     chunk = CHUNKS[kind]
     path = tmp_path / f"{kind}.h5"
     _write(path, split_chunk(chunk, [3, 17, 18]))
-    back = list(HDF5Source(str(path), chunk_size=11))
+    source = HDF5Source(str(path), chunk_size=11)
+    back = list(source)
     assert_chunks_close([chunk], back, rtol=0, atol=0)
+    assert source.n_chunks == len(back)  # the progress bar's total
     whole, attrs = read_hdf5(path)
     assert_chunks_close([chunk], [whole], rtol=0, atol=0)
     assert (
