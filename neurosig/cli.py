@@ -131,8 +131,23 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2, default=str))
     else:
-        _print_mapping(info)
+        _print_mapping(_for_reading(info))
     return 0
+
+
+def _for_reading(info: dict[str, Any]) -> dict[str, Any]:
+    """``file_info`` as the text form shows it: the source's parameters only where no pipeline YAML
+    (which holds them) is shown, and channel positions counted (``--json`` gives them all)."""
+    info = dict(info)
+    source = info.get("source")
+    if isinstance(source, dict) and info.get("pipeline") and "params" in source:
+        info["source"] = {k: v for k, v in source.items() if k != "params"}
+    stream = info.get("stream_info")
+    if isinstance(stream, dict) and stream.get("ch_pos"):
+        placed = sum(p is not None for p in stream["ch_pos"])
+        stream = {**stream, "ch_pos": f"{placed} of {len(stream['ch_pos'])} channels (x, y, z in m; --json)"}
+        info["stream_info"] = stream
+    return info
 
 
 def cmd_convert(args: argparse.Namespace) -> int:

@@ -69,9 +69,11 @@ sink: {{type: hdf5, path: {out}}}
     assert report[0] == "  reports/2:faster:"
     assert "    bad_channels: T8" in report and "    steps: (3 entries)" in report
     assert "  sfreq: 128.0 Hz" in lines and "  tmin: 0.0 s" in lines
+    assert "  type: simulate" in lines and "  params:" not in lines  # the pipeline YAML holds them
     assert main(["info", str(out), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["stream_info"]["sfreq"] == 128.0 and "type: faster" in info["pipeline"]
+    assert info["source"]["params"]["seed"] == 3
     assert info["reports"]["reports/2:faster"]["bad_channels"] == ["T8"]
 
 

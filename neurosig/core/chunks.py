@@ -39,6 +39,7 @@ from neurosig.dtypes import EVENTS_DTYPE, check_events_dtype
 __all__ = [
     "EVENTS_DTYPE",
     "Marker",
+    "Position",
     "SignalInfo",
     "SignalChunk",
     "EpochsInfo",
@@ -79,6 +80,59 @@ class _Info:
     def to_json(self) -> str:
         """Return :meth:`to_dict` as JSON."""
         return json.dumps(self.to_dict())
+
+
+#: One channel's position: ``(x, y, z)`` in metres, head frame, or ``None`` when it has none.
+Position = tuple[float, float, float] | None
+
+
+def _check_ch_pos(ch_pos: Sequence[Sequence[float] | None], n_channels: int) -> tuple[Position, ...]:
+    """``ch_pos`` as a tuple of ``(x, y, z)`` tuples or ``None``; empty when no channel has one."""
+    out: list[Position] = []
+    for i, p in enumerate(ch_pos):
+        if p is None:
+            out.append(None)
+            continue
+        xyz = tuple(float(v) for v in p)
+        if len(xyz) != 3 or not np.all(np.isfinite(xyz)):
+            raise DataError(f"ch_pos[{i}] must be (x, y, z) in metres or None, got {p!r}.")
+        out.append(xyz)
+    if out and len(out) != n_channels:
+        raise DataError(f"{n_channels} channel names but {len(out)} channel positions.")
+    return tuple(out) if any(p is not None for p in out) else ()
+
+
+class _ChannelInfo(_Info):
+    """Shared behaviour of the infos of channel streams (names, types and optional positions)."""
+
+    ch_names: tuple[str, ...]
+    ch_types: tuple[str, ...]
+    ch_pos: tuple[Position, ...]
+
+    @property
+    def n_channels(self) -> int:
+        """Number of channels."""
+        return len(self.ch_names)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As :meth:`_Info.to_dict`, leaving out ``ch_pos`` when no channel has a position (so the
+        stored info of a stream without positions reads as it did before positions existed)."""
+        d = super().to_dict()
+        if not self.ch_pos:
+            del d["ch_pos"]
+        return d
+
+    def positions(self) -> dict[str, np.ndarray]:
+        """Channel name → position ``(x, y, z)`` in metres (head frame), for channels that have one."""
+        return {c: np.array(p) for c, p in zip(self.ch_names, self.ch_pos, strict=False) if p is not None}
+
+    def pick(self, index: Sequence[int]):
+        """The info of the channels at ``index`` (names, types and positions), in that order."""
+        return self.replace(
+            ch_names=tuple(self.ch_names[i] for i in index),
+            ch_types=tuple(self.ch_types[i] for i in index),
+            ch_pos=tuple(self.ch_pos[i] for i in index) if self.ch_pos else (),
+        )
 
 
 class _Chunk:
@@ -185,7 +239,7 @@ class Marker:
 
 
 @dataclass(frozen=True)
-class SignalInfo(_Info):
+class SignalInfo(_ChannelInfo):
     """What a continuous multichannel signal stream is.
 
     Parameters
@@ -198,6 +252,9 @@ class SignalInfo(_Info):
         MNE channel types (``"eeg"``, ``"eog"``, ``"emg"``, ``"misc"``, ...), one per channel.
     unit : str
         Physical unit of the samples (``"V"`` for EEG, as in MNE).
+    ch_pos : tuple of (x, y, z) or None
+        Each channel's scalp position in metres (MNE's head frame), ``None`` for a channel without
+        one; empty (the default) when no channel has a position.
     """
 
     kind: ClassVar[str] = "signal"
@@ -205,22 +262,19 @@ class SignalInfo(_Info):
     ch_names: tuple[str, ...]
     ch_types: tuple[str, ...] = ()
     unit: str = "V"
+    ch_pos: tuple[Position, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "ch_names", tuple(self.ch_names))
         types = tuple(self.ch_types) or ("eeg",) * len(self.ch_names)
         object.__setattr__(self, "ch_types", types)
+        object.__setattr__(self, "ch_pos", _check_ch_pos(self.ch_pos, len(self.ch_names)))
         if len(types) != len(self.ch_names):
             raise DataError(f"{len(self.ch_names)} channel names but {len(types)} channel types.")
         if len(set(self.ch_names)) != len(self.ch_names):
             raise DataError(f"channel names must be unique, got {list(self.ch_names)}.")
         if not np.isfinite(self.sfreq) or self.sfreq <= 0:
             raise DataError(f"sfreq must be a positive number of Hz, got {self.sfreq!r}.")
-
-    @property
-    def n_channels(self) -> int:
-        """Number of channels."""
-        return len(self.ch_names)
 
 
 def _check_array(name: str, data: np.ndarray, ndim: int, what: str) -> None:
@@ -330,7 +384,7 @@ class SignalChunk(_Chunk):
 
 
 @dataclass(frozen=True)
-class EpochsInfo(_Info):
+class EpochsInfo(_ChannelInfo):
     """What a stream of fixed-length epochs is.
 
     Parameters
@@ -345,6 +399,8 @@ class EpochsInfo(_Info):
         Samples per epoch.
     unit : str
         Physical unit of the samples.
+    ch_pos : tuple of (x, y, z) or None
+        As in :class:`SignalInfo`.
     """
 
     kind: ClassVar[str] = "epochs"
@@ -354,15 +410,12 @@ class EpochsInfo(_Info):
     tmin: float
     n_times: int
     unit: str = "V"
+    ch_pos: tuple[Position, ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "ch_names", tuple(self.ch_names))
         object.__setattr__(self, "ch_types", tuple(self.ch_types))
-
-    @property
-    def n_channels(self) -> int:
-        """Number of channels."""
-        return len(self.ch_names)
+        object.__setattr__(self, "ch_pos", _check_ch_pos(self.ch_pos, len(self.ch_names)))
 
 
 @dataclass(frozen=True, eq=False)

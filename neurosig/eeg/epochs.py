@@ -93,7 +93,8 @@ class Epochs(Stage):
             n_times, tmin = int(round((self.tmax - self.tmin) * sf)) + 1, self.tmin
         if n_times < 2:
             raise DataError(f"epochs of {n_times} sample(s) at {sf} Hz; make the window longer.")
-        self._info = EpochsInfo(sf, chunk.info.ch_names, chunk.info.ch_types, tmin, n_times, chunk.info.unit)
+        info = chunk.info
+        self._info = EpochsInfo(sf, info.ch_names, info.ch_types, tmin, n_times, info.unit, info.ch_pos)
         self._buffer = np.zeros((chunk.info.n_channels, 0), dtype=np.float32)
         self._buffer_start = chunk.start
 

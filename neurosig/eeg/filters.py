@@ -259,9 +259,7 @@ class Pick(Stage):
                 if not index:
                     raise DataError(f"no channel of types {self.types}; the stream has {sorted(set(types))}.")
             self._index = np.array(index)
-            self._info = chunk.info.replace(
-                ch_names=tuple(names[i] for i in index), ch_types=tuple(types[i] for i in index)
-            )
+            self._info = chunk.info.pick(index)
         yield SignalChunk(chunk.data[self._index], self._info, chunk.start, chunk.markers)
 
 

@@ -16,13 +16,21 @@ from typing import Annotated, Any, ClassVar
 import numpy as np
 import pydantic
 
-from neurosig.core.chunks import Marker, SignalChunk, SignalInfo
+from neurosig.core.chunks import Marker, Position, SignalChunk, SignalInfo
 from neurosig.core.errors import ConfigError, FormatError
 from neurosig.core.stage import Source
 from neurosig.core.validate import check_existing_file, did_you_mean
 from neurosig.io.digest import sha256_file
 
-__all__ = ["EEGFileSource", "open_raw", "eeg_file_info", "check_edf_header", "MAX_EDF_SFREQ"]
+__all__ = [
+    "EEGFileSource",
+    "open_raw",
+    "read_montage",
+    "channel_positions",
+    "eeg_file_info",
+    "check_edf_header",
+    "MAX_EDF_SFREQ",
+]
 
 _MNE_EXTENSIONS = (
     ".edf .bdf .gdf .fif .fif.gz .vhdr .set .cnt .mff .raw .nxe .eeg .data .lay .nedf .snirf "
@@ -218,6 +226,74 @@ def open_raw(path: str | Path):
     return raw
 
 
+def read_montage(montage: str) -> Any:
+    """A montage by name or file.
+
+    Parameters
+    ----------
+    montage : str
+        An MNE built-in montage (``mne.channels.get_builtin_montages()``: ``standard_1005``, which
+        MNE ≥ 1.13 calls ``colin27_1005``, ``biosemi64``, ``GSN-HydroCel-128``, ...) or a file
+        :func:`mne.channels.read_custom_montage` reads (``.elc``, ``.sfp``, ``.loc``, ``.bvef``, ...).
+
+    Returns
+    -------
+    mne.channels.DigMontage
+        In MNE's head frame when the montage has fiducials (built-in templates come in their MRI
+        frame; their head frame is where recordings' digitised positions are).
+
+    Raises
+    ------
+    ConfigError
+        If ``montage`` is neither a built-in name nor an existing file (with the closest name).
+    FormatError
+        If the file is not a montage MNE reads.
+    """
+    import mne
+
+    builtin = mne.channels.get_builtin_montages()
+    renamed = "colin27_" + montage.removeprefix("standard_")  # MNE 1.13 renamed standard_1005 and kin
+    if montage.startswith("standard_") and renamed in builtin:
+        montage = renamed
+    if montage in builtin:
+        return _in_head_frame(mne.channels.make_standard_montage(montage))
+    path = Path(montage)
+    if not path.is_file():
+        raise ConfigError(
+            f"montage={montage!r} is neither an MNE built-in montage nor an existing montage file; "
+            f"name one of {sorted(builtin)} or the path of a montage file (.elc, .sfp, .loc, .bvef, ...)."
+            f"{did_you_mean(montage, [*builtin, 'standard_1005', 'standard_1020'])}"
+        )
+    try:
+        return _in_head_frame(mne.channels.read_custom_montage(path, verbose="error"))
+    except Exception as err:  # noqa: BLE001 - MNE raises many types for unreadable montage files
+        raise FormatError(f"MNE cannot read this file as a montage: {err}", path=path) from None
+
+
+def _in_head_frame(montage: Any) -> Any:
+    """``montage`` moved into MNE's head frame, when it is elsewhere and has the fiducials to do so."""
+    import mne
+
+    pos = montage.get_positions()
+    if pos["coord_frame"] != "head" and all(pos[k] is not None for k in ("nasion", "lpa", "rpa")):
+        montage.apply_trans(mne.channels.compute_native_head_t(montage))
+    return montage
+
+
+def channel_positions(raw: Any, idx: list[int]) -> tuple[Position, ...]:
+    """The positions of channels ``idx`` of an MNE recording, in metres (head frame).
+
+    A channel whose location is unset (all zeros or NaN, as MNE leaves channels without one) gets
+    ``None``.
+    """
+    out: list[Position] = []
+    for i in idx:
+        loc = np.asarray(raw.info["chs"][i]["loc"][:3], dtype=float)
+        ok = np.all(np.isfinite(loc)) and np.any(loc != 0)
+        out.append((float(loc[0]), float(loc[1]), float(loc[2])) if ok else None)
+    return tuple(out)
+
+
 def _markers(raw) -> list[Marker]:
     annotations = raw.annotations
     offset = raw.first_samp / raw.info["sfreq"] if annotations.orig_time is not None else 0.0
@@ -267,11 +343,18 @@ class EEGFileSource(Source):
     ch_types : dict of str to str | None
         Channel types to set before picking, by channel name (MNE types: ``eeg``, ``eog``, ``emg``,
         ``misc``, ...), e.g. ``{EOG1: eog, EOG2: eog}`` for EOG channels a file types as EEG.
+    montage : str | None
+        Channel positions to use instead of those stored in the file: an MNE built-in montage
+        (``standard_1005``, ``biosemi64``, ...) or a montage file (see :func:`read_montage`),
+        matched to the channel names case-insensitively. Channels it does not name have no position.
+        ``None``: the positions stored in the file (EEGLAB chanlocs, FIF digitisation, ...), if any.
 
     Notes
     -----
     Data are volts (MNE's unit for EEG), float32. Markers carry onsets in seconds from the first
-    sample of the file.
+    sample of the file. The stream info carries the picked channels' positions in metres
+    (``SignalInfo.ch_pos``), so that stages such as FASTER interpolate from the recording's own
+    positions.
     """
 
     name = "file"
@@ -282,12 +365,26 @@ class EEGFileSource(Source):
         chunk_duration: Annotated[float, pydantic.Field(gt=0)] = 1.0,
         picks: str | list[str] = "data",
         ch_types: dict[str, str] | None = None,
+        montage: str | None = None,
     ):
         self.path = path
         self.chunk_duration = chunk_duration
         self.picks = picks
         self.ch_types = ch_types
-        self._opened: tuple[tuple[str, str, str], Any, list[int]] | None = None
+        self.montage = montage
+        self._opened: tuple[tuple[str, ...], Any, list[int]] | None = None
+
+    def _set_montage(self, raw: Any) -> None:
+        """Replace the file's positions by :attr:`montage`'s; refuse one that names no channel."""
+        montage = read_montage(self.montage)
+        names = {c.lower() for c in montage.ch_names}
+        if not any(c.lower() in names for c in raw.ch_names):
+            raise ConfigError(
+                f"montage={self.montage!r} names none of the channels of {self.path} "
+                f"({raw.ch_names[:8]}{' ...' if len(raw.ch_names) > 8 else ''}); choose the montage "
+                "the recording follows, or leave montage out to use the positions stored in the file."
+            )
+        raw.set_montage(montage, match_case=False, on_missing="ignore", verbose="error")
 
     # channels left out whatever the picks: () for none, "bads" for those marked bad
     _exclude: ClassVar[str | tuple[()]] = ()
@@ -297,7 +394,7 @@ class EEGFileSource(Source):
 
     def _open(self) -> tuple[Any, list[int]]:
         """The lazily opened recording and the indices of the picked channels, opened once per path."""
-        key = (self.path, repr(self.picks), repr(self.ch_types))
+        key = (self.path, repr(self.picks), repr(self.ch_types), repr(self.montage))
         if self._opened is None or self._opened[0] != key:
             raw = self._read_raw()
             if self.ch_types:
@@ -311,6 +408,8 @@ class EEGFileSource(Source):
                     raw.set_channel_types(dict(self.ch_types), on_unit_change="ignore", verbose="error")
                 except ValueError as err:
                     raise ConfigError(f"ch_types={self.ch_types!r}: {err}") from None
+            if self.montage is not None:
+                self._set_montage(raw)
             try:
                 picks = raw.copy().pick(self.picks, exclude=self._exclude).ch_names
             except ValueError as err:
@@ -320,11 +419,14 @@ class EEGFileSource(Source):
 
     @property
     def info(self) -> SignalInfo:
-        """The stream info of the picked channels."""
+        """The stream info of the picked channels, with their positions when the file or montage has any."""
         raw, idx = self._open()
         types = raw.get_channel_types()
         return SignalInfo(
-            float(raw.info["sfreq"]), tuple(raw.ch_names[i] for i in idx), tuple(types[i] for i in idx)
+            float(raw.info["sfreq"]),
+            tuple(raw.ch_names[i] for i in idx),
+            tuple(types[i] for i in idx),
+            ch_pos=channel_positions(raw, idx),
         )
 
     def _chunk_samples(self, sfreq: float) -> int:

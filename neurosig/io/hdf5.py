@@ -341,6 +341,16 @@ class HDF5Source(Source):
         """The stored stream's info."""
         return info_from_dict(self._attrs()["stream_info"])
 
+    @property
+    def n_chunks(self) -> int:
+        """Number of chunks the file gives (for the progress bar)."""
+        import h5py
+
+        kind = CHUNK_TYPES[self._attrs()["chunk_type"]]
+        with h5py.File(self.path, "r") as f:
+            n = f[kind.payload_field].shape[kind.stream_axis]
+        return -(-n // self.chunk_size)
+
     def describe(self) -> dict[str, Any]:
         """Provenance: the path, its sha256 and the source it was made from."""
         from neurosig.io.digest import sha256_file

@@ -77,6 +77,8 @@ def test_concat_rejects_mixed_streams():
     [
         INFO,
         EpochsInfo(100.0, ("a",), ("eeg",), -0.5, 10),
+        SignalInfo(100.0, ("a", "b"), ch_pos=[(0.01, -0.02, 0.09), None]),
+        EpochsInfo(100.0, ("a", "b"), ("eeg", "eog"), 0.0, 10, ch_pos=[None, (0.0, 0.08, 0.02)]),
         EventInfo((640, 480, 2)),
         SpikeInfo(0.01, 140),
         TokenInfo(("Cz",), 1.0, 4, 8, 1024),
@@ -84,6 +86,20 @@ def test_concat_rejects_mixed_streams():
 )
 def test_info_round_trips_through_json_dict(info):
     assert info_from_dict(info.to_dict()) == info
+
+
+def test_channel_positions_are_checked_picked_and_left_out_when_there_are_none():
+    info = SignalInfo(100.0, ("a", "b", "c"), ch_pos=[[0.0, 0.0, 0.1], None, (0.05, 0.0, 0.08)])
+    assert info.ch_pos == ((0.0, 0.0, 0.1), None, (0.05, 0.0, 0.08))
+    assert set(info.positions()) == {"a", "c"}
+    assert info.pick([2, 1]).ch_pos == ((0.05, 0.0, 0.08), None)
+    assert info.pick([1]).ch_pos == ()  # no channel left with a position: as a stream without any
+    assert SignalInfo(100.0, ("a",), ch_pos=[None]).ch_pos == ()
+    assert "ch_pos" not in SignalInfo(100.0, ("a",)).to_dict()  # stored infos keep their old form
+    with pytest.raises(DataError, match="3 channel names but 2 channel positions"):
+        SignalInfo(100.0, ("a", "b", "c"), ch_pos=[(0, 0, 1), None])
+    with pytest.raises(DataError, match=r"ch_pos\[0\] must be \(x, y, z\) in metres"):
+        EpochsInfo(100.0, ("a",), ("eeg",), 0.0, 5, ch_pos=[(0.0, float("nan"), 0.1)])
 
 
 def _examples():

@@ -25,6 +25,7 @@ from neurosig.core.chunks import (
     SpikeInfo,
     TokenChunk,
     TokenInfo,
+    concat_chunks,
 )
 from neurosig.core.errors import ConfigError, DataError, FormatError
 from neurosig.core.persist import partial_path
@@ -81,13 +82,33 @@ def test_every_chunk_type_round_trips(tmp_path, kind):
     chunk = CHUNKS[kind]
     path = tmp_path / f"{kind}.h5"
     _write(path, split_chunk(chunk, [3, 17, 18]))
-    back = list(HDF5Source(str(path), chunk_size=11))
+    source = HDF5Source(str(path), chunk_size=11)
+    back = list(source)
     assert_chunks_close([chunk], back, rtol=0, atol=0)
+    assert source.n_chunks == len(back)  # the progress bar's total
     whole, attrs = read_hdf5(path)
     assert_chunks_close([chunk], [whole], rtol=0, atol=0)
     assert (
         attrs["complete"] and attrs["source"] == META.source and attrs["pipeline_yaml"] == META.pipeline_yaml
     )
+
+
+def test_channel_positions_survive_the_stages_and_a_round_trip(tmp_path):
+    from neurosig.eeg.epochs import Epochs
+    from neurosig.eeg.filters import Pick
+
+    pos = [(0.07, 0.0, 0.04), None, (-0.07, 0.0, 0.04)]
+    info = SignalInfo(100.0, ("C4", "EOG", "C3"), ("eeg", "eog", "eeg"), ch_pos=pos)
+    signal = SignalChunk(RNG.standard_normal((3, 1000)), info, 0)
+    picked = list(Pick(channels=["C3", "EOG"]).process(signal))[0]
+    assert picked.info.ch_pos == (pos[2], None)
+    epochs = concat_chunks([c for c in Epochs(length=1.0).process(picked) if c.n_epochs])
+    assert epochs.info.ch_pos == picked.info.ch_pos
+    for chunk in (picked, epochs):
+        path = tmp_path / f"{chunk.info.kind}.h5"
+        _write(path, split_chunk(chunk, [3]))
+        assert HDF5Source(str(path)).info == chunk.info
+        assert read_hdf5(path)[0].info.ch_pos == (pos[2], None)
 
 
 def test_datasets_are_chunked_and_compressed(tmp_path):

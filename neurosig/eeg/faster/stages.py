@@ -11,15 +11,18 @@ the stream ends and, with ``report_dir``, write ``STEM_report.json`` (every scor
 decision), ``STEM_report.md`` (a summary table) and, offline, ``STEM_report.png`` there. Dropped epochs
 can also be recognised in the output by their missing ``onsets``.
 
-Channel positions for the spherical-spline interpolation come from MNE's template 10-05 montage,
-matched case-insensitively and ignoring trailing dots (EDF labels such as ``"Fc5."``). The offline
-stage checks them on the first chunk, before any work, and names every EEG channel that has none.
-Channels typed EEG but named like EOG (``EOG1``, ``VEOG``, ``HEOG``: EEGLAB files often carry them
-so) are treated as EOG by default, and the report says so.
+Channel positions for the spherical-spline interpolation come from the stream when it carries them
+(``EpochsInfo.ch_pos``: the recording's own positions, or the file source's ``montage``), else from
+the stage's ``montage`` or MNE's template 10-05 montage by name, matched case-insensitively and
+ignoring trailing dots (EDF labels such as ``"Fc5."``). Both stages check them on the first chunk,
+before any work, and name every EEG channel that has none. Channels typed EEG but named like EOG
+(``EOG1``, ``VEOG``, ``HEOG``: EEGLAB files often carry them so) are treated as EOG by default, and
+the report says so.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Iterable
@@ -52,25 +55,48 @@ def eog_named(info: EpochsInfo) -> list[str]:
     return [c for c, t in zip(info.ch_names, info.ch_types, strict=True) if t == "eeg" and "eog" in _norm(c)]
 
 
+@functools.cache
 def _template(montage: str | None = None) -> dict[str, Any]:
-    """The positions of a named MNE built-in montage (``None``: the 10-05 template)."""
-    import mne
+    """The head-frame positions of a montage (an MNE built-in name or a file; ``None``: 10-05)."""
+    from neurosig.io.eeg import read_montage
 
-    from neurosig.core.validate import check_option
-    from neurosig.eeg.montage import standard_montage
-
-    if montage is None:
-        return standard_montage().get_positions()
-    check_option("montage", montage, mne.channels.get_builtin_montages())
-    return mne.channels.make_standard_montage(montage).get_positions()
+    return read_montage("standard_1005" if montage is None else montage).get_positions()
 
 
 def _template_lookup(montage: str | None = None) -> dict[str, Any]:
     return {_norm(k): v for k, v in _template(montage)["ch_pos"].items()}
 
 
+def eeg_positions(
+    info: EpochsInfo, as_eog: Iterable[str] = (), montage: str | None = None
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Where each EEG channel of a stream is, for interpolation.
+
+    A channel's position comes from the stream (``info.ch_pos``: the recording's own positions or
+    the file source's ``montage``) when it has one, else from ``montage`` (or the 10-05 template)
+    by name, matched case-insensitively and ignoring trailing dots.
+
+    Returns
+    -------
+    positions : dict of str to ndarray
+        EEG channel → ``(x, y, z)`` in metres, head frame.
+    missing : list of str
+        EEG channels with no position from either.
+    """
+    as_eog = set(as_eog)
+    eeg = [c for c, t in zip(info.ch_names, info.ch_types, strict=True) if t == "eeg" and c not in as_eog]
+    stream = info.positions()
+    lookup = None if all(c in stream for c in eeg) else _template_lookup(montage)
+    positions: dict[str, np.ndarray] = {}
+    for c in eeg:
+        p = stream.get(c, lookup.get(_norm(c)) if lookup is not None else None)
+        if p is not None:
+            positions[c] = p
+    return positions, [c for c in eeg if c not in positions]
+
+
 def mne_info(info: EpochsInfo, as_eog: Iterable[str] = (), montage: str | None = None) -> Any:
-    """An :class:`mne.Info` for an epochs stream, with template positions for its EEG channels.
+    """An :class:`mne.Info` for an epochs stream, with positions for its EEG channels.
 
     Parameters
     ----------
@@ -79,14 +105,14 @@ def mne_info(info: EpochsInfo, as_eog: Iterable[str] = (), montage: str | None =
     as_eog : iterable of str
         Channels to type as EOG whatever the stream says (see :func:`eog_named`).
     montage : str | None
-        MNE built-in montage whose positions the EEG channels get by name (``None``: the 10-05
-        template).
+        Montage (MNE built-in name or file) that places, by name, the EEG channels the stream gives
+        no position (``None``: the 10-05 template).
 
     Returns
     -------
     mne_info : mne.Info
-        Channel types as in the stream (unknown ones become ``misc``); EEG channels whose names are
-        in the 10-05 template get its positions (others get none, and cannot be interpolated).
+        Channel types as in the stream (unknown ones become ``misc``); EEG channels placed as
+        :func:`eeg_positions` says (others get none, and cannot be interpolated).
     """
     import mne
 
@@ -96,26 +122,52 @@ def mne_info(info: EpochsInfo, as_eog: Iterable[str] = (), montage: str | None =
         for c, t in zip(info.ch_names, info.ch_types, strict=True)
     ]
     out = mne.create_info(list(info.ch_names), info.sfreq, types)
-    template = _template(montage)
-    lookup = _template_lookup(montage)
-    ch_pos = {
-        c: lookup[_norm(c)]
-        for c, t in zip(info.ch_names, types, strict=True)
-        if t == "eeg" and _norm(c) in lookup
-    }
+    ch_pos, _ = eeg_positions(info, as_eog, montage)
     if ch_pos:
-        montage = mne.channels.make_dig_montage(
+        template = _template()  # fiducials of MNE's head frame, which every position above is in
+        dig = mne.channels.make_dig_montage(
             ch_pos=ch_pos,
             nasion=template["nasion"],
             lpa=template["lpa"],
             rpa=template["rpa"],
             coord_frame="head",
         )
-        out.set_montage(montage, on_missing="ignore", verbose="error")
+        out.set_montage(dig, on_missing="ignore", verbose="error")
     return out
 
 
+def check_positions(info: EpochsInfo, as_eog: Iterable[str], montage: str | None, stage: str) -> None:
+    """Refuse, before any work, EEG channels that interpolation could not place.
+
+    Raises
+    ------
+    DataError
+        Naming the channels with no position (see :func:`eeg_positions`) and how to give them one
+        from YAML, or to leave them out.
+    """
+    _, missing = eeg_positions(info, as_eog, montage)
+    if missing:
+        raise DataError(
+            f"FASTER interpolates bad channels from their scalp positions, but the EEG channels "
+            f"{missing} have no position: the recording gives none and their names are not in the "
+            f"{montage or '10-05'} montage. If they are not scalp channels, type them in the source "
+            f"(YAML: source.ch_types: {{{missing[0]}: eog}}, or misc) or leave them out with "
+            "source.picks; if they are, give the source the montage they follow (source.montage: "
+            f"biosemi64, or a montage file such as a .elc/.sfp) or the stage (stages.{stage}.montage); "
+            f"or set stages.{stage}.interpolate: false."
+        )
+
+
 _BAND_NAMES = ("band[0]", "band[1]")
+
+
+def _eog_note(as_eog: list[str], ica: bool) -> str:
+    """The step-1 report note on channels treated as EOG by their names."""
+    uses = "; step 3's EOG metric uses them" if ica else ""
+    return (
+        f"{', '.join(as_eog)}: typed EEG but named like EOG, so treated as EOG (not scored as EEG{uses}); "
+        "eog_by_name: false keeps them as EEG"
+    )
 
 
 def _data_band(band: tuple[float | None, float | None] | None, sfreq: float) -> tuple[float, float]:
@@ -125,7 +177,23 @@ def _data_band(band: tuple[float | None, float | None] | None, sfreq: float) -> 
     return (0.0 if low is None else low, sfreq / 2.0 if high is None else high)
 
 
-class Faster(Stage):
+class _FasterStage(Stage):
+    """What both FASTER stages do with the channels: EOG by name, and positions checked up front."""
+
+    accepts = (EpochsChunk,)
+    eog_by_name: bool
+    interpolate: bool
+    montage: str | None
+
+    def _as_eog(self, info: EpochsInfo) -> list[str]:
+        return eog_named(info) if self.eog_by_name else []
+
+    def _check_positions(self, info: EpochsInfo) -> None:
+        if self.interpolate:
+            check_positions(info, self._as_eog(info), self.montage, self.name)
+
+
+class Faster(_FasterStage):
     """Offline FASTER over a whole epochs stream (the four steps, then interpolation).
 
     Holds every epoch until the end of the stream (its memory grows with the stream; use
@@ -155,10 +223,13 @@ class Faster(Stage):
         Reference electrode for the distance correction (``None``: average/linked reference).
     interpolate : bool
         Interpolate bad channels (step 1 everywhere, step 4 per epoch). Every EEG channel then needs
-        a 10-05 name; the first chunk is checked before any work.
+        a position: from the stream, or by name from ``montage``; the first chunk is checked before
+        any work.
     montage : str | None
-        MNE built-in montage (``mne.channels.get_builtin_montages()``, e.g. ``biosemi64``) that
-        places the EEG channels by name for interpolation; ``None``: the 10-05 template.
+        Montage that places by name the EEG channels the stream gives no position: an MNE built-in
+        (``mne.channels.get_builtin_montages()``, e.g. ``biosemi64``) or a montage file; ``None``:
+        the 10-05 template. Positions the stream carries (the recording's own, or the file
+        source's ``montage``) come first.
     eog_by_name : bool
         Treat channels typed EEG but named like EOG (``EOG1``, ``VEOG``, ``HEOG``) as EOG channels:
         not scored as EEG, and used by step 3's EOG metric. The report's step-1 notes say so.
@@ -169,7 +240,6 @@ class Faster(Stage):
     """
 
     name = "faster"
-    accepts = (EpochsChunk,)
 
     def __init__(
         self,
@@ -219,29 +289,6 @@ class Faster(Stage):
         """The rejection log (every score, z-score and decision), stored with the output."""
         return None if self.report is None else self.report.to_dict()
 
-    def _as_eog(self, info: EpochsInfo) -> list[str]:
-        return eog_named(info) if self.eog_by_name else []
-
-    def _check_positions(self, info: EpochsInfo) -> None:
-        """Refuse, before any work, EEG channels that interpolation could not place."""
-        if not self.interpolate:
-            return
-        as_eog, lookup = set(self._as_eog(info)), _template_lookup(self.montage)
-        missing = [
-            c
-            for c, t in zip(info.ch_names, info.ch_types, strict=True)
-            if t == "eeg" and c not in as_eog and _norm(c) not in lookup
-        ]
-        if missing:
-            raise DataError(
-                f"FASTER interpolates bad channels from their scalp positions, but the EEG channels "
-                f"{missing} have no position: their names are not in the {self.montage or '10-05'} "
-                "montage. If they are "
-                f"not scalp channels, type them in the source (YAML: source.ch_types: {{{missing[0]}: "
-                "eog}, or misc) or leave them out with source.picks; if they are, name the montage "
-                "they follow (stages.faster.montage, e.g. biosemi64); or set interpolate: false."
-            )
-
     def _process(self, chunk: EpochsChunk) -> Iterable[EpochsChunk]:
         if self._chunks and chunk.info != self._chunks[0].info:
             raise DataError("Faster got epochs of two different streams; run one stream per pipeline.")
@@ -282,10 +329,7 @@ class Faster(Stage):
             interpolate=self.interpolate,
         )
         if as_eog and "channels" in report.steps:
-            report.steps["channels"].notes.append(
-                f"{', '.join(as_eog)}: typed EEG but named like EOG, so treated as EOG (not scored as EEG; "
-                "step 3's EOG metric uses them); eog_by_name: false keeps them as EEG"
-            )
+            report.steps["channels"].notes.append(_eog_note(as_eog, self.ica))
         self.report = report
         if self.report_dir is not None:
             report.save(self.report_dir, self.report_stem)
@@ -299,7 +343,7 @@ class Faster(Stage):
         )
 
 
-class FasterOnline(Stage):
+class FasterOnline(_FasterStage):
     """Causal FASTER: calibrate on the first epochs, then flag and repair each epoch as it arrives.
 
     Calibration (the first ``calibration_epochs`` epochs of the stream, or all of a shorter stream at
@@ -325,7 +369,13 @@ class FasterOnline(Stage):
     drop : bool
         Drop bad epochs (``True``) or pass them on repaired.
     interpolate : bool
-        Interpolate bad channels.
+        Interpolate bad channels. Every EEG channel then needs a position, as in :class:`Faster`;
+        the first chunk is checked before any work.
+    montage : str | None
+        As in :class:`Faster`.
+    eog_by_name : bool
+        Treat channels typed EEG but named like EOG as EOG channels (not scored as EEG); the
+        calibration's step-1 notes say so.
     report_dir : str | None
         Folder for ``STEM_report.json`` (calibration and per-epoch log) and ``STEM_report.md``.
     report_stem : str
@@ -333,7 +383,6 @@ class FasterOnline(Stage):
     """
 
     name = "faster_online"
-    accepts = (EpochsChunk,)
 
     def __init__(
         self,
@@ -343,6 +392,8 @@ class FasterOnline(Stage):
         max_iter: Annotated[int, pydantic.Field(ge=1)] | None = None,
         drop: bool = True,
         interpolate: bool = True,
+        montage: str | None = None,
+        eog_by_name: bool = True,
         report_dir: str | None = None,
         report_stem: str = "faster_online",
     ):
@@ -352,6 +403,8 @@ class FasterOnline(Stage):
         self.max_iter = max_iter
         self.drop = drop
         self.interpolate = interpolate
+        self.montage = montage
+        self.eog_by_name = eog_by_name
         self.report_dir = report_dir
         self.report_stem = report_stem
         self.reset()
@@ -362,6 +415,7 @@ class FasterOnline(Stage):
         self._calib: dict[str, Any] | None = None
         self._model: FasterModel | None = None
         self._n_seen = 0
+        self._checked = False
         self.log: list[dict[str, Any]] = []
         self.calibration: dict[str, Any] = {}
 
@@ -371,7 +425,12 @@ class FasterOnline(Stage):
 
         info = whole.info
         data = whole.data.astype(np.float64)
-        eeg = [i for i, t in enumerate(info.ch_types) if t == "eeg"]
+        as_eog = self._as_eog(info)
+        eeg = [
+            i
+            for i, (c, t) in enumerate(zip(info.ch_names, info.ch_types, strict=True))
+            if t == "eeg" and c not in as_eog
+        ]
         live = np.ptp(data[:, eeg], axis=2).max(axis=1) > 0
         if live.sum() < 3:
             raise DataError(
@@ -379,7 +438,9 @@ class FasterOnline(Stage):
                 "raise calibration_epochs or check the recording."
             )
         model = FasterModel(self.metrics, self.threshold, max_iter=self.max_iter, ica=False)
-        model.learn(mne.EpochsArray(data[live], mne_info(info), verbose="error"))
+        model.learn(mne.EpochsArray(data[live], mne_info(info, as_eog, self.montage), verbose="error"))
+        if as_eog:
+            model.steps_["channels"].notes.append(_eog_note(as_eog, ica=False))
         good = [info.ch_names.index(c) for c in model.good_]
         kept = data[live][model.kept_][:, good]
         scores = epoch_metrics(kept, model.profile)
@@ -445,6 +506,9 @@ class FasterOnline(Stage):
 
     # -- stream --------------------------------------------------------------------------------
     def _process(self, chunk: EpochsChunk) -> Iterable[EpochsChunk]:
+        if not self._checked:
+            self._check_positions(chunk.info)
+            self._checked = True
         if not chunk.n_epochs:
             return
         check_finite("FasterOnline epochs", chunk.data)
