@@ -694,6 +694,14 @@ class TokenInfo(_Info):
     def __post_init__(self):
         object.__setattr__(self, "ch_names", tuple(self.ch_names))
 
+    def to_dict(self) -> dict[str, Any]:
+        """As :meth:`_Info.to_dict`, leaving out ``epoch_patches`` for a continuous stream (so its stored
+        info reads as it did before token streams of epochs existed)."""
+        d = super().to_dict()
+        if not self.epoch_patches:
+            del d["epoch_patches"]
+        return d
+
 
 @dataclass(frozen=True, eq=False)
 class TokenChunk(_Chunk):
