@@ -13,6 +13,7 @@ Run: ``.venv/bin/python benchmarks/bench_faster.py [--repeats 7] [--runs 1 2 ...
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from pathlib import Path
@@ -26,7 +27,12 @@ try:
 except ImportError:  # run as a module from the repository root
     from benchmarks._common import save
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "eeg" / "eegmmidb" / "S001"
+SHARED = (
+    Path(os.environ.get("NEUROSIG_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    / "eeg"
+    / "eegmmidb"
+    / "S001"
+)
 COMPONENT_METRICS = ["kurtosis", "power_gradient", "hurst", "median_gradient", "line_noise"]
 
 

@@ -1,9 +1,10 @@
 """Hot loops of FASTER: Hurst exponents, gradients and per-epoch statistics.
 
-The public functions validate and convert (to C-contiguous float64) and call the jitted kernels. All
-functions reduce along the last axis of a 2-D array ``(n_series, n_times)`` (epochs are reshaped to
-``(n_epochs * n_channels, n_times)`` by the callers). The units of the outputs are those of the input
-(volts, volts², ...), except the Hurst exponents, which are dimensionless.
+The public functions validate and convert (to float64, keeping any strides: a view of MNE's
+channels-major epochs is read where it lies, not copied) and call the jitted kernels. All functions
+reduce along the last axis of a 2-D array ``(n_series, n_times)`` (epochs are viewed as
+``(n_epochs * n_channels, n_times)`` by the callers). The units of the outputs are those of the
+input (volts, volts², ...), except the Hurst exponents, which are dimensionless.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ __all__ = [
 
 
 def _as_2d(x: np.ndarray, min_times: int, what: str) -> np.ndarray:
-    x = np.ascontiguousarray(x, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
         raise DataError(f"{what} needs a 2-D array (n_series, n_times), got shape {x.shape}.")
     if x.shape[1] < min_times:
@@ -41,11 +42,14 @@ def _hurst_diff(x):
         s1 = 0.0
         s2 = 0.0
         # Second differences at lag 1 (samples 3 .. n-2) and lag 2 (samples 5 .. n-2).
-        for k in range(3, n - 1):
+        # One loop for both sums (two independent chains of adds), each in the order of k.
+        for k in range(3, min(5, n - 1)):
             d1 = x[i, k] - 2.0 * x[i, k - 1] + x[i, k - 2]
             s1 += d1 * d1
         for k in range(5, n - 1):
+            d1 = x[i, k] - 2.0 * x[i, k - 1] + x[i, k - 2]
             d2 = x[i, k] - 2.0 * x[i, k - 2] + x[i, k - 4]
+            s1 += d1 * d1
             s2 += d2 * d2
         m1 = s1 / (n - 4)
         m2 = s2 / (n - 6)
@@ -78,8 +82,8 @@ def _hurst_dispersional(x, scales):
     n_scales = scales.shape[0]
     out = np.empty(n_series)
     logm = np.log(scales.astype(np.float64))
-    logsd = np.empty(n_scales)
     for i in range(n_series):
+        logsd = np.empty(n_scales)
         ok = True
         for s in range(n_scales):
             m = scales[s]
@@ -140,15 +144,51 @@ def hurst_dispersional(x: np.ndarray, min_bins: int = 8) -> np.ndarray:
 
 
 @njit
-def _median_gradient(x, absolute):
+def _select(values, k, below, above):  # pragma: no cover - compiled
+    # The k-th smallest of ``values`` (left as it is); ``below`` and ``above`` are scratch of its size.
+    # Quickselect whose partition has no data-dependent branch (each value is written to both sides,
+    # and only the side's count moves), so random data costs no mispredictions: about three passes
+    # over the data in all. Values equal to the pivot are counted, not kept. A pass writes a side at an
+    # index no larger than the one it reads, so the side it reads from can be rewritten in place.
+    source = values
+    n = values.shape[0]
+    for _ in range(64):
+        if n <= 1:
+            return source[0]
+        x, y, z = source[0], source[n // 2], source[n - 1]
+        pivot = max(min(x, y), min(max(x, y), z))
+        n_below = 0
+        n_above = 0
+        for j in range(n):
+            v = source[j]
+            below[n_below] = v
+            n_below += v < pivot
+            above[n_above] = v
+            n_above += v > pivot
+        if k < n_below:
+            source, n = below, n_below
+        elif k < n - n_above:
+            return pivot
+        else:
+            source, k, n = above, k - (n - n_above), n_above
+    return np.sort(source[:n])[k]  # adversarial data only
+
+
+@njit
+def _median_gradient(x, absolute):  # pragma: no cover - compiled
     n_series, n = x.shape
     out = np.empty(n_series)
-    buf = np.empty(n - 1)
+    m = n - 1
+    buf, below, above = np.empty(m), np.empty(m), np.empty(m)
     for i in range(n_series):
-        for k in range(n - 1):
+        for k in range(m):
             d = x[i, k + 1] - x[i, k]
             buf[k] = abs(d) if absolute else d
-        out[i] = np.median(buf)
+        upper = _select(buf, m // 2, below, above)
+        if m % 2:
+            out[i] = upper
+        else:  # the mean of the two middle values, as np.median takes it
+            out[i] = (_select(buf, m // 2 - 1, below, above) + upper) / 2.0
     return out
 
 
@@ -171,29 +211,41 @@ def median_gradient(x: np.ndarray, absolute: bool = False) -> np.ndarray:
 
 
 @njit
-def _series_stats(x):
+def _sum4(x, i, centre, power):  # pragma: no cover - compiled
+    # sum_k (x[i, k] - centre) ** power (power 1 or 2) over four interleaved partial sums, so that the
+    # adds do not wait on each other (a single running sum is bound by the add latency).
+    n = x.shape[1]
+    s0 = s1 = s2 = s3 = 0.0
+    n4 = n - n % 4
+    for k in range(0, n4, 4):
+        d0, d1, d2, d3 = x[i, k] - centre, x[i, k + 1] - centre, x[i, k + 2] - centre, x[i, k + 3] - centre
+        if power == 2:
+            d0, d1, d2, d3 = d0 * d0, d1 * d1, d2 * d2, d3 * d3
+        s0 += d0
+        s1 += d1
+        s2 += d2
+        s3 += d3
+    for k in range(n4, n):
+        d = x[i, k] - centre
+        s0 += d * d if power == 2 else d
+    return (s0 + s1) + (s2 + s3)
+
+
+@njit
+def _series_stats(x):  # pragma: no cover - compiled
     n_series, n = x.shape
     mean = np.empty(n_series)
     var = np.empty(n_series)
     ptp = np.empty(n_series)
     for i in range(n_series):
-        acc = 0.0
         lo = x[i, 0]
         hi = x[i, 0]
         for k in range(n):
-            v = x[i, k]
-            acc += v
-            if v < lo:
-                lo = v
-            if v > hi:
-                hi = v
-        m = acc / n
-        acc2 = 0.0
-        for k in range(n):
-            d = x[i, k] - m
-            acc2 += d * d
+            lo = min(lo, x[i, k])
+            hi = max(hi, x[i, k])
+        m = _sum4(x, i, 0.0, 1) / n
         mean[i] = m
-        var[i] = acc2 / n
+        var[i] = _sum4(x, i, m, 2) / n
         ptp[i] = hi - lo
     return mean, var, ptp
 
@@ -223,10 +275,7 @@ def _excess_kurtosis(x):
     n_series, n = x.shape
     out = np.empty(n_series)
     for i in range(n_series):
-        acc = 0.0
-        for k in range(n):
-            acc += x[i, k]
-        m = acc / n
+        m = _sum4(x, i, 0.0, 1) / n
         m2 = 0.0
         m4 = 0.0
         for k in range(n):

@@ -146,10 +146,23 @@ def _join_epochs(data: np.ndarray) -> np.ndarray:
     return data.transpose(1, 0, 2).reshape(data.shape[1], -1)
 
 
-def _stats3d(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _per_series(kernel, data: np.ndarray, *args) -> np.ndarray | tuple[np.ndarray, ...]:
+    """``kernel`` (a reduction of :mod:`neurosig.kernels.faster`) on every ``(epoch, channel)`` series.
+
+    ``data`` is ``(n_epochs, n_channels, n_times)``; each output has shape ``(n_epochs, n_channels)``.
+    MNE stores epochs channel-major (``get_data`` returns a transposed view), so when
+    ``data.transpose(1, 0, 2)`` is the contiguous one the series are read from it in place instead
+    of being copied by a reshape.
+    """
     n_ep, n_ch, n_t = data.shape
-    mean, var, ptp = series_stats(data.reshape(-1, n_t))
-    return mean.reshape(n_ep, n_ch), var.reshape(n_ep, n_ch), ptp.reshape(n_ep, n_ch)
+    by_channel = data.transpose(1, 0, 2)
+    if by_channel.flags.c_contiguous and not data.flags.c_contiguous:
+        out = kernel(by_channel.reshape(-1, n_t), *args)
+        shape = lambda a: a.reshape(n_ch, n_ep).T  # noqa: E731
+    else:
+        out = kernel(data.reshape(-1, n_t), *args)
+        shape = lambda a: a.reshape(n_ep, n_ch)  # noqa: E731
+    return tuple(shape(a) for a in out) if isinstance(out, tuple) else shape(out)
 
 
 def channel_means(data: np.ndarray) -> np.ndarray:
@@ -165,7 +178,7 @@ def channel_means(data: np.ndarray) -> np.ndarray:
     means : ndarray, shape (n_channels,)
         The mean over epochs of each channel's epoch means (V), as those metrics compute it by default.
     """
-    return _stats3d(np.asarray(data, dtype=np.float64))[0].mean(axis=0)
+    return _per_series(series_stats, np.asarray(data, dtype=np.float64))[0].mean(axis=0)
 
 
 def _welch(x: np.ndarray, sfreq: float) -> tuple[np.ndarray, np.ndarray]:
@@ -284,7 +297,7 @@ def epoch_metrics(
         of the epoch's channel means from the channel means, V; absolute in the paper profile).
     """
     profile = _profile(metrics)
-    mean, var, ptp = _stats3d(np.asarray(data, dtype=np.float64))
+    mean, var, ptp = _per_series(series_stats, np.asarray(data, dtype=np.float64))
     out = {}
     for name in _use(profile, "epochs", use_metrics):
         if name == "amplitude":
@@ -328,8 +341,7 @@ def channel_in_epoch_metrics(
     """
     profile = _profile(metrics)
     data = np.asarray(data, dtype=np.float64)
-    n_ep, n_ch, n_t = data.shape
-    mean, var, ptp = _stats3d(data)
+    mean, var, ptp = _per_series(series_stats, data)
     paper = profile.paper_definitions
     out = {}
     for name in _use(profile, "channels_in_epochs", use_metrics):
@@ -341,7 +353,7 @@ def channel_in_epoch_metrics(
             ref = mean.mean(axis=0) if channel_means is None else np.asarray(channel_means)
             out[name] = np.abs(mean - ref) if paper else mean - ref
         elif name == "median_gradient":
-            out[name] = median_gradient(data.reshape(-1, n_t), absolute=not paper).reshape(n_ep, n_ch)
+            out[name] = _per_series(median_gradient, data, not paper)
         else:
             out[name] = _line_noise(data, sfreq)
     return out

@@ -19,6 +19,7 @@ from neurosig.core.validate import check_epochs_array, check_finite
 from neurosig.eeg.faster.metrics import (
     Profile,
     _join_epochs,
+    _per_series,
     _profile,
     _use,
     channel_in_epoch_metrics,
@@ -27,6 +28,7 @@ from neurosig.eeg.faster.metrics import (
     epoch_metrics,
 )
 from neurosig.eeg.faster.report import StepResult
+from neurosig.kernels.faster import series_stats
 
 __all__ = [
     "STEPS",
@@ -122,7 +124,7 @@ def _check_epochs(data: np.ndarray, what: str = "epochs", min_channels: int = 3)
     hint = "FASTER z-scores across usable EEG channels; pick more channels or skip FASTER for this recording"
     data = check_epochs_array(data, f"FASTER {what}", min_channels=min_channels, min_times=8, hint=hint)
     data = check_finite(f"FASTER {what}", np.asarray(data, dtype=np.float64))
-    flat = np.ptp(data, axis=2).max(axis=1) == 0
+    flat = _per_series(series_stats, data)[2].max(axis=1) == 0
     if flat.any():
         raise DataError(
             f"FASTER {what}: epochs {np.flatnonzero(flat).tolist()} have zero variance on every channel "
@@ -204,14 +206,14 @@ def find_bad_channels(
     profile = _profile(metrics)
     data = _check_epochs(data, "channels")
     names = list(ch_names) if ch_names is not None else [str(i) for i in range(data.shape[1])]
-    constant = np.ptp(_join_epochs(data), axis=1) == 0
+    constant = series_stats(_join_epochs(data))[2] == 0
     usable = np.flatnonzero(~constant)
     if len(usable) < 3:
         raise DataError(
             f"FASTER needs at least 3 non-constant EEG channels, got {len(usable)} of {len(names)}; "
             "check the recording (disconnected cap?) or skip FASTER for it."
         )
-    scores = channel_metrics(data[:, usable], sfreq, profile, use_metrics)
+    scores = channel_metrics(data[:, usable] if constant.any() else data, sfreq, profile, use_metrics)
     if ref_angles is not None:
         angles = np.asarray(ref_angles, dtype=np.float64)[usable]
         scores = {k: _reference_correction(v, angles) for k, v in scores.items()}

@@ -52,10 +52,30 @@ def test_series_stats_and_gradient_match_numpy(x):
     np.testing.assert_allclose(mean, x.mean(axis=1), rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(var, x.var(axis=1), rtol=1e-7, atol=1e-7)
     np.testing.assert_array_equal(ptp, np.ptp(x, axis=1))
-    np.testing.assert_allclose(median_gradient(x), np.median(np.diff(x), axis=1), atol=1e-12)
-    np.testing.assert_allclose(median_gradient(x, absolute=True), np.median(np.abs(np.diff(x)), axis=1))
+    np.testing.assert_array_equal(median_gradient(x), np.median(np.diff(x), axis=1))
+    np.testing.assert_array_equal(median_gradient(x, absolute=True), np.median(np.abs(np.diff(x)), axis=1))
     if np.all(np.ptp(x, axis=1) > 1e-3):
         np.testing.assert_allclose(excess_kurtosis(x), stats.kurtosis(x, axis=1), rtol=1e-6, atol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 400), st.sampled_from([0.5, 3.0, 1e3]), st.integers(0, 2**16))
+def test_median_gradient_is_numpys_median_exactly(n, spread, seed):
+    """Odd and even lengths, many ties (rounded values) and strided input: the same bits as np.median."""
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.standard_normal((3, 2 * n)) * spread)[:, ::2]
+    for absolute in (False, True):
+        d = np.diff(x, axis=1)
+        want = np.median(np.abs(d) if absolute else d, axis=1)
+        np.testing.assert_array_equal(median_gradient(x, absolute), want)
+
+
+def test_median_gradient_of_sorted_and_constant_series():
+    """Inputs that defeat a median-of-3 pivot still give the median (the sort fallback)."""
+    ramp = np.cumsum(np.cumsum(np.ones((2, 3001)), axis=1), axis=1)  # increasing, sorted differences
+    saw = np.tile(np.r_[0.0, 1.0, 3.0, 6.0], (1, 400))
+    for x in (ramp, -ramp, saw, np.zeros((1, 50))):
+        np.testing.assert_array_equal(median_gradient(x), np.median(np.diff(x), axis=1))
 
 
 def test_line_noise_equals_welch():
