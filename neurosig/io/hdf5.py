@@ -51,6 +51,7 @@ __all__ = [
     "read_hdf5",
     "read_attrs",
     "check_metadata",
+    "check_dataset",
     "read_reports",
     "atomic_h5",
     "write_provenance",
@@ -180,6 +181,38 @@ def check_metadata(path: str | Path, timeout: float | None = None) -> None:
     verdict = _metadata_verdict(os.fspath(path), identity, METADATA_TIMEOUT_S if timeout is None else timeout)
     if verdict:
         raise FormatError(verdict, path=path)
+
+
+def check_dataset(f, name: str, path: str | Path):
+    """``f[name]`` if it is a dataset whose stored chunks libhdf5 can read faithfully.
+
+    A chunk of an unfiltered dataset must be stored whole: given a shorter one (a damaged filter
+    pipeline or chunk index), libhdf5 fills the rest of the chunk with uninitialised memory and
+    reports no error.
+
+    Raises
+    ------
+    FormatError
+        If ``name`` is missing or not a dataset, or a stored chunk is shorter than a chunk.
+    """
+    import h5py
+
+    data = f.get(name)
+    if not isinstance(data, h5py.Dataset):
+        raise FormatError(f"/{name} is {'missing' if data is None else 'not a dataset'}.", path=path)
+    if data.chunks is None or data.id.get_create_plist().get_nfilters():
+        return data
+    need = int(np.prod(data.chunks)) * data.dtype.itemsize
+    for i in range(data.id.get_num_chunks()):
+        info = data.id.get_chunk_info(i)
+        if info.size != need:
+            raise FormatError(
+                f"/{name}'s chunk {i} holds {info.size} bytes where an unfiltered chunk needs {need}; "
+                "the file is damaged.",
+                path=path,
+                offset=info.byte_offset,
+            )
+    return data
 
 
 def read_attrs(path: str | Path) -> dict[str, Any]:
@@ -466,7 +499,7 @@ class HDF5Source(Source):
         kind = CHUNK_TYPES[attrs["chunk_type"]]
         name, axis = kind.payload_field, kind.stream_axis
         with h5py.File(self.path, "r") as f:
-            data = f[name]
+            data = check_dataset(f, name, self.path)
             n = data.shape[axis]
             payload_attrs = dict(data.attrs)
             records = {field: _decoded(f[field][:]) for field in kind.record_fields}

@@ -275,3 +275,29 @@ def test_metadata_check_passes_honest_files_and_reports_a_dead_library(tmp_path,
     _write(other, [_events()])
     with pytest.raises(FormatError, match="killed libhdf5 \\(SIGABRT\\)"):
         hdf5.check_metadata(other)
+
+
+def test_a_stored_chunk_shorter_than_a_chunk_is_a_format_error(tmp_path):
+    """libhdf5 pads a short unfiltered chunk with uninitialised memory and reports nothing (fuzz seed 2,
+    case 1698: the filter pipeline was damaged, so a gzip chunk of 2,582 bytes reads as raw)."""
+    from neurosig.io.events import iter_events, read_events
+
+    damaged = Path(__file__).resolve().parents[1] / "fuzz" / "findings" / "hdf5_short_unfiltered_chunk.h5"
+    for read in (
+        lambda: read_events(damaged, strict=False),
+        lambda: list(iter_events(damaged, strict=False, block_bytes=4096, n_events=7)),
+        lambda: list(HDF5Source(str(damaged))),
+    ):
+        with pytest.raises(
+            FormatError, match="chunk 0 holds 2582 bytes where an unfiltered chunk needs 851968"
+        ):
+            read()
+    # an honest unfiltered file (written by h5py, not neurosig) passes the check
+    path = tmp_path / "plain.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("events", data=_events().events, chunks=(7,), maxshape=(None,))
+        f["group"] = h5py.SoftLink("/nowhere")
+    with h5py.File(path, "r") as f:
+        assert hdf5.check_dataset(f, "events", path).shape == (len(_events().events),)
+        with pytest.raises(FormatError, match="/group is missing"):
+            hdf5.check_dataset(f, "group", path)
