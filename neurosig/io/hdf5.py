@@ -24,7 +24,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import faulthandler
+import functools
+import gc
 import json
+import os
+import select
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,6 +50,8 @@ __all__ = [
     "HDF5Source",
     "read_hdf5",
     "read_attrs",
+    "check_metadata",
+    "check_dataset",
     "read_reports",
     "atomic_h5",
     "write_provenance",
@@ -80,6 +88,133 @@ def _decoded(values: np.ndarray) -> np.ndarray:
     return values
 
 
+#: Seconds a forked child may take to walk a file's metadata before the file is called damaged.
+METADATA_TIMEOUT_S = 10.0
+_SMALL_DATASET = 1 << 16  # datasets up to this many items are read whole by the metadata walk
+
+
+def _walk_metadata(path: str) -> None:
+    """Touch everything libhdf5 parses to read a neurosig file: every attribute, every group, every
+    dataset's shape, type and chunk index, and small datasets whole (their strings live in the global
+    heap, where a damaged file can make libhdf5 loop forever)."""
+    import h5py
+
+    def visit(obj) -> None:
+        for key in obj.attrs:
+            obj.attrs[key]
+        if isinstance(obj, h5py.Dataset):
+            if obj.size <= _SMALL_DATASET:
+                obj[()]
+            elif obj.chunks:
+                obj.id.get_num_chunks()
+
+    with h5py.File(path, "r") as f:
+        visit(f)
+        f.visititems(lambda _name, obj: visit(obj))
+
+
+@functools.lru_cache(maxsize=256)
+def _metadata_verdict(path: str, identity: tuple[int, ...], timeout: float) -> str:
+    """Walk ``path``'s metadata in a forked child; ``""`` if it finished, else why the file is damaged.
+
+    ``identity`` (device, inode, size, mtime) keys the cache: a file is walked once per version."""
+    import h5py
+
+    if not hasattr(os, "fork"):  # no fork (Windows): read unguarded
+        return ""
+    done_r, done_w = os.pipe()
+    with h5py._objects.phil:  # no other thread is inside libhdf5 while the child is made
+        pid = os.fork()
+    if pid == 0:  # the child: never returns, never runs the parent's exit handlers or finalizers
+        try:
+            gc.disable()  # collecting the parent's garbage could close (and flush) its open files
+            faulthandler.disable()  # a dying libhdf5 is reported by the parent, not dumped
+            os.close(done_r)
+            _walk_metadata(path)
+        finally:
+            os._exit(0)  # an exception is fine: the parent's own read raises it again
+    os.close(done_w)
+    try:
+        finished = select.select([done_r], [], [], timeout)[0]  # EOF when the child exits
+    finally:
+        os.close(done_r)
+    if not finished:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        return (
+            f"libhdf5 did not finish reading this file's metadata in {timeout:g} s (a damaged file can "
+            "make it loop forever); the file is damaged: restore it from a copy or rerun what made it."
+        )
+    status = os.waitpid(pid, 0)[1]
+    if os.WIFSIGNALED(status):
+        return (
+            f"reading this file's metadata killed libhdf5 ({signal.Signals(os.WTERMSIG(status)).name}); "
+            "the file is damaged: restore it from a copy or rerun what made it."
+        )
+    return ""
+
+
+def check_metadata(path: str | Path, timeout: float | None = None) -> None:
+    """Check, in a forked child, that libhdf5 can read ``path``'s metadata without hanging or dying.
+
+    libhdf5 loops forever on some damaged files (e.g. a global heap object of size 0), in C code that
+    Python cannot interrupt. The walk runs once per file version (cached by device, inode, size and
+    mtime); it costs a fork and the walk, a few milliseconds (``docs/reliability.md``).
+
+    Parameters
+    ----------
+    path : str or Path
+        An existing file.
+    timeout : float, optional
+        Seconds before the file is called damaged; default :data:`METADATA_TIMEOUT_S`.
+
+    Raises
+    ------
+    FormatError
+        If the walk ran past ``timeout`` or killed the child.
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return  # opening it raises the error that names what is wrong
+    identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    verdict = _metadata_verdict(os.fspath(path), identity, METADATA_TIMEOUT_S if timeout is None else timeout)
+    if verdict:
+        raise FormatError(verdict, path=path)
+
+
+def check_dataset(f, name: str, path: str | Path):
+    """``f[name]`` if it is a dataset whose stored chunks libhdf5 can read faithfully.
+
+    A chunk of an unfiltered dataset must be stored whole: given a shorter one (a damaged filter
+    pipeline or chunk index), libhdf5 fills the rest of the chunk with uninitialised memory and
+    reports no error.
+
+    Raises
+    ------
+    FormatError
+        If ``name`` is missing or not a dataset, or a stored chunk is shorter than a chunk.
+    """
+    import h5py
+
+    data = f.get(name)
+    if not isinstance(data, h5py.Dataset):
+        raise FormatError(f"/{name} is {'missing' if data is None else 'not a dataset'}.", path=path)
+    if data.chunks is None or data.id.get_create_plist().get_nfilters():
+        return data
+    need = int(np.prod(data.chunks)) * data.dtype.itemsize
+    for i in range(data.id.get_num_chunks()):
+        info = data.id.get_chunk_info(i)
+        if info.size != need:
+            raise FormatError(
+                f"/{name}'s chunk {i} holds {info.size} bytes where an unfiltered chunk needs {need}; "
+                "the file is damaged.",
+                path=path,
+                offset=info.byte_offset,
+            )
+    return data
+
+
 def read_attrs(path: str | Path) -> dict[str, Any]:
     """Root attributes of a neurosig HDF5 file, JSON fields decoded.
 
@@ -87,9 +222,12 @@ def read_attrs(path: str | Path) -> dict[str, Any]:
     ------
     DataError
         If the file is not HDF5 or was not written by neurosig.
+    FormatError
+        If libhdf5 hangs or dies reading its metadata (see :func:`check_metadata`).
     """
     import h5py
 
+    check_metadata(path)
     try:
         with h5py.File(path, "r") as f:
             attrs = dict(f.attrs)
@@ -371,7 +509,7 @@ class HDF5Source(Source):
         kind = CHUNK_TYPES[attrs["chunk_type"]]
         name, axis = kind.payload_field, kind.stream_axis
         with h5py.File(self.path, "r") as f:
-            data = f[name]
+            data = check_dataset(f, name, self.path)
             n = data.shape[axis]
             payload_attrs = dict(data.attrs)
             records = {field: _decoded(f[field][:]) for field in kind.record_fields}

@@ -22,7 +22,10 @@ of the Numba and Rust decoders, which are not instrumented; a plain loop is repr
 from __future__ import annotations
 
 import argparse
+import faulthandler
+import functools
 import json
+import math
 import os
 import random
 import resource
@@ -91,7 +94,13 @@ def mutate(data: bytes, rng: random.Random, head: int) -> bytes:
 # -- targets (run in the child) ----------------------------------------------------------------------
 
 
-def _events_target(path: Path, rng: random.Random) -> str:
+def chunking(size: int, rng: random.Random) -> tuple[int, int | None]:
+    """The chunked read of a case: ``(block_bytes, n_events)``, at most about 2,000 blocks."""
+    block = rng.choice([b for b in (1, 5, 16, 64, 1000, 4096, 1 << 16) if b * 2000 >= size] or [1 << 16])
+    return block, rng.choice((None, 1, 7, 1000))
+
+
+def _events_target(path: Path, block: int, n_events: int | None) -> str:
     from neurosig.core.errors import NeurosigError
     from neurosig.io.events import iter_events, read_events
 
@@ -103,9 +112,6 @@ def _events_target(path: Path, rng: random.Random) -> str:
         whole = read_events(path, strict=False).events
     except NeurosigError:
         return "ok"
-    size = path.stat().st_size
-    block = rng.choice([b for b in (1, 5, 16, 64, 1000, 4096, 1 << 16) if b * 2000 >= size] or [1 << 16])
-    n_events = rng.choice((None, 1, 7, 1000))
     try:
         parts = [c.events for c in iter_events(path, strict=False, block_bytes=block, n_events=n_events)]
     except NeurosigError as err:
@@ -116,7 +122,7 @@ def _events_target(path: Path, rng: random.Random) -> str:
     return "ok"
 
 
-def _edf_target(path: Path, rng: random.Random) -> str:
+def _edf_target(path: Path) -> str:
     from neurosig.core.errors import NeurosigError
     from neurosig.io.eeg import open_raw
 
@@ -129,7 +135,7 @@ def _edf_target(path: Path, rng: random.Random) -> str:
     return "ok"
 
 
-def _yaml_target(path: Path, rng: random.Random) -> str:
+def _yaml_target(path: Path) -> str:
     from neurosig.core.config import JobConfig, PipelineConfig, build_pipeline, load_config
     from neurosig.core.errors import NeurosigError
 
@@ -144,13 +150,15 @@ def _yaml_target(path: Path, rng: random.Random) -> str:
     return "ok"
 
 
-def run_target(target: str, path: Path, rng: random.Random) -> str:
-    """Run one target on one file; ``"ok"`` or ``"mismatch: ..."`` (other exceptions escape)."""
+def run_target(target: str, path: Path, block: int = 1 << 16, n_events: int | None = None) -> str:
+    """Run one target on one file; ``"ok"`` or ``"mismatch: ..."`` (other exceptions escape).
+
+    ``block`` and ``n_events`` shape the chunked read of the event targets."""
     if target == "edf":
-        return _edf_target(path, rng)
+        return _edf_target(path)
     if target == "yaml":
-        return _yaml_target(path, rng)
-    return _events_target(path, rng)
+        return _yaml_target(path)
+    return _events_target(path, block, n_events)
 
 
 # -- one case in a child process ---------------------------------------------------------------------
@@ -164,14 +172,27 @@ def _address_space() -> int:
     return 0
 
 
-def run_case(call, timeout: float, memory: int, report: Path) -> str:
+#: A case blocked without using the CPU (a FIFO, a lock, a sleep) is a hang after this many times its
+#: CPU budget in wall-clock seconds.
+WALL_FACTOR = 4
+
+
+def run_case(call, timeout: float, memory: int, report: Path) -> tuple[str, float]:
     """Fork, run ``call()`` in the child under ``memory`` more bytes of address space than now and
-    ``timeout`` seconds; return the outcome. The child writes its traceback or message to ``report``."""
+    ``timeout`` seconds of CPU time; return the outcome and the CPU seconds the child used. The child
+    writes its traceback or message to ``report``.
+
+    A hang is measured in CPU seconds (``RLIMIT_CPU``, so a loaded machine that starves the child does
+    not make one), and in wall-clock seconds only past ``WALL_FACTOR * timeout`` (a child blocked
+    without spinning)."""
     limit = _address_space() + memory
     pid = os.fork()
     if pid == 0:  # the child: never returns
         code = 0
         try:
+            faulthandler.disable()  # an abort is counted, not dumped into the harness's output
+            cpu = math.ceil(timeout)
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
             warnings.simplefilter("ignore")
             result = call()
@@ -184,20 +205,24 @@ def run_case(call, timeout: float, memory: int, report: Path) -> str:
             finally:
                 code = 3
         os._exit(code)
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + WALL_FACTOR * timeout
     while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
+        done, status, usage = os.wait4(pid, os.WNOHANG)
         if done:
             break
         if time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return "hang"
+            usage = os.wait4(pid, 0)[2]
+            return "hang", usage.ru_utime + usage.ru_stime
         time.sleep(0.002)
+    cpu_s = usage.ru_utime + usage.ru_stime
     if os.WIFSIGNALED(status):
-        report.write_text(f"killed by signal {signal.Signals(os.WTERMSIG(status)).name}")
-        return "abort"
-    return {0: "ok", 3: "crash", 4: "mismatch"}.get(os.WEXITSTATUS(status), "crash")
+        sig = os.WTERMSIG(status)
+        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu_s >= timeout):
+            return "hang", cpu_s  # past the CPU limit (SIGXCPU, then SIGKILL at the hard limit)
+        report.write_text(f"killed by signal {signal.Signals(sig).name}")
+        return "abort", cpu_s
+    return {0: "ok", 3: "crash", 4: "mismatch"}.get(os.WEXITSTATUS(status), "crash"), cpu_s
 
 
 # -- the loop ----------------------------------------------------------------------------------------
@@ -206,12 +231,11 @@ def run_case(call, timeout: float, memory: int, report: Path) -> str:
 def _warm_up(seeds: dict[str, list[Path]]) -> None:
     """Run every target once on its seeds in this process, so that children inherit compiled kernels
     and imported modules (a fork per case then costs milliseconds, not seconds)."""
-    rng = random.Random(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for target, paths in seeds.items():
             for path in paths:
-                run_target(target, path, rng)
+                run_target(target, path)
 
 
 def fuzz(
@@ -243,6 +267,7 @@ def fuzz(
     _warm_up(seeds)
     blobs = {t: [p.read_bytes() for p in paths] for t, paths in seeds.items()}
     counts = {t: dict.fromkeys(("cases", *OUTCOMES), 0) for t in targets}
+    slowest: dict[str, dict] = {}
     saved = 0
     case = 0
     start = time.monotonic()
@@ -250,21 +275,39 @@ def fuzz(
         while time.monotonic() - start < seconds:
             target = targets[case % len(targets)]
             rng = random.Random(seed * 1_000_003 + case)
-            data = rng.choice(blobs[target])
+            which = rng.randrange(len(blobs[target]))
             head = 256 * 64 if target == "edf" else 4096
             path = work / f"case{seedlib.SUFFIX[target]}"
-            path.write_bytes(mutate(data, rng, head))
+            path.write_bytes(mutate(blobs[target][which], rng, head))
+            block, n_events = chunking(path.stat().st_size, rng)
             report = work / "report.txt"
             report.unlink(missing_ok=True)
-            outcome = run_case(lambda t=target, p=path, r=rng: run_target(t, p, r), timeout, memory, report)
+            began = time.monotonic()
+            call = functools.partial(run_target, target, path, block, n_events)
+            outcome, cpu_s = run_case(call, timeout, memory, report)
+            replay = {
+                "target": target,
+                "seed": seed,
+                "case": case,
+                "seed_file": seeds[target][which].name,
+                "bytes": path.stat().st_size,
+                "block_bytes": block,
+                "n_events": n_events,
+                "outcome": outcome,
+                "cpu_s": round(cpu_s, 2),
+                "wall_s": round(time.monotonic() - began, 2),
+            }
             counts[target]["cases"] += 1
             counts[target][outcome] += 1
+            if cpu_s > slowest.get(target, {}).get("cpu_s", -1):
+                slowest[target] = replay
             if outcome != "ok" and saved < max_saved:
                 saved += 1
                 keep = out / f"{target}-{outcome}-seed{seed}-case{case}{seedlib.SUFFIX[target]}"
                 shutil.copyfile(path, keep)
                 text = report.read_text() if report.exists() else ""
                 keep.with_suffix(keep.suffix + ".txt").write_text(f"{target} {outcome}\n{text}")
+                keep.with_suffix(keep.suffix + ".json").write_text(json.dumps(replay, indent=2))
             case += 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -276,9 +319,19 @@ def fuzz(
         "seeds": {t: len(p) for t, p in seeds.items()},
         "notes": notes,
         "counts": counts,
+        "slowest": slowest,
     }
     (out / f"summary-seed{seed}.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def replay(case: Path) -> str:
+    """Rerun a saved case (``CASE.json`` beside the saved input) in this process; print what it took."""
+    spec = json.loads(case.with_suffix(case.suffix + ".json").read_text())
+    began, cpu = time.monotonic(), time.process_time()
+    result = run_target(spec["target"], case, spec["block_bytes"], spec["n_events"])
+    print(f"{case}: {result} in {time.monotonic() - began:.2f} s ({time.process_time() - cpu:.2f} s CPU)")
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -286,14 +339,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=120.0, help="time budget of the whole run")
     parser.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS))
     parser.add_argument("--seed", type=int, default=0, help="cases are reproducible from (seed, case)")
-    parser.add_argument("--timeout", type=float, default=20.0, help="seconds per case before a hang")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=20.0,
+        help=f"CPU seconds per case before a hang (wall: {WALL_FACTOR}x)",
+    )
     parser.add_argument("--memory", type=float, default=1.0, help="GiB of address space per case")
     parser.add_argument("--out", type=Path, default=Path("out/fuzz"), help="summary and findings")
     default_data = Path(__file__).resolve().parents[3] / "shared" / "data"
     parser.add_argument(
         "--shared-data", type=Path, default=Path(os.environ.get("NEUROSIG_SHARED_DATA", default_data))
     )
+    parser.add_argument("--replay", type=Path, help="rerun one saved case (its input; CASE.json beside it)")
     args = parser.parse_args(argv)
+    if args.replay:
+        return 0 if replay(args.replay) == "ok" else 1
     summary = fuzz(
         args.seconds,
         tuple(args.targets),
@@ -311,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     for target, c in summary["counts"].items():
         print(f"{target:8} " + " ".join(f"{c[k]:>8}" for k in ("cases", *OUTCOMES)))
     bad = sum(c[k] for c in summary["counts"].values() for k in OUTCOMES if k != "ok")
+    for target, case in summary["slowest"].items():
+        print(f"slowest {target}: {json.dumps(case)}")
     print(f"{bad} findings in {summary['seconds']} s; inputs and tracebacks under {args.out}")
     return 1 if bad else 0
 

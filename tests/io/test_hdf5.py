@@ -4,6 +4,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -30,6 +31,7 @@ from neurosig.core.chunks import (
 from neurosig.core.errors import ConfigError, DataError, FormatError
 from neurosig.core.persist import partial_path
 from neurosig.core.stage import RunMeta
+from neurosig.io import hdf5
 from neurosig.io.hdf5 import HDF5Sink, HDF5Source, atomic_h5, read_attrs, read_hdf5, write_provenance
 from neurosig.testing import assert_chunks_close, split_chunk
 
@@ -257,3 +259,66 @@ def test_files_of_format_version_1_still_read_and_are_still_written_alike(tmp_pa
     new = tmp_path / f"{kind}.h5"
     _write(new, split_chunk(chunk, [1, 2]), meta=GOLDEN_META)
     assert _layout(new) == _layout(old)
+
+
+# libhdf5 loops forever reading a root attribute of this fuzzed event file (a global heap object that
+# never advances its parser); found by tests/fuzz (seed 1, case 834).
+HEAP_LOOP = Path(__file__).resolve().parents[1] / "fuzz" / "findings" / "hdf5_global_heap_loop.h5"
+
+
+def test_a_file_that_hangs_libhdf5_is_a_format_error(tmp_path, monkeypatch):
+    from neurosig.io.events import read_events
+
+    copy = tmp_path / "damaged.h5"
+    copy.write_bytes(HEAP_LOOP.read_bytes())
+    monkeypatch.setattr(hdf5, "METADATA_TIMEOUT_S", 1.0)
+    start = time.monotonic()
+    with pytest.raises(FormatError, match="did not finish reading this file's metadata in 1 s") as err:
+        read_attrs(copy)
+    assert err.value.path == copy
+    for read in (lambda: read_events(copy), lambda: list(HDF5Source(str(copy))), lambda: read_hdf5(copy)):
+        with pytest.raises(FormatError, match="did not finish"):
+            read()  # the verdict is cached: no second wait
+    assert time.monotonic() - start < 30
+
+
+def test_metadata_check_passes_honest_files_and_reports_a_dead_library(tmp_path, monkeypatch):
+    path = tmp_path / "out.h5"
+    _write(path, [_events()])
+    hdf5.check_metadata(path)  # an honest file passes
+    assert read_attrs(path)["complete"]
+
+    def die(_path):
+        os.abort()
+
+    monkeypatch.setattr(hdf5, "_walk_metadata", die)
+    other = tmp_path / "other.h5"
+    _write(other, [_events()])
+    with pytest.raises(FormatError, match="killed libhdf5 \\(SIGABRT\\)"):
+        hdf5.check_metadata(other)
+
+
+def test_a_stored_chunk_shorter_than_a_chunk_is_a_format_error(tmp_path):
+    """libhdf5 pads a short unfiltered chunk with uninitialised memory and reports nothing (fuzz seed 2,
+    case 1698: the filter pipeline was damaged, so a gzip chunk of 2,582 bytes reads as raw)."""
+    from neurosig.io.events import iter_events, read_events
+
+    damaged = Path(__file__).resolve().parents[1] / "fuzz" / "findings" / "hdf5_short_unfiltered_chunk.h5"
+    for read in (
+        lambda: read_events(damaged, strict=False),
+        lambda: list(iter_events(damaged, strict=False, block_bytes=4096, n_events=7)),
+        lambda: list(HDF5Source(str(damaged))),
+    ):
+        with pytest.raises(
+            FormatError, match="chunk 0 holds 2582 bytes where an unfiltered chunk needs 851968"
+        ):
+            read()
+    # an honest unfiltered file (written by h5py, not neurosig) passes the check
+    path = tmp_path / "plain.h5"
+    with h5py.File(path, "w") as f:
+        f.create_dataset("events", data=_events().events, chunks=(7,), maxshape=(None,))
+        f["group"] = h5py.SoftLink("/nowhere")
+    with h5py.File(path, "r") as f:
+        assert hdf5.check_dataset(f, "events", path).shape == (len(_events().events),)
+        with pytest.raises(FormatError, match="/group is missing"):
+            hdf5.check_dataset(f, "group", path)

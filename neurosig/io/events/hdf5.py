@@ -68,6 +68,8 @@ def blocks(path: Path, header: FileHeader, strict: bool = True, block_bytes: int
     """Yield ``(events, triggers, report)`` for consecutive slices of ``/events`` then ``/triggers``."""
     import h5py
 
+    from neurosig.io.hdf5 import check_dataset
+
     report = DecodeReport(path, NAME)
     if header.fields.get("complete") != "True":
         if strict:
@@ -83,7 +85,7 @@ def blocks(path: Path, header: FileHeader, strict: bool = True, block_bytes: int
             for name, dtype in (("events", EVENTS_DTYPE), ("triggers", TRIGGER_DTYPE)):
                 if name not in f and name == "triggers":
                     continue
-                data = f[name]
+                data = check_dataset(f, name, path)
                 if data.dtype != dtype or data.ndim != 1:
                     raise FormatError(
                         f"/{name} holds {data.shape} {data.dtype}, not a 1-D array of {dtype}; the file "
