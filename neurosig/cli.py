@@ -259,6 +259,14 @@ def cmd_stream(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fit_decoder(args: argparse.Namespace) -> int:
+    from neurosig.bci.online import fit_decoder
+
+    path = fit_decoder(args.pipeline, args.files, args.out, baseline=args.baseline)
+    print(f"wrote {path} ({args.baseline}, trained on {len(args.files)} recording(s))")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neurosig", description=__doc__)
     parser.add_argument("--version", action="version", version=f"neurosig {__version__}")
@@ -332,6 +340,15 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field")
     stream.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     stream.set_defaults(func=cmd_stream)
+
+    fit = sub.add_parser(
+        "fit-decoder", help="train the classify stage's decoder on recordings cut by a pipeline's stages"
+    )
+    fit.add_argument("pipeline", help="the online pipeline YAML (e.g. pipelines/realtime.yaml)")
+    fit.add_argument("files", nargs="+", help="training recordings with the markers its epochs lock to")
+    fit.add_argument("--out", required=True, help="the decoder checkpoint to write (.pt)")
+    fit.add_argument("--baseline", choices=["csp_lda", "ts_lr"], default="csp_lda", help="the decoder")
+    fit.set_defaults(func=cmd_fit_decoder)
 
     bench = sub.add_parser("bench", help="list or run the benchmarks in benchmarks/")
     bench.add_argument("name", nargs="?", help="benchmark name (omit to list)")

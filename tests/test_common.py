@@ -103,6 +103,8 @@ def _tiny_event_model() -> str:
     model = DelaySNN(pre.n_units, 8, 3, n_layers=1, kernel_size=3, tau=2.0, seed=0).eval()
     folder = Path(tempfile.mkdtemp(prefix="neurosig-test-"))
     return str(save_event_model(folder / "model.pt", model, pre, ["a", "b", "c"]))
+
+
 def _tiny_decoder() -> str:
     import tempfile
     from pathlib import Path
@@ -115,7 +117,7 @@ def _tiny_decoder() -> str:
 
     epochs = _epochs()
     model = make_pipeline(Vectorizer(), LinearDiscriminantAnalysis()).fit(epochs.data, epochs.labels)
-    return str(save_decoder(model, Path(tempfile.mkdtemp(prefix="neurosig-test-")) / "lda.joblib"))
+    return str(save_decoder(model, Path(tempfile.mkdtemp(prefix="neurosig-test-")) / "lda.pt"))
 
 
 INPUTS = {

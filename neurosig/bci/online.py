@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from neurosig.core.chunks import EpochsChunk, EpochsInfo
-from neurosig.core.errors import ConfigError, DataError
+from neurosig.core.errors import DataError, FormatError
 from neurosig.core.stage import Stage
 from neurosig.core.validate import check_existing_file
 
@@ -17,44 +17,48 @@ __all__ = ["Classify", "fit_decoder", "load_decoder", "save_decoder"]
 
 
 def save_decoder(model: Any, path: str | Path) -> Path:
-    """Save a fitted decoder for :class:`Classify`.
+    """Save a fitted decoder for :class:`Classify` as a checkpoint (``.pt``) that loads without pickles.
 
-    An :class:`~neurosig.bci.classifier.EEGClassifier` is written with its own ``save`` (``.pt``,
-    weights with their config); any other scikit-learn estimator with joblib (``.joblib``).
+    An :class:`~neurosig.bci.classifier.EEGClassifier` is written with its own ``save`` (kind
+    ``bci-classifier``: weights with their config); a scikit-learn pipeline of the classical steps as a
+    ``bci-sklearn`` checkpoint (:mod:`neurosig.bci.sklearn_checkpoint`: parameters and fitted arrays).
     """
     from neurosig.bci.classifier import EEGClassifier
+    from neurosig.bci.sklearn_checkpoint import save_sklearn
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path).with_suffix(".pt")
     if isinstance(model, EEGClassifier):
-        return model.save(path.with_suffix(".pt"))
-    import joblib
-
-    joblib.dump(model, path.with_suffix(".joblib"))
-    return path.with_suffix(".joblib")
+        return model.save(path)
+    return save_sklearn(model, path)
 
 
 def load_decoder(path: str | Path) -> Any:
-    """Load a decoder saved by :func:`save_decoder` (``.pt`` EEGClassifier or ``.joblib`` estimator).
+    """Load a decoder saved by :func:`save_decoder`; nothing in the file is executed.
 
     Raises
     ------
-    ConfigError
-        For another extension. A ``.joblib`` file is a pickle: load only files you made.
+    FormatError
+        For a pickle (``.joblib``, ``.pkl``, ...): pickles can run any code when loaded, and neurosig
+        never loads one. For a ``.pt`` file that is not a decoder checkpoint.
     """
+    from neurosig.bci.classifier import KIND as CLASSIFIER
+    from neurosig.bci.classifier import load_classifier
+    from neurosig.bci.sklearn_checkpoint import KIND as SKLEARN
+    from neurosig.bci.sklearn_checkpoint import load_sklearn
+    from neurosig.core.persist import load_checkpoint
+
     path = check_existing_file(path, "decoder")
-    if path.suffix == ".pt":
-        from neurosig.bci.classifier import load_classifier
-
+    if path.suffix != ".pt":
+        raise FormatError(
+            f"a decoder is a .pt checkpoint written by neurosig.bci.online.save_decoder or "
+            f"`neurosig fit-decoder`, not a {path.suffix!r} file. neurosig does not load pickles "
+            "(.joblib, .pkl): loading one can run any code it holds. Refit the decoder with "
+            "`neurosig fit-decoder` to get a .pt file.",
+            path=path,
+        )
+    if load_checkpoint(path, (CLASSIFIER, SKLEARN)).kind == CLASSIFIER:
         return load_classifier(path)
-    if path.suffix == ".joblib":
-        import joblib
-
-        return joblib.load(path)
-    raise ConfigError(
-        f"{path}: decoders are .pt (EEGClassifier.save) or .joblib (a scikit-learn pipeline saved with "
-        "neurosig.bci.online.save_decoder), not {path.suffix!r}."
-    )
+    return load_sklearn(path)
 
 
 class Classify(Stage):
@@ -68,8 +72,8 @@ class Classify(Stage):
     Parameters
     ----------
     model : str
-        A decoder file from :func:`save_decoder`: an EEGClassifier (``.pt``) or a scikit-learn
-        pipeline (``.joblib``) that takes epochs ``(n, channels, samples)`` in volts.
+        A decoder checkpoint (``.pt``) from :func:`save_decoder`: an EEGClassifier or a scikit-learn
+        pipeline that takes epochs ``(n, channels, samples)`` in volts.
     """
 
     name = "classify"
@@ -123,7 +127,7 @@ def fit_decoder(
     files : list of path
         Training recordings (any format MNE reads), with the markers the epochs stage locks to.
     out : str | Path
-        Where to save the decoder (``.joblib``).
+        Where to save the decoder (a ``.pt`` checkpoint; another suffix is replaced).
     baseline : str
         ``"csp_lda"`` or ``"ts_lr"``.
 

@@ -323,15 +323,15 @@ def save_checkpoint(
     return Path(path)
 
 
-def load_checkpoint(path: str | Path, kind: str, map_location: str = "cpu") -> Checkpoint:
+def load_checkpoint(path: str | Path, kind: str | tuple[str, ...], map_location: str = "cpu") -> Checkpoint:
     """Read a checkpoint written by :func:`save_checkpoint` with ``torch.load(weights_only=True)``.
 
     Parameters
     ----------
     path : str | Path
         The checkpoint file.
-    kind : str
-        The model kind the caller expects.
+    kind : str | tuple of str
+        The model kind the caller expects (or the kinds it accepts; ``Checkpoint.kind`` says which).
     map_location : str
         Device of the loaded tensors.
 
@@ -383,9 +383,12 @@ def load_checkpoint(path: str | Path, kind: str, map_location: str = "cpu") -> C
             "the neurosig version that wrote it and save it again with this one.",
             path=path,
         )
-    if payload.get("kind") != kind:
+    kinds = (kind,) if isinstance(kind, str) else kind
+    if payload.get("kind") not in kinds:
+        expected = " or ".join(repr(k) for k in kinds)
         raise FormatError(
-            f"a checkpoint of a {payload.get('kind')!r} model, not of a {kind!r} model; pass the right file.",
+            f"a checkpoint of a {payload.get('kind')!r} model, not of a {expected} model; pass the "
+            "right file.",
             path=path,
         )
     if payload.get("format_version", 0) > CHECKPOINT_VERSION:
@@ -401,7 +404,7 @@ def load_checkpoint(path: str | Path, kind: str, map_location: str = "cpu") -> C
         raise FormatError("the checkpoint's 'state_dict' holds values that are not tensors.", path=path)
     return Checkpoint(
         path=path,
-        kind=kind,
+        kind=payload["kind"],
         config=payload["config"],
         state_dict=payload["state_dict"],
         extra=payload["extra"],

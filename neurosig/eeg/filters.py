@@ -90,19 +90,20 @@ class _SOSStage(Stage):
 
     def _process(self, chunk: SignalChunk) -> Iterable[SignalChunk]:
         if self._sos is None:
-            self._sos = self._design(chunk.info.sfreq)
+            self._sos = np.ascontiguousarray(self._design(chunk.info.sfreq), dtype=np.float64)
             self._zi = sos_state(self._sos.shape[0], chunk.info.n_channels)
             self._info = chunk.info
-        elif chunk.info != self._info:
+        elif chunk.info is not self._info and chunk.info != self._info:
             raise DataError(
                 f"{type(self).__name__} got a chunk of another stream ({chunk.info.n_channels} "
                 f"channels at {chunk.info.sfreq} Hz); call reset() between streams."
             )
-        check_finite(f"{type(self).__name__} input", chunk.data)
         if chunk.n_samples == 0:
             yield chunk
             return
         out = sosfilt_stateful(self._sos, chunk.data, self._zi)
+        if out is None:  # the kernel found a NaN or inf (state untouched): say where
+            check_finite(f"{type(self).__name__} input", chunk.data)
         yield SignalChunk(out, chunk.info, chunk.start, chunk.markers)
 
 

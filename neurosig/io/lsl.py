@@ -43,6 +43,8 @@ logger = logging.getLogger(__name__)
 GAP = "lsl_gap"
 #: Marker description of a jump in the LSL clock (duration = the jump in seconds, negative backwards).
 CLOCK_JUMP = "lsl_clock_jump"
+#: Seconds the source sleeps when no sample has arrived (bounds the latency it adds).
+POLL = 0.0005
 
 Seconds = Annotated[float, pydantic.Field(gt=0)]
 
@@ -289,14 +291,16 @@ class LSLSource(Source):
             now = time.monotonic()
             if self.duration is not None and now - began >= self.duration:
                 break
+            # what has arrived, without waiting (a timeout would hold every chunk for its length);
             # mne-lsl reuses its buffers between pulls: copy before the next one
-            values, stamps = _pull(inlet, 0.005)
+            values, stamps = _pull(inlet, 0.0)
             if marker_inlet is not None:
                 self._pull_markers(marker_inlet, marker_info, queue)
             if not len(stamps):
                 if self.timeout is not None and now - last_sample > self.timeout:
                     logger.warning("LSL stream %s: no sample for %g s; ending.", self.name, self.timeout)
                     break
+                self._stop_event.wait(POLL)
                 continue
             last_sample = now
             stamps = np.array(stamps, dtype=np.float64)

@@ -26,7 +26,7 @@ def test_online_decisions_equal_offline_decisions(shared_file, tmp_path):
     short = tmp_path / "S001R04_20s_raw.fif"
     raw.crop(tmax=20.0).save(short, verbose="error")  # four or five trials, replayed in real time
     config = load_config("pipelines/realtime.yaml").model_dump(exclude_none=True)
-    model = fit_decoder(config, train, tmp_path / "csp_lda.joblib")
+    model = fit_decoder(config, train, tmp_path / "csp_lda.pt")
     config["stages"][-1]["model"] = str(model)
 
     name = uuid.uuid4().hex
