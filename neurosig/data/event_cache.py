@@ -28,6 +28,7 @@ from neurosig.core.chunks import EVENTS_DTYPE
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.data.event_dataset import EventRecording, check_sensor_sizes
 from neurosig.events.preprocess import EventPreprocessing
+from neurosig.io.hdf5 import check_metadata
 
 __all__ = ["cache_key", "build_cache", "EventAugment", "CachedEventDataset", "CACHE_VERSION"]
 
@@ -239,6 +240,7 @@ class CachedEventDataset:
         import h5py
 
         self.path = Path(path)
+        check_metadata(self.path)
         with h5py.File(self.path, "r") as f:
             self.preprocessing = EventPreprocessing.from_config(**json.loads(f.attrs["preprocessing"]))
             self.labels_all = f["labels"][:]

@@ -23,6 +23,7 @@ from neurosig._version import __version__
 from neurosig.core.errors import ConfigError, DataError, FormatError
 from neurosig.core.stage import RunMeta
 from neurosig.core.validate import check_existing_file, check_positive
+from neurosig.io.hdf5 import check_metadata
 
 __all__ = ["SHDReader", "write_shd", "make_delay_task", "split_indices"]
 
@@ -202,6 +203,7 @@ class SHDReader:
         check_positive("dt", dt)
         if n_bins < 1 or group < 1:
             raise ConfigError(f"n_bins and group must be positive integers, got {n_bins} and {group}.")
+        check_metadata(self.path)
         try:
             self._file = h5py.File(self.path, "r")
         except OSError:

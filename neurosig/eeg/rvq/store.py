@@ -26,7 +26,7 @@ from neurosig.core.errors import DataError, FormatError
 from neurosig.core.stage import RunMeta
 from neurosig.core.validate import check_existing_file
 from neurosig.eeg.rvq.tokenizer import Tokenizer
-from neurosig.io.hdf5 import HDF5Sink, atomic_h5, read_hdf5, write_provenance
+from neurosig.io.hdf5 import HDF5Sink, atomic_h5, check_metadata, read_hdf5, write_provenance
 
 __all__ = ["write_tokenizer", "read_tokenizer", "save_tokens", "load_tokens", "decode_file", "RVQTokenSink"]
 
@@ -60,6 +60,7 @@ def read_tokenizer(path: str | Path) -> Tokenizer:
     import h5py
 
     path = check_existing_file(path, "token file")
+    check_metadata(path)
     with h5py.File(path, "r") as f:
         if "tokenizer" not in f:
             raise FormatError(
