@@ -37,6 +37,7 @@ test-all: test test-slow
 
 lint: $(BIN)/.installed-dev
 	$(BIN)/ruff check neurosig tests benchmarks
+	$(BIN)/ruff format --check neurosig tests benchmarks
 
 ## bench: every benchmark; results in benchmarks/results/*.json
 bench: $(BIN)/.installed-dev

@@ -126,10 +126,18 @@ def wilcoxon_pairs(records: Sequence[dict[str, Any]], metric: str = "accuracy") 
             if len(diff) >= 2 and np.any(diff != 0):
                 res = wilcoxon(diff)
                 stat, p = float(res.statistic), float(res.pvalue)
-            rows.append({"protocol": protocol, "a": a, "b": b, "n_subjects": len(common),
-                         "mean_difference": float(diff.mean()) if len(diff) else 0.0,
-                         "statistic": stat, "p_value": p,
-                         "min_p": min(1.0, 2.0 / 2.0 ** int(np.count_nonzero(diff)))})
+            rows.append(
+                {
+                    "protocol": protocol,
+                    "a": a,
+                    "b": b,
+                    "n_subjects": len(common),
+                    "mean_difference": float(diff.mean()) if len(diff) else 0.0,
+                    "statistic": stat,
+                    "p_value": p,
+                    "min_p": min(1.0, 2.0 / 2.0 ** int(np.count_nonzero(diff))),
+                }
+            )
     return rows
 
 

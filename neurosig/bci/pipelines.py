@@ -40,8 +40,11 @@ def make_baseline(name: str, seed: int = 0) -> list[tuple[str, Any]]:
         from mne.decoding import CSP
         from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-        return [("scale", Scale(1e6)), ("csp", CSP(n_components=8, log=True)),
-                ("lda", LinearDiscriminantAnalysis())]
+        return [
+            ("scale", Scale(1e6)),
+            ("csp", CSP(n_components=8, log=True)),
+            ("lda", LinearDiscriminantAnalysis()),
+        ]
     try:
         from pyriemann.estimation import Covariances
         from pyriemann.tangentspace import TangentSpace
@@ -52,8 +55,12 @@ def make_baseline(name: str, seed: int = 0) -> list[tuple[str, Any]]:
         ) from None
     from sklearn.linear_model import LogisticRegression
 
-    return [("scale", Scale(1e6)), ("cov", Covariances("oas")), ("ts", TangentSpace(metric="riemann")),
-            ("lr", LogisticRegression(max_iter=1000, random_state=seed))]
+    return [
+        ("scale", Scale(1e6)),
+        ("cov", Covariances("oas")),
+        ("ts", TangentSpace(metric="riemann")),
+        ("lr", LogisticRegression(max_iter=1000, random_state=seed)),
+    ]
 
 
 def make_pipeline(

@@ -28,7 +28,12 @@ from neurosig.core.registry import load
 from neurosig.core.validate import check_epochs_array, check_option, did_you_mean
 
 __all__ = [
-    "AverageReference", "Standardize", "Scale", "FasterCleaner", "build_preprocessing", "PREPROCESSORS",
+    "AverageReference",
+    "Standardize",
+    "Scale",
+    "FasterCleaner",
+    "build_preprocessing",
+    "PREPROCESSORS",
 ]
 
 
@@ -130,8 +135,14 @@ class FasterCleaner(TransformerMixin, BaseEstimator):
     """
 
     def __init__(
-        self, sfreq: float | None = None, ch_names: list[str] | None = None, metrics: str = "paper",
-        threshold: float = 3.0, ica: bool = True, ica_method: str = "infomax", random_state: int = 0,
+        self,
+        sfreq: float | None = None,
+        ch_names: list[str] | None = None,
+        metrics: str = "paper",
+        threshold: float = 3.0,
+        ica: bool = True,
+        ica_method: str = "infomax",
+        random_state: int = 0,
         interpolate: bool = True,
     ):
         self.sfreq = sfreq

@@ -91,7 +91,7 @@ def _blocks(data: EpochsSet, held_out: int, seed: int) -> list[list[str]]:
         )
     if held_out > 1:
         subjects = list(np.random.default_rng(seed).permutation(subjects))
-    return [subjects[i:i + held_out] for i in range(0, len(subjects), held_out)]
+    return [subjects[i : i + held_out] for i in range(0, len(subjects), held_out)]
 
 
 def _within(data: EpochsSet, n_folds: int, seed: int, protocol: str, held_out: int) -> list[Fold]:
@@ -108,8 +108,9 @@ def _within(data: EpochsSet, n_folds: int, seed: int, protocol: str, held_out: i
         _check_trials(data, rows, n_folds, subject)
         cv = StratifiedKFold(n_folds, shuffle=True, random_state=seed + s)
         for k, (tr, te) in enumerate(cv.split(rows, data.y[rows])):
-            folds.append(Fold(protocol, subject, k, rows[tr], rows[te], pretrain_of.get(subject),
-                              seed + 1000 * s + k))
+            folds.append(
+                Fold(protocol, subject, k, rows[tr], rows[te], pretrain_of.get(subject), seed + 1000 * s + k)
+            )
     return folds
 
 

@@ -85,8 +85,15 @@ class EpochsSet:
 
     def subset(self, index: np.ndarray) -> EpochsSet:
         """The trials at ``index`` (integer positions or a boolean mask)."""
-        return EpochsSet(self.X[index], self.y[index], self.subject[index], self.session[index],
-                         self.sfreq, self.ch_names, self.tmin)
+        return EpochsSet(
+            self.X[index],
+            self.y[index],
+            self.subject[index],
+            self.session[index],
+            self.sfreq,
+            self.ch_names,
+            self.tmin,
+        )
 
     def fingerprint(self) -> str:
         """sha256 of the trials, labels, subjects, sessions and sampling rate (to detect stale results)."""
@@ -99,8 +106,10 @@ class EpochsSet:
     def describe(self) -> str:
         """One line: trials, channels, samples, classes and counts, subjects."""
         counts = {c: int(np.sum(self.y == c)) for c in self.classes}
-        return (f"{len(self.X)} trials × {len(self.ch_names)} channels × {self.n_times} samples at "
-                f"{self.sfreq:g} Hz; classes {counts}; {len(self.subjects)} subject(s)")
+        return (
+            f"{len(self.X)} trials × {len(self.ch_names)} channels × {self.n_times} samples at "
+            f"{self.sfreq:g} Hz; classes {counts}; {len(self.subjects)} subject(s)"
+        )
 
 
 def epochs_from_raw(
@@ -168,16 +177,32 @@ def epochs_from_raw(
         )
     raw = raw.copy().load_data(verbose="error").pick(picks)
     if l_freq is not None or h_freq is not None:
-        raw.filter(l_freq, h_freq, method="iir", iir_params={"order": 5, "ftype": "butter"},
-                   phase="zero", verbose="error")
+        raw.filter(
+            l_freq,
+            h_freq,
+            method="iir",
+            iir_params={"order": 5, "ftype": "butter"},
+            phase="zero",
+            verbose="error",
+        )
     if resample is not None:
         raw.resample(resample, verbose="error")
     sfreq = float(raw.info["sfreq"])
     n_times = int(round((tmax - tmin) * sfreq))
-    events, ids = mne.events_from_annotations(raw, event_id={d: i + 1 for i, d in enumerate(present)},
-                                              verbose="error")
-    epochs = mne.Epochs(raw, events, ids, tmin=tmin, tmax=tmin + (n_times - 1) / sfreq, baseline=None,
-                        preload=True, reject_by_annotation=False, verbose="error")
+    events, ids = mne.events_from_annotations(
+        raw, event_id={d: i + 1 for i, d in enumerate(present)}, verbose="error"
+    )
+    epochs = mne.Epochs(
+        raw,
+        events,
+        ids,
+        tmin=tmin,
+        tmax=tmin + (n_times - 1) / sfreq,
+        baseline=None,
+        preload=True,
+        reject_by_annotation=False,
+        verbose="error",
+    )
     if len(epochs) < len(events):
         raise DataError(
             f"{len(events) - len(epochs)} of {len(events)} trials run past the recording's edges for the "
@@ -221,9 +246,13 @@ def concat_sets(sets: Sequence[EpochsSet], on_mismatch: str = "common") -> Epoch
             raise DataError("the subjects share no channel; check the channel names of each dataset.")
     parts = [s.X[:, [s.ch_names.index(c) for c in common]] for s in sets]
     return EpochsSet(
-        np.concatenate(parts), np.concatenate([s.y for s in sets]),
-        np.concatenate([s.subject for s in sets]), np.concatenate([s.session for s in sets]),
-        first.sfreq, tuple(common), first.tmin,
+        np.concatenate(parts),
+        np.concatenate([s.y for s in sets]),
+        np.concatenate([s.subject for s in sets]),
+        np.concatenate([s.session for s in sets]),
+        first.sfreq,
+        tuple(common),
+        first.tmin,
     )
 
 

@@ -41,8 +41,15 @@ def _root(path: str | Path | None) -> Path:
 
 def eegbci_file(path: str | Path | None, subject: int, run: int) -> Path:
     """Where MNE's loader keeps one run: ``PATH/MNE-eegbci-data/files/eegmmidb/1.0.0/SxxxRyy.edf``."""
-    return (_root(path) / "MNE-eegbci-data" / "files" / "eegmmidb" / "1.0.0" / f"S{subject:03d}"
-            / f"S{subject:03d}R{run:02d}.edf")
+    return (
+        _root(path)
+        / "MNE-eegbci-data"
+        / "files"
+        / "eegmmidb"
+        / "1.0.0"
+        / f"S{subject:03d}"
+        / f"S{subject:03d}R{run:02d}.edf"
+    )
 
 
 def _paths(path: str | Path | None, subject: int, runs: Sequence[int], download: bool) -> list[Path]:
@@ -57,8 +64,12 @@ def _paths(path: str | Path | None, subject: int, runs: Sequence[int], download:
             "holds MNE-eegbci-data, or pass download=True to fetch them from physionet.org."
         )
     try:
-        return [Path(p) for p in eegbci.load_data(subject, list(runs), path=str(_root(path)),
-                                                  update_path=False, verbose="error")]
+        return [
+            Path(p)
+            for p in eegbci.load_data(
+                subject, list(runs), path=str(_root(path)), update_path=False, verbose="error"
+            )
+        ]
     except Exception as err:  # noqa: BLE001 - network and checksum failures come in many types
         raise DataError(
             f"could not get subject {subject} runs {list(runs)} from PhysioNet into {_root(path)} ({err}); "

@@ -93,10 +93,12 @@ def load_local(
         except Exception as err:  # noqa: BLE001 - MNE readers raise many kinds of errors
             raise FormatError(f"MNE cannot read this recording ({err}).", path=file) from None
         try:
-            X, y, sfreq, ch_names = epochs_from_raw(raw, event_map, tmin, tmax, l_freq, h_freq, resample,
-                                                    picks)
+            X, y, sfreq, ch_names = epochs_from_raw(
+                raw, event_map, tmin, tmax, l_freq, h_freq, resample, picks
+            )
         except DataError as err:
             raise DataError(f"{file}: {err}") from None
-        parts.append(EpochsSet(X, y, np.full(len(y), subject), np.full(len(y), session), sfreq, ch_names,
-                               tmin))
+        parts.append(
+            EpochsSet(X, y, np.full(len(y), subject), np.full(len(y), session), sfreq, ch_names, tmin)
+        )
     return concat_sets(parts, on_mismatch)

@@ -66,13 +66,16 @@ def load_moabb(
     pa_cls = getattr(paradigms, paradigm, None)
     if ds_cls is None or pa_cls is None:
         which = dataset if ds_cls is None else paradigm
-        raise ConfigError(f"moabb has no dataset or paradigm named {which!r}; see moabb.datasets / "
-                          "moabb.paradigms for the names.")
+        raise ConfigError(
+            f"moabb has no dataset or paradigm named {which!r}; see moabb.datasets / "
+            "moabb.paradigms for the names."
+        )
     ds = ds_cls(**(dataset_options or {}))
     pa = pa_cls(fmin=fmin, fmax=fmax, tmin=tmin, tmax=tmax, resample=resample)
     try:
-        epochs, labels, meta = pa.get_data(ds, subjects=list(subjects) if subjects else None,
-                                           return_epochs=True)
+        epochs, labels, meta = pa.get_data(
+            ds, subjects=list(subjects) if subjects else None, return_epochs=True
+        )
     except Exception as err:  # noqa: BLE001 - download and file errors come in many types
         raise DataError(
             f"MOABB could not load {dataset} subjects {subjects} ({type(err).__name__}: {err}); offline, "
@@ -82,5 +85,12 @@ def load_moabb(
     X = epochs.get_data(copy=False)
     n = min(len(X), len(labels))
     subject = np.array([f"{dataset}-{s}" for s in meta["subject"]])[:n]
-    return EpochsSet(X[:n], np.asarray(labels)[:n], subject, np.asarray(meta["session"]).astype(str)[:n],
-                     float(epochs.info["sfreq"]), tuple(epochs.ch_names), tmin)
+    return EpochsSet(
+        X[:n],
+        np.asarray(labels)[:n],
+        subject,
+        np.asarray(meta["session"]).astype(str)[:n],
+        float(epochs.info["sfreq"]),
+        tuple(epochs.ch_names),
+        tmin,
+    )

@@ -64,10 +64,17 @@ def load_simulated(
         extra = {"blink_rate": 0.0, "emg_rate": 0.0, "line_freq": 0.0}
     parts = []
     for k in range(n_subjects):
-        raw = simulate_raw(duration=7.0 * n_trials, sfreq=sfreq, n_channels=n_channels, seed=seed + k,
-                           mi_effect=mi_effect, **extra)
-        X, y, fs, ch_names = epochs_from_raw(raw, {"left": "left", "right": "right"}, tmin, tmax,
-                                             l_freq, h_freq, resample)
+        raw = simulate_raw(
+            duration=7.0 * n_trials,
+            sfreq=sfreq,
+            n_channels=n_channels,
+            seed=seed + k,
+            mi_effect=mi_effect,
+            **extra,
+        )
+        X, y, fs, ch_names = epochs_from_raw(
+            raw, {"left": "left", "right": "right"}, tmin, tmax, l_freq, h_freq, resample
+        )
         name = f"sim{k + 1:02d}"
         parts.append(EpochsSet(X, y, np.full(len(y), name), np.full(len(y), "0"), fs, ch_names, tmin))
     return concat_sets(parts)

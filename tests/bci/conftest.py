@@ -20,8 +20,15 @@ def _one_thread():
     torch.set_num_threads(previous)
 
 
-def make_trials(n_subjects: int = 2, n_trials: int = 24, effect: float = 1.0, seed: int = 0,
-                n_channels: int = 4, n_times: int = 64, sfreq: float = 32.0) -> EpochsSet:
+def make_trials(
+    n_subjects: int = 2,
+    n_trials: int = 24,
+    effect: float = 1.0,
+    seed: int = 0,
+    n_channels: int = 4,
+    n_times: int = 64,
+    sfreq: float = 32.0,
+) -> EpochsSet:
     """Tiny synthetic trials: class ``left`` lowers a 10-Hz rhythm on channel 1, ``right`` on channel 0.
 
     Volts (µV-sized values); ``effect`` = 0 gives classes that differ in nothing.

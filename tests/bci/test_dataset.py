@@ -77,6 +77,7 @@ def test_balance_undersamples_each_subject_to_its_rarest_class():
 def test_fingerprint_changes_with_the_data(trials):
     other = trials.subset(np.arange(len(trials.y)))
     assert other.fingerprint() == trials.fingerprint()
-    flipped = EpochsSet(trials.X, trials.y[::-1], trials.subject, trials.session, trials.sfreq,
-                        trials.ch_names)
+    flipped = EpochsSet(
+        trials.X, trials.y[::-1], trials.subject, trials.session, trials.sfreq, trials.ch_names
+    )
     assert flipped.fingerprint() != trials.fingerprint()

@@ -51,8 +51,11 @@ def _trial_ids(data, rows):
 def test_preprocessing_is_fitted_on_training_trials_only(trials, protocol):
     log: list = []
     folds = make_folds(trials, protocol, 3, seed=0)
-    pipes = {"spy": lambda seed: Pipeline([("spy", FitSpy(log)), ("lv", LogVar()),
-                                            ("lda", LinearDiscriminantAnalysis())])}
+    pipes = {
+        "spy": lambda seed: Pipeline(
+            [("spy", FitSpy(log)), ("lv", LogVar()), ("lda", LinearDiscriminantAnalysis())]
+        )
+    }
     evaluate(trials, pipes, folds)
     assert len(log) == len(folds)
     for fitted, fold in zip(log, folds, strict=True):
@@ -77,8 +80,9 @@ def test_transfer_fits_preprocessing_on_other_subjects_and_fine_tunes_on_trainin
 
 def _accuracy(records, pipeline):
     rs = [r for r in records if r["pipeline"] == pipeline]
-    return np.mean([t == p for r in rs for t, p in zip(r["y_true"], r["y_pred"], strict=True)]), \
-        sum(r["n_test"] for r in rs)
+    return np.mean([t == p for r in rs for t, p in zip(r["y_true"], r["y_pred"], strict=True)]), sum(
+        r["n_test"] for r in rs
+    )
 
 
 def _pipes(data, names):
@@ -156,8 +160,16 @@ def test_coverage_check_names_missing_and_duplicated_entries(trials):
 def _job_config(tmp_path, **changes):
     job = {
         "type": "bci_eval",
-        "dataset": {"type": "simulated", "n_subjects": 2, "n_trials": 16, "sfreq": 64.0, "tmin": 0.5,
-                    "tmax": 2.5, "l_freq": 4.0, "h_freq": 30.0},
+        "dataset": {
+            "type": "simulated",
+            "n_subjects": 2,
+            "n_trials": 16,
+            "sfreq": 64.0,
+            "tmin": 0.5,
+            "tmax": 2.5,
+            "l_freq": 4.0,
+            "h_freq": 30.0,
+        },
         "pipelines": ["csp_lda", "eegnet"],
         "protocols": ["within_subject", "transfer"],
         "n_folds": 2,
@@ -187,7 +199,10 @@ def test_yaml_job_runs_resumes_and_writes_the_report(tmp_path):
     assert summary["folds"] == {"computed": 12, "resumed": 0}  # 2 subjects × 2 folds × (2 + 1)
     results = json.loads((out / "results.json").read_text())
     assert {(r["protocol"], r["pipeline"]) for r in results["summary"]} == {
-        ("within_subject", "csp_lda"), ("within_subject", "eegnet"), ("transfer", "eegnet")}
+        ("within_subject", "csp_lda"),
+        ("within_subject", "eegnet"),
+        ("transfer", "eegnet"),
+    }
     assert set(results["transfer_effect"]["eegnet"]) == {"sim01", "sim02"}
     md = (out / "results.md").read_text()
     assert "| within_subject | csp_lda | 2 |" in md
@@ -198,8 +213,12 @@ def test_yaml_job_runs_resumes_and_writes_the_report(tmp_path):
         assert row["chance_upper"] == binom.ppf(0.975, n, 0.5) / n
         note = f"**{row['pipeline']} ({row['protocol']}) is at chance**: {100 * row['accuracy']:.1f} % on {n}"
         assert (note in md) == (row["accuracy"] <= row["chance_upper"])
-    for name in ("accuracy_per_subject.png", "confusion_within_subject.png", "confusion_transfer.png",
-                 "transfer_effect.png"):
+    for name in (
+        "accuracy_per_subject.png",
+        "confusion_within_subject.png",
+        "confusion_transfer.png",
+        "transfer_effect.png",
+    ):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert build_job(_job_config(tmp_path)).run()["folds"] == {"computed": 0, "resumed": 12}
 
@@ -223,16 +242,22 @@ def test_one_model_per_held_out_block(trial_factory):
     data = trial_factory(n_subjects=4, n_trials=8)
     log: list = []
     folds = make_folds(data, "cross_subject", seed=0, held_out=2)
-    pipes = {"spy": lambda seed: Pipeline([("spy", FitSpy(log)), ("lv", LogVar()),
-                                            ("lda", LinearDiscriminantAnalysis())])}
+    pipes = {
+        "spy": lambda seed: Pipeline(
+            [("spy", FitSpy(log)), ("lv", LogVar()), ("lda", LinearDiscriminantAnalysis())]
+        )
+    }
     records, _ = evaluate(data, pipes, folds)
     assert len(log) == 2 and len(records) == 4
 
 
 def test_every_fold_is_seeded_and_reproducible(trials):
     folds = make_folds(trials, "within_subject", 3, 0)
-    pipes = {"eegnet": lambda seed: make_pipeline("eegnet", trials.sfreq, trials.ch_names, STD,
-                                                  {**NET, "epochs": 3, "validation": 0.25}, seed)}
+    pipes = {
+        "eegnet": lambda seed: make_pipeline(
+            "eegnet", trials.sfreq, trials.ch_names, STD, {**NET, "epochs": 3, "validation": 0.25}, seed
+        )
+    }
     first, _ = evaluate(trials, pipes, folds)
     second, _ = evaluate(trials, pipes, folds)
     assert [r["y_pred"] for r in first] == [r["y_pred"] for r in second]

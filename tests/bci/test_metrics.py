@@ -36,9 +36,16 @@ def _record(protocol, pipeline, subject, fold, acc):
     y_true = ["a", "b"] * (n // 2)
     k = round(acc * n)
     y_pred = y_true[:k] + [("b" if t == "a" else "a") for t in y_true[k:]]
-    return {"protocol": protocol, "pipeline": pipeline, "subject": subject, "fold": fold,
-            "classes": ["a", "b"], "y_true": y_true, "y_pred": y_pred,
-            "metrics": fold_metrics(y_true, y_pred, ["a", "b"])}
+    return {
+        "protocol": protocol,
+        "pipeline": pipeline,
+        "subject": subject,
+        "fold": fold,
+        "classes": ["a", "b"],
+        "y_true": y_true,
+        "y_pred": y_pred,
+        "metrics": fold_metrics(y_true, y_pred, ["a", "b"]),
+    }
 
 
 @pytest.fixture

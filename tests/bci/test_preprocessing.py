@@ -29,8 +29,9 @@ def test_average_reference_zeroes_the_channel_mean(trials):
 
 @pytest.fixture(scope="module")
 def noisy():
-    raw = simulate_raw(duration=200.0, sfreq=64.0, n_channels=19, seed=7, noisy_channels=["O1"],
-                       line_freq=0.0, emg_rate=0.0)
+    raw = simulate_raw(
+        duration=200.0, sfreq=64.0, n_channels=19, seed=7, noisy_channels=["O1"], line_freq=0.0, emg_rate=0.0
+    )
     X, y, sfreq, ch = epochs_from_raw(raw, {"left": "left", "right": "right"}, 0.5, 2.5, 1.0, 30.0)
     return X, y, sfreq, ch
 

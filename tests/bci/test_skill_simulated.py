@@ -12,13 +12,27 @@ from neurosig.bci.protocols import make_folds
 from neurosig.data.simulated import load_simulated
 
 TRAINING = {"epochs": 30, "batch_size": 16, "lr": 5e-3, "validation": 0.0, "scale": 1.0}
-WINDOW = {"n_subjects": 1, "n_trials": 96, "sfreq": 64.0, "n_channels": 19, "tmin": 0.5, "tmax": 3.5,
-          "l_freq": 4.0, "h_freq": 30.0}
+WINDOW = {
+    "n_subjects": 1,
+    "n_trials": 96,
+    "sfreq": 64.0,
+    "n_channels": 19,
+    "tmin": 0.5,
+    "tmax": 3.5,
+    "l_freq": 4.0,
+    "h_freq": 30.0,
+}
 
 
 def _run(data):
-    pipes = {n: (lambda seed, n=n: make_pipeline(n, data.sfreq, data.ch_names, [{"type": "standardize"}],
-                                                 TRAINING, seed)) for n in PIPELINE_NAMES}
+    pipes = {
+        n: (
+            lambda seed, n=n: make_pipeline(
+                n, data.sfreq, data.ch_names, [{"type": "standardize"}], TRAINING, seed
+            )
+        )
+        for n in PIPELINE_NAMES
+    }
     records, _ = evaluate(data, pipes, make_folds(data, "within_subject", 3, seed=0))
     out = {}
     for name in PIPELINE_NAMES:

@@ -60,17 +60,26 @@ def test_missing_files_say_which_and_where(tmp_path):
 
 @pytest.mark.shared_data
 def test_whole_evaluation_runs_end_to_end_on_s001(eegbci_root, tmp_path):
-    config = {"name": "bci_eval_s001", "job": {
-        "type": "bci_eval",
-        "dataset": {"type": "eegbci", "subjects": [1], "path": str(eegbci_root), "resample": 80.0,
-                    "tmin": 0.0, "tmax": 4.0},
-        "pipelines": ["csp_lda", "ts_lr", "eegnet"],
-        "protocols": ["within_subject"],
-        "n_folds": 2,
-        "preprocessing": [{"type": "average_reference"}],
-        "training": {"epochs": 3, "validation": 0.0},
-        "output": str(tmp_path / "s001"),
-    }}
+    config = {
+        "name": "bci_eval_s001",
+        "job": {
+            "type": "bci_eval",
+            "dataset": {
+                "type": "eegbci",
+                "subjects": [1],
+                "path": str(eegbci_root),
+                "resample": 80.0,
+                "tmin": 0.0,
+                "tmax": 4.0,
+            },
+            "pipelines": ["csp_lda", "ts_lr", "eegnet"],
+            "protocols": ["within_subject"],
+            "n_folds": 2,
+            "preprocessing": [{"type": "average_reference"}],
+            "training": {"epochs": 3, "validation": 0.0},
+            "output": str(tmp_path / "s001"),
+        },
+    }
     summary = build_job(config).run()
     assert summary["folds"]["computed"] == 6
     results = json.loads((tmp_path / "s001" / "results.json").read_text())

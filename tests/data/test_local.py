@@ -13,10 +13,14 @@ from neurosig.data.local import find_recordings, load_local
 def _write(path, ch_names, labels, seed=0):
     sfreq = 100.0
     rng = np.random.default_rng(seed)
-    raw = mne.io.RawArray(rng.standard_normal((len(ch_names), 3000)) * 1e-6,
-                          mne.create_info(list(ch_names), sfreq, "eeg"), verbose="error")
-    raw.set_annotations(mne.Annotations([2.0 + 6 * i for i in range(len(labels))], [4.0] * len(labels),
-                                        labels))
+    raw = mne.io.RawArray(
+        rng.standard_normal((len(ch_names), 3000)) * 1e-6,
+        mne.create_info(list(ch_names), sfreq, "eeg"),
+        verbose="error",
+    )
+    raw.set_annotations(
+        mne.Annotations([2.0 + 6 * i for i in range(len(labels))], [4.0] * len(labels), labels)
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     raw.save(path, verbose="error")
 
