@@ -273,7 +273,9 @@ class EventTrainJob(Job):
             "test_accuracy": float(np.mean(predicted == truth)),
             "checkpoint": str(checkpoint),
             "metrics": str(out / "metrics.jsonl"),
-            "figure": str(plot_training(result["history"], delays, out / "training.png")),
+            "figure": str(
+                plot_training(result["history"], delays, out / "training.png", pre.dt, result["best_epoch"])
+            ),
             "confusion": str(plot_confusion(matrix, classes, out / "confusion.png")),
         }
         streamed = self._stream(checkpoint, recordings, test_idx)
