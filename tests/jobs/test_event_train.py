@@ -65,6 +65,26 @@ def test_bad_configs_are_config_errors(tmp_path):
         _job(tmp_path, representation={"type": "voxel_grid"}).run()
     with pytest.raises(ConfigError, match="neuron"):
         _job(tmp_path, neuron="izhikevich")
+    with pytest.raises(ConfigError, match="model.type"):
+        _job(tmp_path, model={"type": "recurrent"}).run()
+    with pytest.raises(ConfigError, match="channel"):
+        _job(tmp_path, model={"type": "conv", "chanels": [4]}).run()
+
+
+def test_conv_model_trains_streams_and_is_not_exported(tmp_path):
+    summary = _job(
+        tmp_path,
+        dataset={"type": "simulated", "n_per_class": 4, "width": 16, "height": 16},
+        transforms=[],
+        model={"type": "conv", "channels": [4], "conv_kernel": 3, "pool": 2},
+        epochs=1,
+        n_hidden=8,
+        val_fraction=0.25,
+        test_fraction=0.25,
+    ).run()
+    assert (summary["n_train"], summary["n_val"], summary["n_test"]) == (16, 8, 8)
+    assert summary["stream_agrees_with_offline"] == 1.0
+    assert summary["nir"].startswith("not exported") and not (tmp_path / "out" / "model.nir").exists()
 
 
 @pytest.mark.slow
