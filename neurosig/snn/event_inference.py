@@ -121,15 +121,21 @@ def load_event_model(path: str | Path) -> tuple[DelaySNN | ConvSNN, EventPreproc
     return model.eval(), EventPreprocessing.from_config(**extra["preprocessing"]), list(extra["classes"])
 
 
-def window_events(events: np.ndarray, window: int, t0: int | None = None) -> list[np.ndarray]:
-    """Cut time-ordered events into windows ``[t0 + k window, t0 + (k + 1) window)`` µs, empty ones included.
+def window_events(
+    events: np.ndarray, window: int, t0: int | None = None, hop: int | None = None
+) -> list[np.ndarray]:
+    """Cut time-ordered events into windows ``[t0 + k hop, t0 + k hop + window)`` µs, empty ones included.
 
-    ``t0`` defaults to the first event's time; the last window is the one holding the last event.
+    ``t0`` defaults to the first event's time and ``hop`` to ``window`` (windows side by side; a
+    smaller hop gives overlapping, sliding windows). The last window is the last one that starts at
+    or before the last event.
     """
     if len(events) == 0:
         return []
+    hop = window if hop is None else hop
     t = events["t"]
     start = int(t[0]) if t0 is None else int(t0)
-    n = (int(t[-1]) - start) // window + 1
-    bounds = np.searchsorted(t, start + window * np.arange(n + 1), side="left")
-    return [events[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    starts = start + hop * np.arange((int(t[-1]) - start) // hop + 1)
+    first = np.searchsorted(t, starts, side="left")
+    last = np.searchsorted(t, starts + window, side="left")
+    return [events[a:b] for a, b in zip(first, last, strict=True)]

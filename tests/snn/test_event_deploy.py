@@ -118,6 +118,44 @@ def test_snn_classify_equals_offline_evaluation_of_the_same_windows(checkpoint, 
     np.testing.assert_allclose(scores, offline, rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("cuts", [[], [1], [17, 400, 401, 1200], list(range(0, 3000, 250))])
+@pytest.mark.parametrize("hop", [0.02, 0.07])
+def test_sliding_snn_classify_equals_offline_evaluation_and_holds_one_window(checkpoint, cuts, hop):
+    events = _stream()
+    model, pre, _ = load_event_model(checkpoint)
+    window, hop_us = 50_000, int(hop * 1e6)
+    windows = window_events(events, window, hop=hop_us)
+    assert len(windows) == (int(events["t"][-1] - events["t"][0])) // hop_us + 1
+    offline = _offline(model, np.stack([pre(w) for w in windows]).astype(np.float32))
+    stage = SNNClassify(str(checkpoint), hop=hop)
+    stage.reset()
+    out, held = [], []
+    for part in np.split(events, cuts):
+        out += stage.process(EventChunk(part, EventInfo((32, 32, 2))))
+        held.append(len(stage._held))
+    out += stage.flush()
+    scores = np.concatenate([c.data for c in out])
+    assert [c.start for c in out] == sorted(c.start for c in out) and out[0].info.dt == pytest.approx(hop)
+    assert scores.shape == offline.shape
+    np.testing.assert_allclose(scores, offline, rtol=1e-5, atol=1e-4)
+    most = max(
+        np.searchsorted(events["t"], t + window) - np.searchsorted(events["t"], t) for t in events["t"]
+    )
+    assert max(held) <= most  # only the open window's events are held, whatever the chunks
+
+
+def test_window_events_slides_by_hop():
+    ev = np.zeros(4, dtype=_stream().dtype)
+    ev["t"] = [0, 150, 250, 900]
+    assert [list(w["t"]) for w in window_events(ev, 300, hop=200)] == [
+        [0, 150, 250],
+        [250],
+        [],
+        [],
+        [900],
+    ]
+
+
 def test_snn_classify_rejects_another_sensor(checkpoint):
     ev = simulated_motion(1)[0].load()[0]
     with pytest.raises(DataError, match="sensor size"):
