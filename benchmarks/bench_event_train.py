@@ -8,7 +8,8 @@
     cache; Numba's kernels already loaded) and warm (a later epoch). The two outputs are compared
     sample by sample.
 (b) **Accuracy** on the simulated 8-direction dataset (``pipelines/event_train.yaml``, its validation
-    split picks the checkpoint): delays against no delays, ALIF against LIF. Then a smoke run on the
+    split picks the checkpoint): delays against no delays, ALIF against LIF, and the convolutional
+    model (``model: {type: conv, channels: [8]}``, LIF, delays) against the dense one. Then a smoke run on the
     shared real N-MNIST sample (``../shared/data/spikes/tonic_sample_nmnist.bin``, or
     ``$NEUROSIG_SHARED_DATA``): a label CSV of the file itself and of thinned copies (20 % of the
     events dropped), as recorded or mirrored in x (two classes), through the ``files`` dataset.
@@ -146,25 +147,28 @@ def accuracy(folder: Path, quick: bool) -> list[dict]:
     from neurosig.core.config import build_job, load_config
 
     rows = []
-    for neuron in ("lif", "alif"):
-        for delays in (True, False):
-            sets = [f"job.output_dir={folder / f'{neuron}_{delays}'}", f"job.cache_dir={folder / 'cache'}"]
-            sets += [f"job.neuron={neuron}", f"job.delays={str(delays).lower()}"]
-            if quick:
-                sets += ["job.epochs=2"]
-            tic = time.perf_counter()
-            summary = build_job(load_config(REPO / "pipelines" / "event_train.yaml", sets)).run()
-            rows.append(
-                {
-                    "neuron": neuron,
-                    "delays": delays,
-                    "val_accuracy": summary["val_accuracy"],
-                    "test_accuracy": summary["test_accuracy"],
-                    "n_test": summary["n_test"],
-                    "stream_agrees": summary["stream_agrees_with_offline"],
-                    "seconds": time.perf_counter() - tic,
-                }
-            )
+    conv = "{type: conv, channels: [8], conv_kernel: 3, pool: 2}"
+    variants = [(n, d, "{type: dense}") for n in ("lif", "alif") for d in (True, False)]
+    for neuron, delays, model in [*variants, ("lif", True, conv)]:
+        name = f"{neuron}_{delays}_{'conv' if model == conv else 'dense'}"
+        sets = [f"job.output_dir={folder / name}", f"job.cache_dir={folder / 'cache'}"]
+        sets += [f"job.neuron={neuron}", f"job.delays={str(delays).lower()}", f"job.model={model}"]
+        if quick:
+            sets += ["job.epochs=2"]
+        tic = time.perf_counter()
+        summary = build_job(load_config(REPO / "pipelines" / "event_train.yaml", sets)).run()
+        rows.append(
+            {
+                "model": "conv [8], pool 2" if model == conv else "dense",
+                "neuron": neuron,
+                "delays": delays,
+                "val_accuracy": summary["val_accuracy"],
+                "test_accuracy": summary["test_accuracy"],
+                "n_test": summary["n_test"],
+                "stream_agrees": summary["stream_agrees_with_offline"],
+                "seconds": time.perf_counter() - tic,
+            }
+        )
     return rows
 
 
