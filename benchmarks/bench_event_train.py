@@ -8,16 +8,21 @@
     cache; Numba's kernels already loaded) and warm (a later epoch). The two outputs are compared
     sample by sample.
 (b) **Accuracy** on the simulated 8-direction dataset (``pipelines/event_train.yaml``, its validation
-    split picks the checkpoint): delays against no delays, ALIF against LIF.
+    split picks the checkpoint): delays against no delays, ALIF against LIF, and the convolutional
+    model (``model: {type: conv, channels: [8]}``, LIF, delays) against the dense one. Then a smoke run on the
+    shared real N-MNIST sample (``../shared/data/spikes/tonic_sample_nmnist.bin``, or
+    ``$NEUROSIG_SHARED_DATA``): a label CSV of the file itself and of thinned copies (20 % of the
+    events dropped), as recorded or mirrored in x (two classes), through the ``files`` dataset.
 (c) **Training step** (forward, backward, Adam) of the YAML's network without delays, against the
     same network written directly in SpikingJelly; and the step with delays.
 
-    python benchmarks/bench_event_train.py [--quick]
+    python benchmarks/bench_event_train.py [--quick] [--only pipeline accuracy smoke step]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -33,6 +38,9 @@ from _common import median_seconds, save  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 SIZE = (32, 32, 2)
 DT, N_STEPS = 5000, 20
+
+
+SHARED_DATA = Path(os.environ.get("NEUROSIG_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
 def _write_files(folder: Path, n_per_class: int) -> list[tuple[Path, int]]:
@@ -139,26 +147,80 @@ def accuracy(folder: Path, quick: bool) -> list[dict]:
     from neurosig.core.config import build_job, load_config
 
     rows = []
-    for neuron in ("lif", "alif"):
-        for delays in (True, False):
-            sets = [f"job.output_dir={folder / f'{neuron}_{delays}'}", f"job.cache_dir={folder / 'cache'}"]
-            sets += [f"job.neuron={neuron}", f"job.delays={str(delays).lower()}"]
-            if quick:
-                sets += ["job.epochs=2"]
-            tic = time.perf_counter()
-            summary = build_job(load_config(REPO / "pipelines" / "event_train.yaml", sets)).run()
-            rows.append(
-                {
-                    "neuron": neuron,
-                    "delays": delays,
-                    "val_accuracy": summary["val_accuracy"],
-                    "test_accuracy": summary["test_accuracy"],
-                    "n_test": summary["n_test"],
-                    "stream_agrees": summary["stream_agrees_with_offline"],
-                    "seconds": time.perf_counter() - tic,
-                }
-            )
+    conv = "{type: conv, channels: [8], conv_kernel: 3, pool: 2}"
+    variants = [(n, d, "{type: dense}") for n in ("lif", "alif") for d in (True, False)]
+    for neuron, delays, model in [*variants, ("lif", True, conv)]:
+        name = f"{neuron}_{delays}_{'conv' if model == conv else 'dense'}"
+        sets = [f"job.output_dir={folder / name}", f"job.cache_dir={folder / 'cache'}"]
+        sets += [f"job.neuron={neuron}", f"job.delays={str(delays).lower()}", f"job.model={model}"]
+        if quick:
+            sets += ["job.epochs=2"]
+        tic = time.perf_counter()
+        summary = build_job(load_config(REPO / "pipelines" / "event_train.yaml", sets)).run()
+        rows.append(
+            {
+                "model": "conv [8], pool 2" if model == conv else "dense",
+                "neuron": neuron,
+                "delays": delays,
+                "val_accuracy": summary["val_accuracy"],
+                "test_accuracy": summary["test_accuracy"],
+                "n_test": summary["n_test"],
+                "stream_agrees": summary["stream_agrees_with_offline"],
+                "seconds": time.perf_counter() - tic,
+            }
+        )
     return rows
+
+
+def _nmnist_labels(sample: Path, folder: Path, n_per_class: int) -> Path:
+    """The real sample and thinned copies, as recorded or mirrored in x; their label CSV."""
+    from neurosig.io.events import read_events, write_events
+
+    folder.mkdir(parents=True)
+    chunk = read_events(sample)
+    shutil.copy(sample, folder / sample.name)
+    rows = [f"{sample.name},as_recorded"]
+    rng = np.random.default_rng(0)
+    for k in range(2 * n_per_class - 1):
+        events = chunk.events[rng.random(len(chunk.events)) >= 0.2]
+        label = "mirrored" if k % 2 == 0 else "as_recorded"
+        if label == "mirrored":
+            events["x"] = chunk.info.sensor_size[0] - 1 - events["x"]
+        write_events(folder / f"variant{k}.h5", events, sensor_size=chunk.info.sensor_size)
+        rows.append(f"variant{k}.h5,{label}")
+    (folder / "labels.csv").write_text("file,label\n" + "\n".join(rows) + "\n")
+    return folder / "labels.csv"
+
+
+def nmnist_smoke(folder: Path, quick: bool) -> dict:
+    """A tiny model trained on the shared N-MNIST sample and its variants (see the module notes)."""
+    from neurosig.core.config import build_job, load_config
+
+    sample = SHARED_DATA / "spikes" / "tonic_sample_nmnist.bin"
+    if not sample.is_file():
+        return {"dataset": "nmnist sample", "skipped": f"{sample} not found"}
+    labels = _nmnist_labels(sample, folder / "nmnist", 4 if quick else 12)
+    sets = [
+        f"job.output_dir={folder / 'nmnist_out'}",
+        f"job.cache_dir={folder / 'cache'}",
+        f'job.dataset={{"type": "files", "root": "{labels.parent}", "labels": "{labels}"}}',
+        'job.transforms=[{"type": "downsample", "spatial_factor": 2}]',
+        'job.representation={"type": "spikes", "dt": 20000}',
+        "job.n_steps=16",
+        "job.val_fraction=0.25",
+        "job.test_fraction=0.25",
+        f"job.epochs={2 if quick else 8}",
+        "job.batch_size=4",
+    ]
+    tic = time.perf_counter()
+    summary = build_job(load_config(REPO / "pipelines" / "event_train.yaml", sets)).run()
+    keys = ("n_train", "n_val", "n_test", "val_accuracy", "test_accuracy", "stream_agrees_with_offline")
+    return {
+        "dataset": "nmnist sample + variants",
+        **{k: summary[k] for k in keys},
+        "nir_agrees_with_offline": summary.get("nir_agrees_with_offline"),
+        "seconds": time.perf_counter() - tic,
+    }
 
 
 class _PlainSJ(torch.nn.Module):
@@ -231,18 +293,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer files and epochs (a smoke run)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument(
+        "--only", nargs="+", choices=["pipeline", "accuracy", "smoke", "step"], help="run only these parts"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    parts = args.only or ["pipeline", "accuracy", "smoke", "step"]
     folder = Path(tempfile.mkdtemp(prefix="bench_event_train-"))
     try:
-        pipeline = data_pipeline(folder, 10 if args.quick else 100)
-        acc = accuracy(folder / "train", args.quick)
-        steps = step_time()
+        if "pipeline" in parts:
+            rows = data_pipeline(folder, 10 if args.quick else 100)
+            save("event_train_pipeline", rows, threads=args.threads, quick=args.quick)
+        if "accuracy" in parts:
+            rows = accuracy(folder / "train", args.quick)
+            save("event_train_accuracy", rows, threads=args.threads, quick=args.quick)
+        if "smoke" in parts:
+            rows = [nmnist_smoke(folder / "smoke", args.quick)]
+            save("event_train_nmnist_smoke", rows, threads=args.threads, quick=args.quick)
+        if "step" in parts:
+            save("event_train_step", step_time(), threads=args.threads)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    save("event_train_pipeline", pipeline, threads=args.threads, quick=args.quick)
-    save("event_train_accuracy", acc, threads=args.threads, quick=args.quick)
-    save("event_train_step", steps, threads=args.threads)
 
 
 if __name__ == "__main__":

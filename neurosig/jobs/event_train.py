@@ -7,7 +7,8 @@ One YAML (``pipelines/event_train.yaml``) trains, evaluates, streams and exports
 2. transforms and the spike representation are computed once into the HDF5 cache
    (:func:`neurosig.data.event_cache.build_cache`); training batches come from a DataLoader over it,
    with augmentations on the events;
-3. a :class:`~neurosig.snn.models.DelaySNN` (LIF / PLIF / ALIF, learnable delays or not) is trained
+3. a :class:`~neurosig.snn.models.DelaySNN` or a convolutional
+   :class:`~neurosig.snn.models.ConvSNN` (LIF / PLIF / ALIF, learnable delays or not) is trained
    by :func:`neurosig.snn.train.fit` (``metrics.jsonl``, ``best.pt``, ``last.pt``; best on validation
    with rounded delays) on the GPU when there is one;
 4. the test part is scored with rounded delays (``confusion.png``, ``training.png``), then streamed
@@ -33,7 +34,7 @@ from neurosig.data.event_cache import CachedEventDataset, EventAugment, build_ca
 from neurosig.data.event_dataset import labelled_files, simulated_motion, split_by_group, tonic_recordings
 from neurosig.events.preprocess import EventPreprocessing
 from neurosig.snn.event_inference import save_event_model
-from neurosig.snn.models import DelaySNN, count_parameters
+from neurosig.snn.models import ConvSNN, DelaySNN, count_parameters
 from neurosig.snn.report import plot_confusion, plot_training
 from neurosig.snn.train import evaluate, fit
 
@@ -81,6 +82,11 @@ class EventTrainJob(Job):
         Time steps per sample.
     augment : dict | None
         :class:`~neurosig.data.event_cache.EventAugment` parameters for the training part.
+    model : dict | None
+        ``{type: dense}`` (the default: a :class:`~neurosig.snn.models.DelaySNN` on the flattened
+        spikes) or ``{type: conv, channels: [8, 16], conv_kernel: 3, pool: 2}`` (a
+        :class:`~neurosig.snn.models.ConvSNN`: convolutional spiking blocks, then the delay layers
+        and readout set by the parameters below; no NIR export).
     n_hidden, n_layers, kernel_size : int
         Network size; delays span ``0 .. kernel_size - 1`` steps.
     delays : bool
@@ -120,6 +126,7 @@ class EventTrainJob(Job):
         representation: dict[str, Any] | None = None,
         n_steps: Annotated[int, pydantic.Field(gt=0)] = 20,
         augment: dict[str, float] | None = None,
+        model: dict[str, Any] | None = None,
         n_hidden: Annotated[int, pydantic.Field(gt=0)] = 64,
         n_layers: Annotated[int, pydantic.Field(gt=0)] = 1,
         kernel_size: Annotated[int, pydantic.Field(gt=0)] = 7,
@@ -147,6 +154,7 @@ class EventTrainJob(Job):
         self.representation = representation
         self.n_steps = n_steps
         self.augment = augment
+        self.model = model
         self.n_hidden = n_hidden
         self.n_layers = n_layers
         self.kernel_size = kernel_size
@@ -175,6 +183,34 @@ class EventTrainJob(Job):
         if self.device == "auto":
             return torch.device("cuda" if torch.cuda.is_available() else "cpu")
         return torch.device(self.device)
+
+    def _model(self, pre: EventPreprocessing, n_classes: int) -> DelaySNN | ConvSNN:
+        """The network the ``model:`` mapping and the size parameters describe."""
+        from neurosig.core.validate import check_option
+
+        spec = dict(self.model or {})
+        kind = check_option("model.type", spec.pop("type", "dense"), ("dense", "conv"))
+        common = {
+            "n_hidden": self.n_hidden,
+            "n_layers": self.n_layers,
+            "kernel_size": self.kernel_size,
+            "delays": self.delays,
+            "neuron": self.neuron,
+            "tau": self.tau,
+            "dropout": self.dropout,
+            "seed": self.seed,
+        }
+        if kind == "dense":
+            if spec:
+                raise ConfigError(f"model: {{type: dense}} takes no other keys, got {sorted(spec)}.")
+            return DelaySNN(pre.n_units, n_outputs=n_classes, **common)
+        width, height, polarities = pre.output_size
+        try:
+            return ConvSNN((polarities, height, width), n_classes, **spec, **common)
+        except TypeError as err:
+            raise ConfigError(
+                f"model (conv): {err}; it takes channels, conv_kernel and pool (the rest are job keys)."
+            ) from None
 
     def _batches(self, ds: CachedEventDataset, epoch: int | None = None):
         shuffle = epoch is not None
@@ -217,18 +253,7 @@ class EventTrainJob(Job):
         train = CachedEventDataset(cache, train_idx, augment=augment, seed=self.seed)
         val, test = CachedEventDataset(cache, val_idx), CachedEventDataset(cache, test_idx)
         device = self._device()
-        model = DelaySNN(
-            pre.n_units,
-            self.n_hidden,
-            len(classes),
-            n_layers=self.n_layers,
-            kernel_size=self.kernel_size,
-            delays=self.delays,
-            neuron=self.neuron,
-            tau=self.tau,
-            dropout=self.dropout,
-            seed=self.seed,
-        ).to(device)
+        model = self._model(pre, len(classes)).to(device)
         result = fit(
             model,
             lambda epoch: self._batches(train, epoch),
@@ -286,7 +311,7 @@ class EventTrainJob(Job):
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
         return summary
 
-    def _offline_scores(self, model: DelaySNN, ds: CachedEventDataset) -> np.ndarray:
+    def _offline_scores(self, model: DelaySNN | ConvSNN, ds: CachedEventDataset) -> np.ndarray:
         """The rounded-delay model's scores on a split (the offline evaluation)."""
         evaluate(model, self._batches(ds), rounded=True)  # eval mode, rounded delays
         with torch.no_grad():
@@ -315,6 +340,8 @@ class EventTrainJob(Job):
 
         if self.neuron == "alif":
             return {"nir": "not exported: NIR has no adaptive-threshold (ALIF) neuron"}
+        if (self.model or {}).get("type") == "conv":
+            return {"nir": "not exported: the convolutional model has no NIR form here (see to_nir)"}
         path = export_nir(checkpoint, out / "model.nir")
         network = load_nir(path)
         x = np.stack([test[i][0] for i in range(len(test))]).transpose(1, 0, 2)

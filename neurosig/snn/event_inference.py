@@ -26,7 +26,7 @@ from neurosig.core.errors import DataError
 from neurosig.events.preprocess import EventPreprocessing
 from neurosig.kernels.delays import EventDrivenDelays, check_binary
 from neurosig.snn.delays import DelayedSynapses
-from neurosig.snn.models import DelaySNN
+from neurosig.snn.models import ConvSNN, DelaySNN, build_model
 
 __all__ = ["EventDrivenSNN", "synapse_tables", "save_event_model", "load_event_model", "window_events"]
 
@@ -40,15 +40,16 @@ def synapse_tables(layer: nn.Module) -> tuple[np.ndarray, np.ndarray]:
 
 
 class EventDrivenSNN:
-    """Event-driven inference of a trained :class:`DelaySNN` (rounded delays), on the CPU.
+    """Event-driven inference of a trained :class:`DelaySNN` or :class:`ConvSNN` (rounded delays), on the CPU.
 
     Parameters
     ----------
-    model : DelaySNN
-        The trained network (put in eval mode; its weights are read once).
+    model : DelaySNN | ConvSNN
+        The trained network (put in eval mode; its weights are read once). A ConvSNN's convolutional
+        front end runs densely (torch) on each window; its delay layers and readout run event by event.
     """
 
-    def __init__(self, model: DelaySNN):
+    def __init__(self, model: DelaySNN | ConvSNN):
         self.model = model.cpu().eval()
         self._synapses = {
             id(m): EventDrivenDelays(*synapse_tables(m))
@@ -77,7 +78,7 @@ class EventDrivenSNN:
         x = np.asarray(x)
         squeeze = x.ndim == 2
         x = x[None] if squeeze else x
-        n_in = self.model.config["n_inputs"]
+        n_in = self.model.n_inputs
         if x.ndim != 3 or x.shape[2] != n_in:
             raise DataError(f"spikes must have shape (batch, T, {n_in}) or (T, {n_in}); got {np.shape(x)}.")
         check_binary(x)
@@ -92,7 +93,7 @@ KIND = "snn-event-model"
 
 def save_event_model(
     path: str | Path,
-    model: DelaySNN,
+    model: DelaySNN | ConvSNN,
     preprocessing: EventPreprocessing,
     classes: list[str],
     **extra: Any,
@@ -102,7 +103,7 @@ def save_event_model(
     return persist.save_checkpoint(path, KIND, model.config, model.state_dict(), extra)
 
 
-def load_event_model(path: str | Path) -> tuple[DelaySNN, EventPreprocessing, list[str]]:
+def load_event_model(path: str | Path) -> tuple[DelaySNN | ConvSNN, EventPreprocessing, list[str]]:
     """The model (eval mode, rounded delays), its preprocessing and class names from :func:`save_event_model`.
 
     Raises
@@ -113,22 +114,28 @@ def load_event_model(path: str | Path) -> tuple[DelaySNN, EventPreprocessing, li
         If the file is not an event-model checkpoint (e.g. an ``snn_delays`` one, which has no
         preprocessing; use the ``model.pt`` that the ``event_train`` job writes), or is damaged.
     """
-    model, checkpoint = persist.restore(path, KIND, lambda config: DelaySNN(**config))
+    model, checkpoint = persist.restore(path, KIND, build_model)
     for layer in model.delay_layers():
         layer.round_delays()
     extra = checkpoint.extra
     return model.eval(), EventPreprocessing.from_config(**extra["preprocessing"]), list(extra["classes"])
 
 
-def window_events(events: np.ndarray, window: int, t0: int | None = None) -> list[np.ndarray]:
-    """Cut time-ordered events into windows ``[t0 + k window, t0 + (k + 1) window)`` µs, empty ones included.
+def window_events(
+    events: np.ndarray, window: int, t0: int | None = None, hop: int | None = None
+) -> list[np.ndarray]:
+    """Cut time-ordered events into windows ``[t0 + k hop, t0 + k hop + window)`` µs, empty ones included.
 
-    ``t0`` defaults to the first event's time; the last window is the one holding the last event.
+    ``t0`` defaults to the first event's time and ``hop`` to ``window`` (windows side by side; a
+    smaller hop gives overlapping, sliding windows). The last window is the last one that starts at
+    or before the last event.
     """
     if len(events) == 0:
         return []
+    hop = window if hop is None else hop
     t = events["t"]
     start = int(t[0]) if t0 is None else int(t0)
-    n = (int(t[-1]) - start) // window + 1
-    bounds = np.searchsorted(t, start + window * np.arange(n + 1), side="left")
-    return [events[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    starts = start + hop * np.arange((int(t[-1]) - start) // hop + 1)
+    first = np.searchsorted(t, starts, side="left")
+    last = np.searchsorted(t, starts + window, side="left")
+    return [events[a:b] for a, b in zip(first, last, strict=True)]

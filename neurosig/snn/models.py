@@ -4,22 +4,29 @@
 and a readout whose membrane, summed over time, gives the class scores. With ``delays=True`` the
 synapses are :class:`~neurosig.snn.delays.DelayedSynapses`; with ``delays=False`` they are plain
 per-step linear maps, the control network of the same architecture.
+
+:class:`ConvSNN`: a convolutional spiking front end ([Conv2d → BatchNorm2d → spiking neuron →
+max pool] per entry of ``channels``, SpikingJelly multi-step) whose flattened spikes feed a
+:class:`DelaySNN` (the delay layers and the readout). :func:`build_model` rebuilds either from its
+``config`` (checkpoints).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from spikingjelly.activation_based import functional
+from spikingjelly.activation_based import layer as sj_layer
 from torch import nn
 
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.snn.delays import DelayedSynapses
 from neurosig.snn.neurons import make_neuron
 
-__all__ = ["DelaySNN", "count_parameters"]
+__all__ = ["DelaySNN", "ConvSNN", "build_model", "count_parameters"]
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -88,6 +95,7 @@ class DelaySNN(nn.Module):
             "dropout": dropout,
             "seed": seed,
         }
+        self.n_inputs = n_inputs
         torch.manual_seed(seed)
         blocks = []
         width = n_inputs
@@ -120,17 +128,7 @@ class DelaySNN(nn.Module):
         DataError
             If ``x`` is not a time-first 3-D tensor of 0/1 spikes with ``n_inputs`` channels.
         """
-        n_in = self.config["n_inputs"]
-        if x.dim() != 3 or x.shape[-1] != n_in:
-            raise DataError(
-                f"DelaySNN expects spikes of shape (T, batch, {n_in}), got {tuple(x.shape)}; "
-                "transpose batch-first data with x.transpose(0, 1)."
-            )
-        if bool(((x != 0) & (x != 1)).any()):
-            raise DataError(
-                "DelaySNN takes binary spikes (0 or 1); got other values. Clip counts with "
-                "x.clamp(max=1) or read SHD files with SHDReader(binary=True)."
-            )
+        _check_input(x, self.config["n_inputs"], "DelaySNN")
         return self.run(x)
 
     def run(self, x: torch.Tensor, synapses: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None):
@@ -157,3 +155,149 @@ class DelaySNN(nn.Module):
             v = self.decay * v + step
             total = total + v
         return total
+
+
+def _check_input(x: torch.Tensor, n_in: int, name: str) -> None:
+    """A :class:`DataError` unless ``x`` is ``(T, batch, n_in)`` binary spikes."""
+    if x.dim() != 3 or x.shape[-1] != n_in:
+        raise DataError(
+            f"{name} expects spikes of shape (T, batch, {n_in}), got {tuple(x.shape)}; "
+            "transpose batch-first data with x.transpose(0, 1)."
+        )
+    if bool(((x != 0) & (x != 1)).any()):
+        raise DataError(
+            f"{name} takes binary spikes (0 or 1); got other values. Clip counts with "
+            "x.clamp(max=1) or read SHD files with SHDReader(binary=True)."
+        )
+
+
+class ConvSNN(nn.Module):
+    """A convolutional spiking front end followed by a :class:`DelaySNN` (delay layers and readout).
+
+    Parameters
+    ----------
+    input_shape : sequence of int
+        ``(polarities, height, width)`` of each step's spikes; the input is their C-order flattening,
+        as :class:`~neurosig.events.preprocess.EventPreprocessing` makes it.
+    n_outputs : int
+        Classes.
+    channels : sequence of int
+        Output channels of each convolutional block.
+    conv_kernel : int
+        Square convolution kernel, in pixels (odd; "same" zero padding).
+    pool : int
+        Max-pooling factor after each block (1: none). Max pooling keeps the spikes binary.
+    n_hidden, n_layers, kernel_size, delays, tau, dropout
+        The :class:`DelaySNN` behind the front end (``kernel_size``: delay taps).
+    neuron : {"lif", "plif", "alif"}
+        Neuron model of every spiking layer (in the front end, ALIF time constants are per layer).
+    seed : int
+        Seed of the initialisation.
+
+    Notes
+    -----
+    Input ``(T, batch, P·H·W)`` time first; output ``(batch, n_outputs)`` scores. Each block is
+    ``SeqToANNContainer(Conv2d, BatchNorm2d)``, the neuron on ``(T, batch, C, H, W)``, then
+    ``SeqToANNContainer(MaxPool2d)``.
+    """
+
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        n_outputs: int,
+        channels: Sequence[int] = (8,),
+        conv_kernel: int = 3,
+        pool: int = 2,
+        n_hidden: int = 64,
+        n_layers: int = 1,
+        kernel_size: int = 7,
+        delays: bool = True,
+        neuron: str = "lif",
+        tau: float = 2.0,
+        dropout: float = 0.0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        shape = tuple(int(s) for s in input_shape)
+        if len(shape) != 3 or min(shape) < 1:
+            raise ConfigError(f"input_shape must be (polarities, height, width), got {tuple(input_shape)!r}.")
+        if not channels or min(channels) < 1:
+            raise ConfigError(
+                f"model.channels must be a non-empty list of positive integers, got {channels!r}."
+            )
+        if conv_kernel < 1 or conv_kernel % 2 == 0:
+            raise ConfigError(
+                f"model.conv_kernel must be a positive odd number of pixels, got {conv_kernel!r}."
+            )
+        if pool < 1:
+            raise ConfigError(f"model.pool must be a positive integer (1: no pooling), got {pool!r}.")
+        torch.manual_seed(seed)
+        blocks = []
+        c, h, w = shape
+        for i, out in enumerate(channels, start=1):
+            blocks.append(
+                sj_layer.SeqToANNContainer(
+                    nn.Conv2d(c, int(out), conv_kernel, padding=conv_kernel // 2, bias=False),
+                    nn.BatchNorm2d(int(out)),
+                )
+            )
+            options = {"tau": tau} if neuron == "lif" else {"tau_m": tau} if neuron == "alif" else {}
+            blocks.append(make_neuron(neuron, None, **options))  # ALIF: one pair of time constants
+            if pool > 1:
+                blocks.append(sj_layer.SeqToANNContainer(nn.MaxPool2d(pool)))
+                h, w = h // pool, w // pool
+            c = int(out)
+            if h < 1 or w < 1:
+                raise ConfigError(
+                    f"model: {i} poolings by {pool} shrink the {shape[1]}x{shape[2]} input to "
+                    "nothing; use fewer channels entries or a smaller pool."
+                )
+        self.features = nn.ModuleList(blocks)
+        self.feature_shape = (c, h, w)
+        self.back = DelaySNN(
+            c * h * w, n_hidden, n_outputs, n_layers, kernel_size, delays, neuron, tau, dropout, seed
+        )
+        self.config: dict[str, Any] = {
+            "type": "conv",
+            "input_shape": list(shape),
+            "n_outputs": n_outputs,
+            "channels": [int(k) for k in channels],
+            "conv_kernel": conv_kernel,
+            "pool": pool,
+            **{k: self.back.config[k] for k in ("n_hidden", "n_layers", "kernel_size", "delays", "neuron")},
+            **{k: self.back.config[k] for k in ("tau", "dropout", "seed")},
+        }
+        self.n_inputs = int(np.prod(shape))
+
+    def delay_layers(self) -> list[DelayedSynapses]:
+        """The delay layers of the network behind the front end, input first."""
+        return self.back.delay_layers()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class scores ``(batch, n_outputs)`` for spikes ``x`` of shape ``(T, batch, P·H·W)``.
+
+        Raises
+        ------
+        DataError
+            If ``x`` is not a time-first 3-D tensor of 0/1 spikes of the input's size.
+        """
+        _check_input(x, self.n_inputs, "ConvSNN")
+        return self.run(x)
+
+    def run(self, x: torch.Tensor, synapses: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None):
+        """The network on ``x`` (unchecked); ``synapses`` replaces the delay layers' ``layer(h)`` (see
+        :meth:`DelaySNN.run`). The convolutions always run densely."""
+        functional.reset_net(self)
+        steps, batch = x.shape[:2]
+        h = x.reshape(steps, batch, *self.config["input_shape"])
+        for block in self.features:
+            h = block(h)
+        return self.back.run(h.reshape(steps, batch, -1), synapses)
+
+
+def build_model(config: dict[str, Any]) -> DelaySNN | ConvSNN:
+    """A :class:`DelaySNN` or (``config["type"] == "conv"``) :class:`ConvSNN` from its ``config``."""
+    config = dict(config)
+    if config.pop("type", "dense") == "conv":
+        return ConvSNN(**config)
+    return DelaySNN(**config)

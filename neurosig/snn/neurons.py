@@ -120,15 +120,15 @@ class ALIFNode(neuron.SimpleBaseNode):
         return f"b0={self.b0}, beta={self.beta}, step_mode={self.step_mode}"
 
 
-def make_neuron(kind: str, n_neurons: int, **options) -> nn.Module:
+def make_neuron(kind: str, n_neurons: int | None, **options) -> nn.Module:
     """A multi-step spiking neuron layer by name.
 
     Parameters
     ----------
     kind : {"lif", "plif", "alif"}
         SpikingJelly ``LIFNode``, ``ParametricLIFNode``, or :class:`ALIFNode`.
-    n_neurons : int
-        Layer width (used by ALIF for per-neuron time constants).
+    n_neurons : int | None
+        Layer width (used by ALIF for per-neuron time constants; ``None``: one pair for the layer).
     **options
         Passed to the neuron's constructor (``tau``, ``v_threshold``, ``tau_m``, ...).
 

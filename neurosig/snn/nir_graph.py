@@ -16,6 +16,8 @@ Sinabs, Lava, SpiNNaker2, Speck and others. Nodes are continuous-time; a network
 - **Readout** (``v ← a·v + I``, scores = ``v`` summed over time) → ``LI(tau=dt / (1 − a),
   r=1 / (1 − a), v_leak=0)``; sum the ``Output`` over time for the scores.
 - ALIF has no NIR primitive (NIR 1.0 has no adaptive threshold): exporting it raises.
+- The convolutional :class:`~neurosig.snn.models.ConvSNN` is refused with a ``ConfigError``: its max
+  pooling has no NIR node (NIR pools by sum or average) and no ``Conv2d`` export is built.
 
 :class:`NIRNetwork` executes a graph of ``Input``, ``Output``, ``Affine``, ``Linear``, ``Scale``,
 ``Delay``, ``LIF``, ``IF`` and ``LI`` nodes (feed-forward) step by step with forward Euler; it runs the
@@ -36,7 +38,7 @@ from torch import nn
 from neurosig.core import persist
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.snn.event_inference import load_event_model, synapse_tables
-from neurosig.snn.models import DelaySNN
+from neurosig.snn.models import ConvSNN, DelaySNN
 
 __all__ = ["to_nir", "export_nir", "NIRNetwork", "load_nir"]
 
@@ -112,6 +114,12 @@ def to_nir(model: DelaySNN, dt: float):
         ``metadata`` holds ``dt`` and how to read the output.
     """
     nir = _nir()
+    if isinstance(model, ConvSNN):
+        raise ConfigError(
+            "the convolutional model (model: {type: conv}) has no NIR export: its max pooling has no NIR "
+            "node (NIR pools by sum or average), and Conv2d export is not built; train model: {type: dense} "
+            "to export, or set export_nir: false."
+        )
     if not dt > 0:
         raise ConfigError(f"dt must be a positive number of seconds per step, got {dt!r}.")
     model = model.eval()

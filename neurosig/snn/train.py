@@ -21,7 +21,7 @@ from torch.nn import functional as F
 from neurosig.core import persist
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.snn.delays import sigma_schedule
-from neurosig.snn.models import DelaySNN
+from neurosig.snn.models import DelaySNN, build_model
 
 __all__ = ["fit", "evaluate", "load_checkpoint", "KIND"]
 
@@ -89,14 +89,16 @@ def _save(path: Path, model: DelaySNN, **extra: Any) -> None:
 
 
 def load_checkpoint(path: str | Path) -> tuple[DelaySNN, dict[str, Any]]:
-    """Rebuild a :class:`DelaySNN` from a checkpoint (``weights_only=True``); return it and the extras.
+    """Rebuild a network from a checkpoint (``weights_only=True``); return it and the extras.
+
+    The network is a :class:`DelaySNN` or a :class:`~neurosig.snn.models.ConvSNN` (``build_model``).
 
     Raises
     ------
     FormatError
         If the file is not a delay-network checkpoint, or its config or weights are invalid.
     """
-    model, checkpoint = persist.restore(path, KIND, lambda config: DelaySNN(**config))
+    model, checkpoint = persist.restore(path, KIND, build_model)
     return model, dict(checkpoint.extra)
 
 

@@ -13,7 +13,7 @@ from neurosig.data.event_dataset import simulated_motion
 from neurosig.events.preprocess import EventPreprocessing
 from neurosig.snn.classify import SNNClassify
 from neurosig.snn.event_inference import EventDrivenSNN, load_event_model, save_event_model, window_events
-from neurosig.snn.models import DelaySNN
+from neurosig.snn.models import ConvSNN, DelaySNN
 from neurosig.testing import run_stage
 
 nir = pytest.importorskip("nir")
@@ -118,6 +118,44 @@ def test_snn_classify_equals_offline_evaluation_of_the_same_windows(checkpoint, 
     np.testing.assert_allclose(scores, offline, rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("cuts", [[], [1], [17, 400, 401, 1200], list(range(0, 3000, 250))])
+@pytest.mark.parametrize("hop", [0.02, 0.07])
+def test_sliding_snn_classify_equals_offline_evaluation_and_holds_one_window(checkpoint, cuts, hop):
+    events = _stream()
+    model, pre, _ = load_event_model(checkpoint)
+    window, hop_us = 50_000, int(hop * 1e6)
+    windows = window_events(events, window, hop=hop_us)
+    assert len(windows) == (int(events["t"][-1] - events["t"][0])) // hop_us + 1
+    offline = _offline(model, np.stack([pre(w) for w in windows]).astype(np.float32))
+    stage = SNNClassify(str(checkpoint), hop=hop)
+    stage.reset()
+    out, held = [], []
+    for part in np.split(events, cuts):
+        out += stage.process(EventChunk(part, EventInfo((32, 32, 2))))
+        held.append(len(stage._held))
+    out += stage.flush()
+    scores = np.concatenate([c.data for c in out])
+    assert [c.start for c in out] == sorted(c.start for c in out) and out[0].info.dt == pytest.approx(hop)
+    assert scores.shape == offline.shape
+    np.testing.assert_allclose(scores, offline, rtol=1e-5, atol=1e-4)
+    most = max(
+        np.searchsorted(events["t"], t + window) - np.searchsorted(events["t"], t) for t in events["t"]
+    )
+    assert max(held) <= most  # only the open window's events are held, whatever the chunks
+
+
+def test_window_events_slides_by_hop():
+    ev = np.zeros(4, dtype=_stream().dtype)
+    ev["t"] = [0, 150, 250, 900]
+    assert [list(w["t"]) for w in window_events(ev, 300, hop=200)] == [
+        [0, 150, 250],
+        [250],
+        [],
+        [],
+        [900],
+    ]
+
+
 def test_snn_classify_rejects_another_sensor(checkpoint):
     ev = simulated_motion(1)[0].load()[0]
     with pytest.raises(DataError, match="sensor size"):
@@ -196,3 +234,58 @@ def test_delay_free_graph_from_another_framework_runs(tmp_path):
     np.testing.assert_array_equal(got, want)
     with pytest.raises(ConfigError, match="dt"):
         NIRNetwork(nir.read(tmp_path / "snntorch.nir"))
+
+
+def _conv_model(neuron: str = "lif") -> ConvSNN:
+    """An untrained convolutional network made to spike (as :func:`_model`), one training step taken."""
+    w, h, p = PRE.output_size
+    model = ConvSNN(
+        (p, h, w), 8, channels=[4], conv_kernel=3, pool=2, n_hidden=16, kernel_size=5, neuron=neuron
+    )
+    x = torch.from_numpy(_inputs().transpose(1, 0, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    loss = torch.nn.functional.cross_entropy(model.train()(x), torch.arange(8))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if param.dim() in (2, 4) and not name.endswith(".P"):
+                param.mul_(6.0)
+        model(x)
+    for layer in model.delay_layers():
+        layer.round_delays()
+    return model.eval()
+
+
+@pytest.mark.parametrize("neuron", ["lif", "alif"])
+def test_conv_model_streams_like_its_offline_evaluation(tmp_path, neuron):
+    model = _conv_model(neuron)
+    rates = []
+    hook = model.features[1].register_forward_hook(lambda m, i, o: rates.append(float(o.mean())))
+    x = _inputs()
+    _offline(model, x)
+    hook.remove()
+    assert rates[0] > 0.002  # the convolutional layer spikes
+    np.testing.assert_allclose(EventDrivenSNN(model)(x), _offline(model, x), rtol=1e-5, atol=1e-4)
+    path = save_event_model(tmp_path / "conv.pt", model, PRE, [str(k) for k in range(8)])
+    loaded, _, _ = load_event_model(path)
+    assert isinstance(loaded, ConvSNN) and loaded.config == model.config
+    events = _stream()
+    offline = _offline(loaded, np.stack([PRE(w) for w in window_events(events, 50_000)]).astype(np.float32))
+    chunks = [EventChunk(part, EventInfo((32, 32, 2))) for part in np.split(events, [17, 400, 1200])]
+    scores = np.concatenate([c.data for c in run_stage(SNNClassify(str(path)), chunks)])
+    assert scores.shape == offline.shape == (8, 8)
+    np.testing.assert_allclose(scores, offline, rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(scores.argmax(1), offline.argmax(1))
+    with pytest.raises(ConfigError, match="convolutional model"):
+        export_nir(path, tmp_path / "conv.nir")
+
+
+def test_conv_model_rejects_bad_shapes():
+    with pytest.raises(ConfigError, match="conv_kernel"):
+        ConvSNN((2, 16, 16), 8, conv_kernel=4)
+    with pytest.raises(ConfigError, match="shrink"):
+        ConvSNN((2, 16, 16), 8, channels=[4, 4, 4, 4, 4], pool=2)
+    with pytest.raises(DataError, match="binary"):
+        ConvSNN((2, 4, 4), 3)(torch.full((5, 1, 32), 2.0))
