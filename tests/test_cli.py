@@ -160,6 +160,10 @@ def test_demo_writes_every_output_and_its_figure(tmp_path, capsys, monkeypatch):
     assert (tmp_path / "out" / "demo" / "bci" / "results.md").exists()
     assert (tmp_path / "out" / "demo" / "snn" / "training.png").exists()
     assert (tmp_path / "out" / "demo" / "feast" / "feast_report.png").exists()
+    bids = tmp_path / "out" / "demo" / "bids" / "derivatives" / "neurosig"
+    assert (bids / "report.html").exists() and (bids / "dataset_description.json").exists()
+    assert len(list(bids.rglob("*_desc-tokens_eeg.h5"))) == 2  # two simulated subjects, tokenized
+    assert (tmp_path / "out" / "demo" / "event_train" / "model.nir").exists()
     for path in outputs:
         assert read_attrs(path)["complete"] and str(path.relative_to(tmp_path)) in text
     summary = text[text.index("Summary of demo: ") :]
