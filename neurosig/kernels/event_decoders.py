@@ -43,6 +43,8 @@ __all__ = [
     "decode_evt3",
     "decode_dat",
     "decode_nmnist",
+    "prescan_evt2",
+    "prescan_evt3",
     "encode_evt2",
     "encode_evt3",
 ]
@@ -68,6 +70,8 @@ _BIT_INDEX[1 << np.arange(12)] = np.arange(12)
 _EVT2_TH_MASK = (1 << 28) - 1
 _EVT2_TH_HALF = 1 << 27
 _EVT3_TH_HALF = 1 << 11
+#: Set bits of each 12-bit VECT mask.
+_POPCOUNT12 = np.array([bin(m).count("1") for m in range(1 << 12)], np.int64)
 
 
 @njit
@@ -232,6 +236,73 @@ def _evt3_run(words, i, ev, n, th, last, tl, cy, base, vp, width, height):
             break
         i += 1
     return i, n, th, last, tl, cy, base, vp
+
+
+@njit
+def prescan_evt2(words, stop, width, height, state):
+    """Pre-scan ``words[:stop]`` so that :func:`decode_evt2` can start at word ``stop`` in parallel.
+
+    Fills ``state`` with the decoder's state at ``stop`` (from the initial state: only TIME_HIGH words
+    change it, valid or not, as in the decoder) and returns an upper bound of the events that
+    ``words[:stop]`` yield: its CD words (exact for a well-formed file).
+    """
+    th = np.int64(0)
+    last = np.int64(-1)
+    n_cd = 0
+    for k in range(stop):
+        w = np.int64(words[k])
+        typ = w >> 28
+        n_cd += typ <= 1
+        if typ == 8:
+            th, ok = _advance_time_high(th, last, w & _EVT2_TH_MASK, 28)
+            if ok:
+                last = w & _EVT2_TH_MASK
+    state[0] = th
+    state[1] = last
+    return n_cd
+
+
+@njit
+def prescan_evt3(words, stop, width, height, state):
+    """Pre-scan ``words[:stop]`` so that :func:`decode_evt3` can start at word ``stop`` in parallel.
+
+    Fills ``state`` with the decoder's state at ``stop`` and returns an upper bound of the events that
+    ``words[:stop]`` yield (ADDR_X words plus the set bits of VECT masks; exact for a well-formed file).
+    The state follows the decoder's rules for every word, valid or not: TIME_HIGH as in the decoder;
+    TIME_LOW, ADDR_Y (which also clears the vector base) and an in-sensor VECT_BASE_X (base and
+    polarity) set their fields; an out-of-sensor VECT_BASE_X clears the base; a VECT word moves a base
+    on by 12 or 8 once a time base exists. Branch-free but for TIME_HIGH: the other word types come
+    in no predictable order.
+    """
+    th = np.int64(0)
+    last = np.int64(-1)
+    tl = np.int64(0)
+    cy = np.int64(-1)
+    base = np.int64(-1)
+    vp = np.int64(0)
+    bound = 0
+    for k in range(stop):
+        w = np.int64(words[k])
+        typ = w >> 12
+        bound += (typ == 0x2) + (typ == 0x4) * _POPCOUNT12[w & 0xFFF] + (typ == 0x5) * _POPCOUNT12[w & 0xFF]
+        tl = w & 0xFFF if typ == 0x6 else tl
+        cy = w & 0x7FF if typ == 0x0 else cy
+        in_sensor = typ == 0x3 and (w & 0x7FF) < width
+        vp = (w >> 11) & 1 if in_sensor else vp
+        step = 12 if typ == 0x4 else (8 if typ == 0x5 else 0)
+        base = base + step if base >= 0 and last >= 0 else base
+        base = w & 0x7FF if in_sensor else (-1 if typ == 0x0 or typ == 0x3 else base)
+        if typ == 0x8:
+            th, ok = _advance_time_high(th, last, w & 0xFFF, 12)
+            if ok:
+                last = w & 0xFFF
+    state[0] = th
+    state[1] = last
+    state[2] = tl
+    state[3] = cy
+    state[4] = base
+    state[5] = vp
+    return bound
 
 
 @njit
