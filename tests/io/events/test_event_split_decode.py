@@ -129,7 +129,7 @@ def _check_split(module, words: np.ndarray, split: int, strict: bool) -> None:
 def test_split_decode_equals_serial(module, seed, n, where, strict, corrupt):
     # (strict reads of a corrupt stream stop early: clean streams test them over the whole stream)
     words = (evt2_words if module is evt2 else evt3_words)(seed, n, corrupt)
-    _check_split(module, words, int(where * n), strict)
+    _check_split(module, words, int(where * len(words)), strict)
 
 
 @pytest.mark.parametrize("module", [evt2, evt3])
