@@ -99,8 +99,9 @@ class WordDecoder:
         words = raw.view(self.layout.dtype)
         return words.reshape(-1, self.layout.items) if self.layout.items > 1 else words
 
-    def _run(self, words, state, ev, counts, grow: bool):
-        """Run the kernel over ``words`` into ``ev`` (growing the triggers, and ``ev`` if ``grow``).
+    def _run(self, words, state, ev, counts, grow: bool, i: int = 0, n: int = 0):
+        """Run the kernel over ``words`` from word ``i`` into ``ev`` from event ``n`` on (growing the
+        triggers, and ``ev`` if ``grow``).
 
         Returns ``(ev, n, triggers, status, i, category)``: ``status`` is DONE, CORRUPT (at word ``i``)
         or, without ``grow``, EVENTS_FULL.
@@ -108,7 +109,7 @@ class WordDecoder:
         lay = self.layout
         width, height = self.header.sensor_size[:2]
         tr = empty_triggers(16)
-        i = n = nt = 0
+        nt = 0
         while True:
             i, n, nt, status, cat = lay.kernel(
                 words, i, state, ev, n, tr, nt, width, height, self.strict, counts
@@ -143,7 +144,9 @@ class WordDecoder:
         ``b`` on; the first part's events end at or before ``b`` (the second part's are moved down to
         follow them when they end before). A corrupt word in the first part (strict) is the error,
         whatever the second part holds. Should an output fill up (an EVT3 part with more events than
-        words), the block is decoded again by :meth:`decode`.
+        words), the block is decoded again by :meth:`decode`. When the worker has not started by the
+        time the first part is done (every core busy), this thread cancels it and decodes on from
+        ``split`` itself, as :meth:`decode` would.
         """
         lay = self.layout
         width, height = self.header.sensor_size[:2]
@@ -162,8 +165,20 @@ class WordDecoder:
         future = _pool().submit(second)
         # (the first part never writes past its bound, so it may share the second part's room)
         first = self._run(words[:split], state0, ev, counts0, False)
-        bound, rest = future.result()
         _, n0, tr0, status0, i0, cat0 = first
+        if future.cancel():
+            if status0 == k.EVENTS_FULL:
+                return self.decode(words)
+            if status0 == k.DONE:
+                ev, n0, tr1, status0, i0, cat0 = self._run(words, state0, ev, counts0, True, split, n0)
+                tr0 = np.concatenate([tr0, tr1])
+            self.report.counts += counts0
+            if status0 == k.CORRUPT:
+                self._raise_corrupt(words, i0, cat0)
+            self.state[:] = state0
+            self.words_done += len(words)
+            return _trimmed(ev, n0), tr0
+        bound, rest = future.result()
         _, n1, tr1, status1, i1, cat1 = rest
         if k.EVENTS_FULL in (status0, status1):
             return self.decode(words)

@@ -7,6 +7,7 @@ state and the strict error's byte offset must all be equal.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -95,26 +96,46 @@ def evt3_words(seed: int, n: int, corrupt: bool = True) -> np.ndarray:
     return np.array(out, dtype="<u2")
 
 
-def _decode(module, words: np.ndarray, strict: bool, split: int | None):
+class Ready:
+    """A pool whose worker runs each job at once: the split path."""
+
+    def submit(self, fn):
+        future = Future()
+        future.set_result(fn())
+        return future
+
+
+class Busy:
+    """A pool whose worker never starts: the calling thread cancels it and decodes on itself."""
+
+    def submit(self, fn):
+        return Future()
+
+
+def _decode(module, words: np.ndarray, strict: bool, split: int | None, pool=None):
     """``(events, triggers, counts, state, error message)`` of a serial or split decode."""
     header = FileHeader(module.NAME, DATA_OFFSET, SENSOR, "argument")
     dec = W.WordDecoder(module.LAYOUT, Path("stream.raw"), header, strict)
+    kept, W._POOL = W._POOL, pool
     try:
         events, triggers = dec.decode(words) if split is None else dec.decode_split(words, split)
     except FormatError as err:
         return None, None, dec.report.counts.tolist(), None, str(err)
+    finally:
+        W._POOL = kept
     return events, triggers, dec.report.counts.tolist(), dec.state.tolist(), None
 
 
 def _check_split(module, words: np.ndarray, split: int, strict: bool) -> None:
     want = _decode(module, words, strict, None)
-    got = _decode(module, words, strict, split)
-    assert got[4] == want[4]
-    assert got[2] == want[2]
-    if want[4] is None:
-        np.testing.assert_array_equal(got[0], want[0])
-        np.testing.assert_array_equal(got[1], want[1])
-        assert got[3] == want[3]
+    for pool in (Ready(), Busy(), W._pool()):  # (the last: the real worker thread)
+        got = _decode(module, words, strict, split, pool)
+        assert got[4] == want[4]
+        assert got[2] == want[2]
+        if want[4] is None:
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+            assert got[3] == want[3]
 
 
 @settings(max_examples=150, deadline=None)
