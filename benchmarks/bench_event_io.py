@@ -5,6 +5,14 @@ file to a structured array, alternating run by run so that load on a shared mach
 Numba kernels are compiled (and cached) by a warm-up read before timing. Reported: median Mev/s of each
 side, the ratio of the medians, the median of the per-pair ratios and the ratio of the best runs
 (the least disturbed by other load), plus the peak memory of a chunked read next to a whole read.
+neurosig decodes whole EVT2/EVT3 files in two parts at once on machines with two cores or more.
+
+Optional anchors for EVT2 and EVT3, the Rust readers: faery (``pip install faery``), timed in the same
+alternation, and evlib, which imports torchvision and so cannot share a process with the CPU torch
+here: it runs in its own environment (``python3.11 -m venv /work/venvs/evlib &&
+/work/venvs/evlib/bin/pip install evlib``; pass ``--evlib-python /work/venvs/evlib/bin/python`` or set
+``NEUROSIG_EVLIB_PYTHON``), in a subprocess that times its own repeats right after ours; its ratio is
+therefore not paired. An anchor that is missing is skipped with the reason in the JSON.
 
 Run: ``.venv/bin/python benchmarks/bench_event_io.py [--repeats 41] [--data ../shared/data]``.
 Writes ``benchmarks/results/event_io.json`` and prints a markdown table.
@@ -15,8 +23,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -25,7 +34,10 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosig.io.events import convert, iter_events, read_events
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine  # noqa: E402
+
+from neurosig.io.events import convert, iter_events, read_events  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "event_io.json"
@@ -51,15 +63,74 @@ def _anchor(fmt: str, path: Path) -> tuple[str, Callable[[], np.ndarray]]:
     return "expelliarmus", lambda: wizard.read(path)
 
 
-def _paired(ours: Callable, theirs: Callable, repeats: int) -> tuple[list[float], list[float]]:
-    """Alternate the two readers ``repeats`` times (order flipped every run); return their seconds."""
-    a, b = [], []
+def _faery(fmt: str, path: Path) -> tuple[Callable[[], np.ndarray] | None, str]:
+    """faery's whole-file reader for EVT2/EVT3, or None and why not."""
+    if fmt not in ("EVT2", "EVT3"):
+        return None, "faery is timed on EVT2 and EVT3 only"
+    try:
+        import faery
+    except ImportError:
+        return None, "faery is not installed (pip install faery)"
+    return lambda: faery.events_stream_from_file(path).to_array(), ""
+
+
+#: Run by evlib's own interpreter: read ``argv[1]`` ``argv[2]`` times, print events and seconds as JSON.
+_EVLIB_SCRIPT = """
+import json, sys, time
+import evlib
+from importlib.metadata import version
+path, repeats = sys.argv[1], int(sys.argv[2])
+n = evlib.load_events(path).collect().height
+times = []
+for _ in range(repeats):
+    t0 = time.perf_counter()
+    evlib.load_events(path).collect()
+    times.append(time.perf_counter() - t0)
+print(json.dumps({"events": n, "seconds": times, "version": version("evlib")}))
+"""
+
+
+def _evlib(python: str | None, fmt: str, path: Path, repeats: int) -> tuple[dict | None, str]:
+    """evlib's seconds per whole-file read, from its own environment, or None and why not."""
+    if fmt not in ("EVT2", "EVT3"):
+        return None, "evlib is timed on EVT2 and EVT3 only"
+    if not python or not Path(python).is_file():
+        return None, (
+            "evlib imports torchvision, which does not import beside the CPU torch here; no separate "
+            "environment given (--evlib-python or NEUROSIG_EVLIB_PYTHON)"
+        )
+    run = subprocess.run(
+        [python, "-c", _EVLIB_SCRIPT, str(path), str(repeats)], capture_output=True, text=True, timeout=600
+    )
+    if run.returncode != 0:
+        return None, f"evlib failed in {python}: {run.stderr.strip().splitlines()[-1:]}"
+    return json.loads(run.stdout.strip().splitlines()[-1]), ""
+
+
+def _alternated(readers: list[Callable], repeats: int) -> list[list[float]]:
+    """Run the readers in turn ``repeats`` times, rotating which goes first; return their seconds."""
+    times: list[list[float]] = [[] for _ in readers]
     for r in range(repeats):
-        for fn, out in ((ours, a), (theirs, b)) if r % 2 == 0 else ((theirs, b), (ours, a)):
+        for j in range(len(readers)):
+            k = (j + r) % len(readers)
             t0 = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t0)
-    return a, b
+            readers[k]()
+            times[k].append(time.perf_counter() - t0)
+    return times
+
+
+def _other(name: str, n: int, ours: list[float], theirs: list[float], paired: bool) -> dict:
+    """An extra anchor's throughput and its ratio to ours (medians; per pair when run in turn)."""
+    row = {
+        "anchor": name,
+        "mev_s": n / statistics.median(theirs) / 1e6,
+        "best_mev_s": n / min(theirs) / 1e6,
+        "ratio_of_medians": statistics.median(theirs) / statistics.median(ours),
+        "paired": paired,
+    }
+    if paired:
+        row["median_pair_ratio"] = statistics.median(tb / ta for ta, tb in zip(ours, theirs, strict=True))
+    return row
 
 
 def _peak_mib(fn: Callable[[], object]) -> float:
@@ -81,7 +152,7 @@ def _cases(data: Path, tmp: Path) -> list[tuple[str, str, Path]]:
     return cases
 
 
-def bench(data: Path, repeats: int, tmp: Path) -> dict:
+def bench(data: Path, repeats: int, tmp: Path, evlib_python: str | None = None) -> dict:
     """Measure every format whose sample is present; return the JSON-ready result."""
     rows = []
     for label, fmt, path in _cases(data, tmp):
@@ -95,7 +166,25 @@ def bench(data: Path, repeats: int, tmp: Path) -> dict:
         def ours(path=path):
             return read_events(path)
 
-        a, b = _paired(ours, theirs, repeats)
+        faery_read, faery_why = _faery(fmt, path)
+        readers = [ours, theirs] + ([faery_read] if faery_read else [])
+        if faery_read:
+            assert len(faery_read()) == n, f"{fmt}: faery decodes a different number of events"
+        a, b, *c = _alternated(readers, repeats)
+        others, skipped = [], {}
+        if faery_read:
+            others.append(_other("faery", n, a, c[0], True))
+        elif faery_why and fmt in ("EVT2", "EVT3"):
+            skipped["faery"] = faery_why
+        if fmt in ("EVT2", "EVT3"):
+            evlib, evlib_why = _evlib(evlib_python, fmt, path, repeats)
+            if evlib is not None:
+                assert evlib["events"] == n, f"{fmt}: evlib decodes a different number of events"
+                others.append(
+                    _other(f"evlib {evlib['version']} (own process)", n, a, evlib["seconds"], False)
+                )
+            else:
+                skipped["evlib"] = evlib_why
         ratios = [tb / ta for ta, tb in zip(a, b, strict=True)]
         rows.append(
             {
@@ -109,6 +198,8 @@ def bench(data: Path, repeats: int, tmp: Path) -> dict:
                 "neurosig_best_mev_s": n / min(a) / 1e6,
                 "anchor_best_mev_s": n / min(b) / 1e6,
                 "ratio_of_best": min(b) / min(a),
+                "other_anchors": others,
+                "skipped_anchors": skipped,
             }
         )
     evt2 = data / FILES["EVT2"]
@@ -125,12 +216,7 @@ def bench(data: Path, repeats: int, tmp: Path) -> dict:
     return {
         "benchmark": "event_io",
         "command": f"python benchmarks/bench_event_io.py --repeats {repeats}",
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "load_average_1min": os.getloadavg()[0],
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-        },
+        "machine": {**machine(), "load_average_1min": os.getloadavg()[0]},
         "repeats": repeats,
         "rows": rows,
         "memory": memory,
@@ -150,6 +236,18 @@ def table(result: dict) -> str:
             f"{r['anchor_mev_s']:.0f} | {r['ratio_of_medians']:.2f}x | {r['median_pair_ratio']:.2f}x | "
             f"{r['ratio_of_best']:.2f}x |"
         )
+        for o in r["other_anchors"]:
+            paired = f"{o['median_pair_ratio']:.2f}x" if o["paired"] else "(not paired)"
+            lines.append(
+                f"| {r['format']} | {r['events']:,} | {r['neurosig_mev_s']:.0f} | {o['anchor']} | "
+                f"{o['mev_s']:.0f} | {o['ratio_of_medians']:.2f}x | {paired} | "
+                f"{r['neurosig_best_mev_s'] / o['best_mev_s']:.2f}x |"
+            )
+    skipped = {
+        f"{name} ({r['format']})": why for r in result["rows"] for name, why in r["skipped_anchors"].items()
+    }
+    lines += [f"\nSkipped {name}: {why}" for name, why in skipped.items()]
+    lines.append(f"\nCPU: {result['machine']['cpu_model']}, {result['machine']['cpu_count']} cores.")
     mem = result["memory"]
     if mem:
         lines.append(
@@ -163,9 +261,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=41)
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument(
+        "--evlib-python",
+        default=os.environ.get("NEUROSIG_EVLIB_PYTHON"),
+        help="the python of a separate environment with evlib installed (else evlib is skipped)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        result = bench(args.data, args.repeats, Path(tmp))
+        result = bench(args.data, args.repeats, Path(tmp), args.evlib_python)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(table(result))

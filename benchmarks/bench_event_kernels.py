@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,9 +30,12 @@ import numpy as np
 import tonic
 import tonic.functional as TF
 
-from neurosig.core.chunks import EVENTS_DTYPE
-from neurosig.kernels import event_filters as EF
-from neurosig.kernels import event_repr as ER
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import cpu  # noqa: E402
+
+from neurosig.core.chunks import EVENTS_DTYPE  # noqa: E402
+from neurosig.kernels import event_filters as EF  # noqa: E402
+from neurosig.kernels import event_repr as ER  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = Path(os.environ.get("NEUROSIG_SHARED_DATA", ROOT.parent / "shared" / "data")) / "events"
@@ -117,13 +121,13 @@ CASES = [
         "ToFrame(n_time_bins=10)",
         lambda e: TF.to_frame_numpy(e, SIZE, n_time_bins=10),
         lambda e: ER.to_frame(e, SIZE, n_time_bins=10),
-        5,
+        10,
     ),
     (
         "ToVoxelGrid(n_time_bins=10)",
         lambda e: TF.to_voxel_grid_numpy(e, SIZE, n_time_bins=10),
         lambda e: ER.to_voxel_grid(e, SIZE, 10),
-        5,
+        10,
     ),
     (
         "ToTimesurface(dt=5 ms, tau=5 ms)",
@@ -255,6 +259,7 @@ def main() -> None:
         "repeats": args.repeats,
         "tonic_version": tonic.__version__,
         "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores".strip(),
+        "cpu": cpu(),
         "rows": rows,
         "gpu": gpu,
     }

@@ -43,6 +43,8 @@ __all__ = [
     "decode_evt3",
     "decode_dat",
     "decode_nmnist",
+    "prescan_evt2",
+    "prescan_evt3",
     "encode_evt2",
     "encode_evt3",
 ]
@@ -232,6 +234,92 @@ def _evt3_run(words, i, ev, n, th, last, tl, cy, base, vp, width, height):
             break
         i += 1
     return i, n, th, last, tl, cy, base, vp
+
+
+@njit
+def _popcount12(m):
+    """Set bits of a 12-bit mask, in arithmetic the compiler vectorises (no table lookups)."""
+    m = m - ((m >> 1) & 0x555)
+    m = (m & 0x333) + ((m >> 2) & 0x333)
+    m = (m + (m >> 4)) & 0x0F0F
+    return (m + (m >> 8)) & 0x1F
+
+
+@njit
+def _time_highs(words, stop, shift, mask, bits):
+    """``(time_high, last_raw, index of the first TIME_HIGH or stop)`` after the TIME_HIGH words of
+    ``words[:stop]``, from the initial state, as the decoder applies them (valid or not)."""
+    th = np.int64(0)
+    last = np.int64(-1)
+    first = stop
+    for k in range(stop):
+        if words[k] >> shift == 8:
+            raw = np.int64(words[k]) & mask
+            th, ok = _advance_time_high(th, last, raw, bits)
+            if ok:
+                last = raw
+            first = min(first, k)
+    return th, last, first
+
+
+@njit
+def prescan_evt2(words, stop, width, height, state):
+    """Pre-scan ``words[:stop]`` so that :func:`decode_evt2` can start at word ``stop`` in parallel.
+
+    Fills ``state`` with the decoder's state at ``stop`` (from the initial state: only TIME_HIGH words
+    change it, valid or not, as in the decoder) and returns an upper bound of the events that
+    ``words[:stop]`` yield: its CD words (exact for a well-formed file).
+    """
+    n_cd = 0
+    for k in range(stop):  # (apart from the TIME_HIGH walk, so that it vectorises)
+        n_cd += words[k] >> 28 <= 1
+    th, last, _ = _time_highs(words, stop, 28, _EVT2_TH_MASK, 28)
+    state[0] = th
+    state[1] = last
+    return n_cd
+
+
+@njit
+def prescan_evt3(words, stop, width, height, state):
+    """Pre-scan ``words[:stop]`` so that :func:`decode_evt3` can start at word ``stop`` in parallel.
+
+    Fills ``state`` with the decoder's state at ``stop`` and returns an upper bound of the events that
+    ``words[:stop]`` yield (ADDR_X words plus the set bits of VECT masks; exact for a well-formed file).
+    The time base ``(time_high, last_raw)`` follows the TIME_HIGH words as in the decoder. One pass
+    also notes where the latest TIME_LOW, ADDR_Y, VECT_BASE_X and in-sensor VECT_BASE_X words are (a
+    running maximum of indices, without branches: the word types come in no predictable order). Then
+    TIME_LOW, ``y`` and the vector polarity are those words' fields; the vector base is -1 after an
+    ADDR_Y or an out-of-sensor VECT_BASE_X, else that VECT_BASE_X's ``x`` plus 12 or 8 for each VECT
+    word since then that came after the first TIME_HIGH (before it the decoder rejects a vector
+    without moving the base).
+    """
+    bound = 0
+    for k in range(stop):  # (each pass on its own, so that it vectorises)
+        w = np.int64(words[k])
+        typ = w >> 12
+        bound += (typ == 0x2) + _popcount12(w & (0xFFF if typ == 0x4 else (0xFF if typ == 0x5 else 0)))
+    i_tl = i_y = i_base = i_valid = np.int64(-1)
+    for k in range(stop):
+        w = np.int64(words[k])
+        typ = w >> 12
+        i_tl = max(i_tl, k if typ == 0x6 else -1)
+        i_y = max(i_y, k if typ == 0x0 else -1)
+        i_base = max(i_base, k if typ == 0x3 else -1)
+        i_valid = max(i_valid, k if typ == 0x3 and (w & 0x7FF) < width else -1)
+    th, last, first_th = _time_highs(words, stop, 12, 0xFFF, 12)
+    base = np.int64(-1)
+    if i_base > i_y and i_base == i_valid:
+        base = np.int64(words[i_base]) & 0x7FF
+        for k in range(max(i_base, first_th) + 1, stop):
+            typ = np.int64(words[k]) >> 12
+            base += 12 if typ == 0x4 else (8 if typ == 0x5 else 0)
+    state[0] = th
+    state[1] = last
+    state[2] = np.int64(words[i_tl]) & 0xFFF if i_tl >= 0 else 0
+    state[3] = np.int64(words[i_y]) & 0x7FF if i_y >= 0 else -1
+    state[4] = base
+    state[5] = (np.int64(words[i_valid]) >> 11) & 1 if i_valid >= 0 else 0
+    return bound
 
 
 @njit

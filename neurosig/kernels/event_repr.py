@@ -39,42 +39,6 @@ __all__ = [
 ]
 
 
-@njit
-def _frames_time_cpu(t, x, y, p, t0, num, den, clip_last, frames):  # pragma: no cover - jitted
-    n_frames = frames.shape[0]
-    for i in range(t.shape[0]):
-        b = ((t[i] - t0) * num) // den
-        if b >= n_frames:
-            if not clip_last:
-                continue
-            b = n_frames - 1
-        if b >= 0:
-            frames[b, p[i], y[i], x[i]] += 1
-
-
-@njit
-def _frames_index_cpu(x, y, p, i0, num, den, frames):  # pragma: no cover - jitted
-    n_frames = frames.shape[0]
-    for i in range(x.shape[0]):
-        b = ((i + i0) * num) // den
-        if b < n_frames:
-            frames[b, p[i], y[i], x[i]] += 1
-
-
-@njit
-def _voxel_cpu(t, x, y, p, t0, scale, duration, grid):  # pragma: no cover - jitted
-    n_bins = grid.shape[0]
-    for i in range(t.shape[0]):
-        ts = 0.0 if duration == 0 else (scale * np.float64(t[i] - t0)) / duration
-        ti = np.int64(ts)
-        d = ts - ti
-        v = 1.0 if p[i] > 0 else -1.0
-        if ti < n_bins:
-            grid[ti, 0, y[i], x[i]] += v * (1.0 - d)
-        if ti + 1 < n_bins:
-            grid[ti + 1, 0, y[i], x[i]] += v * d
-
-
 def _n_events(src):  # pragma: no cover - replaced by the overload below inside jitted code
     raise NotImplementedError
 
@@ -107,6 +71,92 @@ def _event_impl(src, i):
         return e.t, e.x, e.y, e.p
 
     return from_records
+
+
+@njit
+def _time_bin(t, t0, num, den):  # pragma: no cover - jitted
+    # Bin floor((t - t0) num / den) of time t, and the times [lo, hi) that share it: with num > 0,
+    # floor(d num / den) == b exactly when ceil(b den / num) <= d < ceil((b + 1) den / num).
+    b = ((t - t0) * num) // den
+    if num == 0:
+        return b, np.iinfo(np.int64).min, np.iinfo(np.int64).max
+    return b, t0 - ((-b * den) // num), t0 - ((-(b + 1) * den) // num)
+
+
+@njit
+def _frames_time_cpu(src, t0, num, den, clip_last, ordered, frames):  # pragma: no cover - jitted
+    # Returns the index of the first event outside ``frames``' (P, H, W), or (with ``ordered``) before
+    # the event ahead of it, or -1; the events before it are already counted. The bin is recomputed by
+    # division only when t leaves the current bin's [lo, hi): once per bin for events in time order.
+    n_frames, n_pol, height, width = frames.shape
+    lo = np.int64(1)
+    hi = np.int64(0)
+    b = np.int64(0)
+    t_prev = np.iinfo(np.int64).min
+    for i in range(_n_events(src)):
+        t, x, y, p = _event(src, i)
+        if x < 0 or x >= width or y < 0 or y >= height or p < 0 or p >= n_pol or (ordered and t < t_prev):
+            return i
+        t_prev = t
+        if t < lo or t >= hi:
+            b, lo, hi = _time_bin(t, t0, num, den)
+        k = b
+        if k >= n_frames:
+            if not clip_last:
+                continue
+            k = n_frames - 1
+        if k >= 0:
+            frames[k, p, y, x] += 1
+    return -1
+
+
+@njit
+def _frames_index_cpu(src, i0, num, den, ordered, frames):  # pragma: no cover - jitted
+    # Returns the index of the first event outside ``frames``' (P, H, W), or (with ``ordered``) before
+    # the event ahead of it, or -1.
+    n_frames, n_pol, height, width = frames.shape
+    t_prev = np.iinfo(np.int64).min
+    for i in range(_n_events(src)):
+        t, x, y, p = _event(src, i)
+        if x < 0 or x >= width or y < 0 or y >= height or p < 0 or p >= n_pol or (ordered and t < t_prev):
+            return i
+        t_prev = t
+        b = ((i + i0) * num) // den
+        if b < n_frames:
+            frames[b, p, y, x] += 1
+    return -1
+
+
+@njit
+def _voxel_cpu(src, t0, scale, duration, ordered, n_pol, grid):  # pragma: no cover - jitted
+    # Returns the index of the first event outside the grid's (H, W) or (n_pol > 0) polarities
+    # 0 .. n_pol - 1, or (with ``ordered``) before the event ahead of it, or -1. Events that share a
+    # timestamp share its bin and weights, computed (with the division) once per timestamp.
+    n_bins, _, height, width = grid.shape
+    plane = height * width
+    flat = grid.reshape(grid.size)  # one index computation per add instead of four
+    t_prev = np.iinfo(np.int64).min
+    ti = np.int64(0)
+    w0 = 0.0
+    w1 = 0.0
+    for i in range(_n_events(src)):
+        t, x, y, p = _event(src, i)
+        bad_p = n_pol > 0 and (p < 0 or p >= n_pol)
+        if x < 0 or x >= width or y < 0 or y >= height or bad_p or (ordered and t < t_prev):
+            return i
+        if i == 0 or t != t_prev:
+            ts = 0.0 if duration == 0 else (scale * np.float64(t - t0)) / duration
+            ti = np.int64(ts)
+            w1 = ts - ti
+            w0 = 1.0 - w1
+        t_prev = t
+        k = ti * plane + np.int64(y) * width + np.int64(x)
+        # (the same numbers as (+1 or -1) * weight)
+        if ti < n_bins:
+            flat[k] += w0 if p > 0 else -w0
+        if ti + 1 < n_bins:
+            flat[k + plane] += w1 if p > 0 else -w1
+    return -1
 
 
 #: Longest sampling interval (µs) for which the global time-surface kernel tabulates exp(-d / tau),
@@ -315,23 +365,37 @@ def accumulate_frames_by_time(t, x, y, p, t0: int, num: int, den: int, frames, c
 
     Events whose bin is negative are skipped; bins ``>= T`` are skipped, or put into the last frame when
     ``clip_last``. Field arrays on the GPU run the CUDA twin (``frames`` must then be a device array).
+
+    Raises
+    ------
+    DataError
+        (CPU) An event outside ``frames``' ``(P, H, W)``; the events before it are already counted.
     """
     if on_device(t):
         from neurosig.kernels.event_repr_cuda import frames_by_time_cuda
 
         frames_by_time_cuda(t, x, y, p, t0, num, den, clip_last, frames)
         return
-    _frames_time_cpu(t, x, y, p, np.int64(t0), np.int64(num), np.int64(den), clip_last, frames)
+    bad = _frames_time_cpu((t, x, y, p), np.int64(t0), np.int64(num), np.int64(den), clip_last, False, frames)
+    _raise_outside(bad, (t, x, y, p), frames.shape)
 
 
 def accumulate_frames_by_index(x, y, p, i0: int, num: int, den: int, frames) -> None:
-    """Add event ``i`` to frame ``floor((i + i0) * num / den)``; bins ``>= T`` are skipped."""
+    """Add event ``i`` to frame ``floor((i + i0) * num / den)``; bins ``>= T`` are skipped.
+
+    Raises
+    ------
+    DataError
+        (CPU) An event outside ``frames``' ``(P, H, W)``; the events before it are already counted.
+    """
     if on_device(x):
         from neurosig.kernels.event_repr_cuda import frames_by_index_cuda
 
         frames_by_index_cuda(x, y, p, i0, num, den, frames)
         return
-    _frames_index_cpu(x, y, p, np.int64(i0), np.int64(num), np.int64(den), frames)
+    # (x stands in for the times, which the kernel does not read)
+    bad = _frames_index_cpu((x, x, y, p), np.int64(i0), np.int64(num), np.int64(den), False, frames)
+    _raise_outside(bad, (None, x, y, p), frames.shape)
 
 
 def accumulate_voxel_grid(t, x, y, p, t0: int, duration: int, grid) -> None:
@@ -340,6 +404,11 @@ def accumulate_voxel_grid(t, x, y, p, t0: int, duration: int, grid) -> None:
     Event times map to ``(B - 1) * (t - t0) / duration`` and each event adds ``±(1 - d)`` to the bin
     below and ``±d`` to the bin above (``+`` for polarity 1, ``-`` for 0); ``duration == 0`` puts every
     event in bin 0.
+
+    Raises
+    ------
+    DataError
+        (CPU) An event outside the grid's ``(H, W)``; the events before it are already added.
     """
     scale = float(grid.shape[0] - 1)
     if on_device(t):
@@ -347,7 +416,20 @@ def accumulate_voxel_grid(t, x, y, p, t0: int, duration: int, grid) -> None:
 
         voxel_grid_cuda(t, x, y, p, t0, scale, float(duration), grid)
         return
-    _voxel_cpu(t, x, y, p, np.int64(t0), scale, float(duration), grid)
+    bad = _voxel_cpu((t, x, y, p), np.int64(t0), scale, float(duration), False, 0, grid)
+    _raise_outside(bad, (t, x, y, p), grid.shape)
+
+
+def _raise_outside(bad: int, fields: tuple, shape: tuple) -> None:
+    """Raise the DataError for event ``bad`` that a CPU kernel found outside its output (none if -1)."""
+    if bad < 0:
+        return
+    _, x, y, p = (None if f is None else int(f[bad]) for f in fields)
+    raise DataError(
+        f"event {bad} (x={x}, y={y}, p={p}) lies outside the output's (P, H, W) = {tuple(shape[1:])}; "
+        "crop the events (neurosig.kernels.event_filters.check_events names the problem) or size the "
+        "output to the sensor."
+    )
 
 
 def fill_time_surfaces(t, x, y, p, t0: int, dt: int, tau: float, k_start: int, memory, out) -> None:
@@ -573,8 +655,8 @@ def to_frame(
         raise ConfigError(f"give exactly one of {list(modes)}, got {given or 'none'}.")
     for name, value in modes.items():
         _positive(name, value)
-    check_events(events, sensor_size)
-    t, x, y, p = _fields(events)
+    check_events(events[:0], sensor_size)  # the dtype: the kernels check the events in their own pass
+    t = events["t"]
     n = len(events)
     if n_time_bins is not None or n_event_bins is not None:
         frames = _empty(n_time_bins or n_event_bins, sensor_size, np.int32, given[0] + " or sensor_size")
@@ -583,30 +665,50 @@ def to_frame(
         if n_time_bins is not None:
             duration = int(t[-1]) - int(t[0])
             num, den = (n_time_bins, duration) if duration > 0 else (0, 1)
-            accumulate_frames_by_time(t, x, y, p, int(t[0]), num, den, frames, True)
+            _count_by_time(events, sensor_size, int(t[0]), num, den, frames, True)
         else:
-            accumulate_frames_by_index(x, y, p, 0, n_event_bins, n, frames)
+            _count_by_index(events, sensor_size, n_event_bins, n, frames)
         return frames
     if n == 0:
         return _empty(0, sensor_size, np.int32)
     if time_window is not None:
         span = (int(t[-1]) - int(t[0])) // time_window
+        if span < 0:
+            check_events(events, sensor_size)  # raises: the timestamps decrease
         n_frames = span + 1 if include_incomplete else span
         frames = _empty(n_frames, sensor_size, np.int32, "time_window (longer) or sensor_size")
-        accumulate_frames_by_time(t, x, y, p, int(t[0]), 1, time_window, frames, False)
+        _count_by_time(events, sensor_size, int(t[0]), 1, time_window, frames, False)
         return frames
     n_frames = -(-n // event_count) if include_incomplete else n // event_count
     frames = _empty(n_frames, sensor_size, np.int32, "event_count (larger) or sensor_size")
-    accumulate_frames_by_index(x, y, p, 0, 1, event_count, frames)
+    _count_by_index(events, sensor_size, 1, event_count, frames)
     return frames
+
+
+def _checked(bad: int, events: np.ndarray, sensor_size: tuple[int, int, int]) -> None:
+    """After a kernel that stopped at event ``bad`` (-1: none), raise check_events' DataError."""
+    if bad >= 0:
+        check_events(events, sensor_size)  # names the problem and what to do
+        raise AssertionError(f"a kernel rejected event {bad}, which check_events accepts")  # pragma: no cover
+
+
+def _count_by_time(events, sensor_size, t0: int, num: int, den: int, frames, clip_last: bool) -> None:
+    """The records kernel of :func:`accumulate_frames_by_time`, with check_events' checks fused in."""
+    bad = _frames_time_cpu(events, np.int64(t0), np.int64(num), np.int64(den), clip_last, True, frames)
+    _checked(bad, events, sensor_size)
+
+
+def _count_by_index(events, sensor_size, num: int, den: int, frames) -> None:
+    """The records kernel of :func:`accumulate_frames_by_index`, with check_events' checks fused in."""
+    bad = _frames_index_cpu(events, np.int64(0), np.int64(num), np.int64(den), True, frames)
+    _checked(bad, events, sensor_size)
 
 
 def to_histogram(events: np.ndarray, sensor_size: tuple[int, int, int]) -> np.ndarray:
     """Event counts per polarity and pixel, ``(P, H, W)`` int32."""
-    check_events(events, sensor_size)
+    check_events(events[:0], sensor_size)
     hist = _empty(1, sensor_size, np.int32)
-    t, x, y, p = _fields(events)
-    accumulate_frames_by_time(t, x, y, p, 0, 0, 1, hist, True)
+    _count_by_time(events, sensor_size, 0, 0, 1, hist, True)
     return hist[0]
 
 
@@ -624,13 +726,15 @@ def to_voxel_grid(events: np.ndarray, sensor_size: tuple[int, int, int], n_time_
     field of its input.
     """
     _positive("n_time_bins", n_time_bins)
-    check_events(events, sensor_size)
-    width, height, _ = sensor_size
+    check_events(events[:0], sensor_size)  # the dtype: the kernel checks the events in its own pass
+    width, height, n_pol = sensor_size
     shape = check_output_bytes((n_time_bins, 1, height, width), np.float32, "the voxel grid", "n_time_bins")
     grid = np.zeros(shape, dtype=np.float32)
     if len(events):
-        t, x, y, p = _fields(events)
-        accumulate_voxel_grid(t, x, y, p, int(t[0]), int(t[-1]) - int(t[0]), grid)
+        t = events["t"]
+        t0, duration = int(t[0]), int(t[-1]) - int(t[0])
+        bad = _voxel_cpu(events, np.int64(t0), float(n_time_bins - 1), float(duration), True, n_pol, grid)
+        _checked(bad, events, sensor_size)
     return grid
 
 

@@ -14,6 +14,9 @@ from neurosig.core.chunks import EVENTS_DTYPE
 from neurosig.core.errors import ConfigError, DataError
 from neurosig.kernels.event_filters import NEVER
 from neurosig.kernels.event_repr import (
+    accumulate_frames_by_index,
+    accumulate_frames_by_time,
+    accumulate_voxel_grid,
     fill_time_surfaces,
     fill_time_surfaces_from_events,
     to_frame,
@@ -293,6 +296,69 @@ def test_single_event_lands_in_a_frame():
         assert frames.sum() == 1 and frames[0, one["p"][0], one["y"][0], one["x"][0]] == 1, kwargs
     grid = to_voxel_grid(one, SIZE, 3)  # zero duration: bin 0, no division by zero
     assert grid[0, 0, one["y"][0], one["x"][0]] == (1.0 if one["p"][0] else -1.0) and np.isfinite(grid).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    n=st.integers(1, 120),
+    num=st.integers(0, 7),
+    den=st.integers(1, 9_000),
+    t0=st.integers(-3_000, 25_000),
+    n_frames=st.integers(1, 6),
+    clip_last=st.booleans(),
+)
+def test_frames_by_time_equal_division_per_event_in_any_order(seed, n, num, den, t0, n_frames, clip_last):
+    # the kernel divides only when t leaves the current bin's bounds: the same bins as one division
+    # per event, for shuffled input, bins below 0 and past the end, and num == 0
+    ev = make_events(seed, n)
+    np.random.default_rng(seed).shuffle(ev)
+    bins = [((int(t) - t0) * num) // den for t in ev["t"]]
+    if clip_last:
+        bins = [min(b, n_frames - 1) for b in bins]
+    frames = np.zeros((n_frames, P, H, W), np.int32)
+    accumulate_frames_by_time(ev["t"], ev["x"], ev["y"], ev["p"], t0, num, den, frames, clip_last)
+    np.testing.assert_array_equal(frames, naive_frames(ev, bins, n_frames))
+
+
+def test_frames_and_voxels_check_the_events_in_the_kernel_pass():
+    # to_frame, to_histogram and to_voxel_grid check the events in the kernel's own pass: the same
+    # DataErrors as check_events, wherever the bad event is
+    ev = make_events(17, 60)
+    calls = [
+        lambda e: to_frame(e, SIZE, n_time_bins=4),
+        lambda e: to_frame(e, SIZE, n_event_bins=4),
+        lambda e: to_frame(e, SIZE, time_window=500),
+        lambda e: to_frame(e, SIZE, event_count=7),
+        lambda e: to_histogram(e, SIZE),
+        lambda e: to_voxel_grid(e, SIZE, 4),
+    ]
+    for call in calls:
+        for index in (3, 59):
+            for field, value in (("x", W), ("y", H), ("p", P)):
+                bad = ev.copy()
+                bad[field][index] = value
+                with pytest.raises(DataError, match=f"event {index} has {field}={value}, outside"):
+                    call(bad)
+            bad = ev.copy()
+            bad["t"][index] = bad["t"][index - 1] - 1
+            with pytest.raises(DataError, match=f"event {index} has t="):
+                call(bad)
+
+
+def test_accumulate_kernels_refuse_events_outside_the_output():
+    # an event outside the output was written past its end before
+    ev = make_events(3, 30)
+    t, x, y, p = (ev[name].copy() for name in "txyp")
+    x[7] = W
+    frames = np.zeros((2, P, H, W), np.int32)
+    with pytest.raises(DataError, match="event 7 .* outside the output"):
+        accumulate_frames_by_time(t, x, y, p, int(t[0]), 1, 10_000, frames, True)
+    assert frames.sum() == 7
+    with pytest.raises(DataError, match="event 7 .* outside the output"):
+        accumulate_frames_by_index(x, y, p, 0, 1, 10, frames)
+    with pytest.raises(DataError, match="event 7 .* outside the output"):
+        accumulate_voxel_grid(t, x, y, p, int(t[0]), 10_000, np.zeros((3, 1, H, W), np.float32))
 
 
 def test_bad_parameters_and_data():

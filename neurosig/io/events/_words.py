@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,28 @@ __all__ = ["WordLayout", "WordDecoder", "read_words", "iter_words"]
 
 #: Default block size of chunked reading, in bytes (rounded down to whole words).
 BLOCK_BYTES = 1 << 22
+
+#: Whole-file reads of at least this many words are decoded in two parts at once (layouts with a
+#: pre-scan, on a machine with two cores or more); below it, starting the second thread costs more.
+SPLIT_MIN_WORDS = 1 << 16
+
+#: Share of the words that the calling thread decodes: the other thread first pre-scans those words
+#: (a quarter to a third of the cost of decoding them), then decodes the rest, so both finish together.
+SPLIT_SHARE = 0.58
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The one worker thread that decodes the second part of split reads (started on first use)."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(1, thread_name_prefix="neurosig-decode")
+    return _POOL
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -34,6 +57,11 @@ class WordLayout:
         The kernel's initial state.
     events_per_word : int
         Most events one word can yield.
+    prescan : callable, optional
+        ``prescan(words, stop, width, height, state) -> bound``: the kernel's state at word ``stop``
+        and an upper bound of the events of ``words[:stop]`` (see
+        :func:`~neurosig.kernels.event_decoders.prescan_evt2`), so that a whole file can be decoded
+        in two parts at once.
     """
 
     kernel: Callable
@@ -41,6 +69,7 @@ class WordLayout:
     items: int
     state: tuple[int, ...]
     events_per_word: int = 1
+    prescan: Callable | None = None
 
     @property
     def word_bytes(self) -> int:
@@ -70,30 +99,106 @@ class WordDecoder:
         words = raw.view(self.layout.dtype)
         return words.reshape(-1, self.layout.items) if self.layout.items > 1 else words
 
-    def decode(self, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Decode one block of words; return ``(events, triggers)``."""
+    def _run(self, words, state, ev, counts, grow: bool, i: int = 0, n: int = 0):
+        """Run the kernel over ``words`` from word ``i`` into ``ev`` from event ``n`` on (growing the
+        triggers, and ``ev`` if ``grow``).
+
+        Returns ``(ev, n, triggers, status, i, category)``: ``status`` is DONE, CORRUPT (at word ``i``)
+        or, without ``grow``, EVENTS_FULL.
+        """
         lay = self.layout
         width, height = self.header.sensor_size[:2]
-        ev = empty_events(len(words) + lay.events_per_word)
         tr = empty_triggers(16)
-        i = n = nt = 0
+        nt = 0
         while True:
             i, n, nt, status, cat = lay.kernel(
-                words, i, self.state, ev, n, tr, nt, width, height, self.strict, self.report.counts
+                words, i, state, ev, n, tr, nt, width, height, self.strict, counts
             )
-            if status == k.DONE:
-                break
-            if status == k.EVENTS_FULL:
-                ev = _grow(ev, n, n + lay.events_per_word)
-            elif status == k.TRIGGERS_FULL:
+            if status == k.TRIGGERS_FULL:
                 tr = _grow(tr, nt, nt + 1)
+            elif status == k.EVENTS_FULL and grow:
+                ev = _grow(ev, n, n + lay.events_per_word)
             else:
-                word = np.ascontiguousarray(words[i]).tobytes()[::-1].hex()
-                offset = self.header.data_offset + (self.words_done + i) * lay.word_bytes
-                raise self.report.corrupt(cat, "0x" + word, offset, self.header.sensor_size)
+                return ev, n, tr[:nt], status, i, cat
+
+    def _raise_corrupt(self, words: np.ndarray, i: int, cat: int):
+        word = np.ascontiguousarray(words[i]).tobytes()[::-1].hex()
+        offset = self.header.data_offset + (self.words_done + i) * self.layout.word_bytes
+        raise self.report.corrupt(cat, "0x" + word, offset, self.header.sensor_size)
+
+    def decode(self, words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Decode one block of words; return ``(events, triggers)``."""
+        ev = empty_events(len(words) + self.layout.events_per_word)
+        ev, n, tr, status, i, cat = self._run(words, self.state, ev, self.report.counts, True)
+        if status == k.CORRUPT:
+            self._raise_corrupt(words, i, cat)
         self.words_done += len(words)
-        # EVT3 needs room for 12 events per word; give back an output that is mostly empty
-        return (ev[:n].copy() if 2 * n < len(ev) else ev[:n]), tr[:nt]
+        return _trimmed(ev, n), tr
+
+    def decode_split(self, words: np.ndarray, split: int) -> tuple[np.ndarray, np.ndarray]:
+        """Decode ``words[:split]`` here and ``words[split:]`` on the worker thread, at once, into one
+        output; the same events, triggers, counts and errors as :meth:`decode`.
+
+        The worker first pre-scans ``words[:split]`` for the kernel's state at ``split`` and a bound
+        ``b`` of the first part's events, then decodes the second part into the output from index
+        ``b`` on; the first part's events end at or before ``b`` (the second part's are moved down to
+        follow them when they end before). A corrupt word in the first part (strict) is the error,
+        whatever the second part holds. Should an output fill up (an EVT3 part with more events than
+        words), the block is decoded again by :meth:`decode`. When the worker has not started by the
+        time the first part is done (every core busy), this thread cancels it and decodes on from
+        ``split`` itself, as :meth:`decode` would.
+        """
+        lay = self.layout
+        width, height = self.header.sensor_size[:2]
+        state0 = self.state.copy()
+        state1 = np.array(lay.state, np.int64)
+        counts0 = np.zeros_like(self.report.counts)
+        counts1 = np.zeros_like(self.report.counts)
+        ev = empty_events(max(len(words), split) + lay.events_per_word)
+
+        def second():
+            bound = int(lay.prescan(words, split, width, height, state1))
+            if bound >= len(ev):
+                return bound, (ev, 0, None, k.EVENTS_FULL, 0, -1)
+            return bound, self._run(words[split:], state1, ev[bound:], counts1, False)
+
+        future = _pool().submit(second)
+        # (the first part never writes past its bound, so it may share the second part's room)
+        first = self._run(words[:split], state0, ev, counts0, False)
+        _, n0, tr0, status0, i0, cat0 = first
+        if future.cancel():
+            if status0 == k.EVENTS_FULL:
+                return self.decode(words)
+            if status0 == k.DONE:
+                ev, n0, tr1, status0, i0, cat0 = self._run(words, state0, ev, counts0, True, split, n0)
+                tr0 = np.concatenate([tr0, tr1])
+            self.report.counts += counts0
+            if status0 == k.CORRUPT:
+                self._raise_corrupt(words, i0, cat0)
+            self.state[:] = state0
+            self.words_done += len(words)
+            return _trimmed(ev, n0), tr0
+        bound, rest = future.result()
+        _, n1, tr1, status1, i1, cat1 = rest
+        if k.EVENTS_FULL in (status0, status1):
+            return self.decode(words)
+        if status0 == k.CORRUPT:
+            self.report.counts += counts0
+            self._raise_corrupt(words, i0, cat0)
+        self.report.counts += counts0 + counts1
+        if status1 == k.CORRUPT:
+            self._raise_corrupt(words, split + i1, cat1)
+        if n0 < bound:
+            ev[n0 : n0 + n1] = ev[bound : bound + n1]
+        self.state[:] = state1
+        self.words_done += len(words)
+        return _trimmed(ev, n0 + n1), np.concatenate([tr0, tr1])
+
+
+def _trimmed(ev: np.ndarray, n: int) -> np.ndarray:
+    """The first ``n`` events; a copy when the output is mostly empty (EVT3 makes room for 12 events
+    per word)."""
+    return ev[:n].copy() if 2 * n < len(ev) else ev[:n]
 
 
 def read_words(layout: WordLayout, path: Path, header: FileHeader, strict: bool):
@@ -106,7 +211,11 @@ def read_words(layout: WordLayout, path: Path, header: FileHeader, strict: bool)
     whole = len(raw) - len(raw) % layout.word_bytes
     if whole < len(raw):
         dec.report.truncated(len(raw) - whole, header.data_offset + whole, layout.word_bytes, strict)
-    events, triggers = dec.decode(dec.as_words(raw[:whole]))
+    words = dec.as_words(raw[:whole])
+    if layout.prescan is not None and len(words) >= SPLIT_MIN_WORDS and _cores() > 1:
+        events, triggers = dec.decode_split(words, int(len(words) * SPLIT_SHARE))
+    else:
+        events, triggers = dec.decode(words)
     return events, triggers, dec.report
 
 

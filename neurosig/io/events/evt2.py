@@ -14,12 +14,12 @@ from neurosig.io.events._common import FileHeader
 from neurosig.io.events._prophesee import probe_raw, raw_header_text
 from neurosig.io.events._words import BLOCK_BYTES, WordLayout, iter_words, read_words
 from neurosig.io.events._writers import WordWriter
-from neurosig.kernels.event_decoders import decode_evt2, encode_evt2
+from neurosig.kernels.event_decoders import decode_evt2, encode_evt2, prescan_evt2
 
 __all__ = ["NAME", "probe", "read", "blocks", "writer"]
 
 NAME = "evt2"
-LAYOUT = WordLayout(decode_evt2, "<u4", 1, (0, -1))
+LAYOUT = WordLayout(decode_evt2, "<u4", 1, (0, -1), prescan=prescan_evt2)
 
 
 def probe(path: Path, sensor_size=None) -> FileHeader:

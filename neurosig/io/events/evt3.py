@@ -15,12 +15,12 @@ from neurosig.io.events._common import FileHeader
 from neurosig.io.events._prophesee import probe_raw, raw_header_text
 from neurosig.io.events._words import BLOCK_BYTES, WordLayout, iter_words, read_words
 from neurosig.io.events._writers import WordWriter
-from neurosig.kernels.event_decoders import MAX_EVENTS_PER_WORD, decode_evt3, encode_evt3
+from neurosig.kernels.event_decoders import MAX_EVENTS_PER_WORD, decode_evt3, encode_evt3, prescan_evt3
 
 __all__ = ["NAME", "probe", "read", "blocks", "writer"]
 
 NAME = "evt3"
-LAYOUT = WordLayout(decode_evt3, "<u2", 1, (0, -1, 0, -1, -1, 0), MAX_EVENTS_PER_WORD)
+LAYOUT = WordLayout(decode_evt3, "<u2", 1, (0, -1, 0, -1, -1, 0), MAX_EVENTS_PER_WORD, prescan_evt3)
 
 
 def probe(path: Path, sensor_size=None) -> FileHeader:
