@@ -11,11 +11,12 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
 	$(PIP) torch==2.13.0
-	$(PIP) -e .
+	# setuptools prints a banner on every editable install (folders named like the package); hide it
+	PYTHONWARNINGS=ignore::UserWarning $(PIP) -e .
 	touch $@
 
 $(BIN)/.installed-dev: $(BIN)/.installed
-	$(PIP) -e ".[dev,anchors,dask]"
+	PYTHONWARNINGS=ignore::UserWarning $(PIP) -e ".[dev,anchors,dask]"
 	touch $@
 
 install: $(BIN)/.installed
