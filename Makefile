@@ -7,11 +7,11 @@ PYTEST := $(BIN)/python -m pytest
 
 .PHONY: demo test test-slow test-all lint bench fuzz fuzz-ci install install-dev clean
 
+# PYTHONWARNINGS hides the banner setuptools prints on every editable install.
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
 	$(PIP) torch==2.13.0
-	# setuptools prints a banner on every editable install (folders named like the package); hide it
 	PYTHONWARNINGS=ignore::UserWarning $(PIP) -e .
 	touch $@
 
