@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from neurosig.core.config import build_job
 from neurosig.core.errors import ConfigError
@@ -14,13 +15,19 @@ from neurosig.eeg.rvq.store import decode_file
 from neurosig.jobs.rvq_train import RVQTrainJob
 
 pytestmark = pytest.mark.filterwarnings("ignore:codebook collapse")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_pipeline_file_builds_the_job():
-    job = build_job(Path(__file__).resolve().parents[2] / "pipelines" / "rvq_train.yaml")
+    job = build_job(ROOT / "pipelines" / "rvq_train.yaml")
     assert isinstance(job, RVQTrainJob)
     assert job.preset == "small" and job.cleaning == "faster" and job.baseline
-    assert [s["type"] for s in job.preprocessing["stages"]] == ["notch", "bandpass", "resample"]
+    assert job.max_seconds is None and job.steps == 2000  # the shipped model's run: every step
+    # the preprocessing of pipelines/dataset.yaml, whose epochs the shipped tokenizer receives
+    assert [s["type"] for s in job.preprocessing["stages"]] == ["notch", "bandpass", "atat", "resample"]
+    dataset = yaml.safe_load((ROOT / "pipelines" / "dataset.yaml").read_text())
+    clean = dataset["pipelines"][0]["stages"]
+    assert clean[: len(job.preprocessing["stages"])] == job.preprocessing["stages"]
 
 
 @pytest.mark.shared_data

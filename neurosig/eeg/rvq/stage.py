@@ -29,9 +29,12 @@ class RVQTokenize(Stage):
 
     Parameters
     ----------
-    checkpoint : str
+    checkpoint : str | None
         A tokenizer checkpoint (``model.pt`` from the ``rvq_train`` job, or
-        :meth:`Tokenizer.save <neurosig.eeg.rvq.tokenizer.Tokenizer.save>`).
+        :meth:`Tokenizer.save <neurosig.eeg.rvq.tokenizer.Tokenizer.save>`); ``None`` uses the
+        pretrained ``small`` tokenizer shipped with neurosig (trained on eegmmidb after notch,
+        band-pass 1–40 Hz, AT-AT, resampling to 200 Hz and FASTER; see
+        ``neurosig/eeg/rvq/weights/MODEL_CARD.md``).
     batch_size : int
         Channel-patches encoded per forward pass (memory only; the tokens do not depend on it).
 
@@ -50,7 +53,9 @@ class RVQTokenize(Stage):
     _info: TokenInfo | None = None
     _next_patch: int = 0
 
-    def __init__(self, checkpoint: str, batch_size: Annotated[int, pydantic.Field(gt=0)] = 8192):
+    def __init__(
+        self, checkpoint: str | None = None, batch_size: Annotated[int, pydantic.Field(gt=0)] = 8192
+    ):
         self.checkpoint = checkpoint
         self.batch_size = batch_size
 
@@ -62,7 +67,7 @@ class RVQTokenize(Stage):
 
     @property
     def tokenizer(self) -> Tokenizer:
-        """The tokenizer, read from ``checkpoint`` on first use."""
+        """The tokenizer, read from ``checkpoint`` (or the shipped one) on first use."""
         if self._tokenizer is None:
             self._tokenizer = Tokenizer.load(self.checkpoint)
         return self._tokenizer

@@ -21,7 +21,7 @@ import pydantic
 import torch
 
 from neurosig._version import __version__
-from neurosig.core.chunks import SignalChunk, SignalInfo, TokenChunk
+from neurosig.core.chunks import SignalChunk, SignalInfo, TokenChunk, TokenInfo
 from neurosig.core.errors import DataError, FormatError
 from neurosig.core.stage import RunMeta
 from neurosig.core.validate import check_existing_file
@@ -142,8 +142,10 @@ class RVQTokenSink(HDF5Sink):
     ----------
     path : str
         Output file (``.h5``).
-    checkpoint : str
-        The tokenizer checkpoint the ``rvq_tokenize`` stage uses.
+    checkpoint : str | None
+        The tokenizer checkpoint the ``rvq_tokenize`` stage uses; ``None``, as for the stage, the
+        tokenizer shipped with neurosig. Tokens whose shape (scales, levels, codebook size, patch
+        duration) does not match this tokenizer's are refused at commit.
     overwrite : bool
         Replace an existing neurosig output of a different run.
     compression_level : int
@@ -155,7 +157,7 @@ class RVQTokenSink(HDF5Sink):
     def __init__(
         self,
         path: str,
-        checkpoint: str,
+        checkpoint: str | None = None,
         overwrite: bool = False,
         compression_level: Annotated[int, pydantic.Field(ge=0, le=9)] = 4,
     ):
@@ -173,7 +175,30 @@ class RVQTokenSink(HDF5Sink):
         super().write(chunk)
 
     def commit(self) -> str:
-        """Add the tokenizer group, then commit as the ``hdf5`` sink does."""
+        """Add the tokenizer group, then commit as the ``hdf5`` sink does.
+
+        Raises
+        ------
+        DataError
+            If the tokens were not made by a tokenizer of this checkpoint's shape (the stage and the
+            sink name different checkpoints).
+        """
         if self._type is not None:
-            write_tokenizer(self._file, Tokenizer.load(self.checkpoint))
+            tokenizer = Tokenizer.load(self.checkpoint)
+            _check_same_shape(self._info, tokenizer, self.checkpoint)
+            write_tokenizer(self._file, tokenizer)
         return super().commit()
+
+
+def _check_same_shape(info: TokenInfo, tokenizer: Tokenizer, checkpoint: str | None) -> None:
+    config = tokenizer.config
+    scales, levels = config.token_shape
+    stream = (info.n_scales, info.n_levels, info.codebook_size, info.patch_duration)
+    model = (scales, levels, config.codebook_size, config.patch_duration)
+    if stream != model:
+        name = checkpoint or "the shipped tokenizer"
+        raise DataError(
+            f"rvq_hdf5: the tokens have (scales, levels, codebook size, patch s) = {stream} but the "
+            f"sink's checkpoint ({name}) makes {model}; give the sink the rvq_tokenize stage's "
+            "checkpoint (or leave both unset for the shipped tokenizer)."
+        )

@@ -4,22 +4,42 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 from scipy.signal import resample_poly
 
-from neurosig.core.errors import DataError
+from neurosig.core.errors import ConfigError, DataError
 from neurosig.core.persist import restore, save_checkpoint
 from neurosig.core.validate import check_finite
 from neurosig.eeg.rvq.config import TokenizerConfig, preset
 from neurosig.eeg.rvq.model import TokenizerNet
 
-__all__ = ["Tokenizer", "KIND"]
+__all__ = ["Tokenizer", "KIND", "SHIPPED_CHECKPOINT", "shipped_checkpoint"]
 
 #: The checkpoint kind of tokenizers.
 KIND = "rvq-tokenizer"
+#: The tokenizer shipped with the package, in ``neurosig/eeg/rvq/weights/`` (see its ``MODEL_CARD.md``).
+SHIPPED_CHECKPOINT = "rvq_small.pt"
+
+
+def shipped_checkpoint() -> Path:
+    """The path of the pretrained tokenizer shipped with neurosig (the ``small`` preset, eegmmidb).
+
+    Raises
+    ------
+    ConfigError
+        If the packaged file is missing (a broken install).
+    """
+    path = Path(str(resources.files("neurosig.eeg.rvq") / "weights" / SHIPPED_CHECKPOINT))
+    if not path.is_file():
+        raise ConfigError(
+            f"the packaged RVQ tokenizer ({path}) is missing; reinstall neurosig, or pass "
+            "checkpoint=PATH to a tokenizer trained with `neurosig run pipelines/rvq_train.yaml`."
+        )
+    return path
 
 
 class Tokenizer:
@@ -222,8 +242,14 @@ class Tokenizer:
         return save_checkpoint(path, KIND, json.loads(config_json), state)
 
     @classmethod
-    def load(cls, path: str | Path) -> Tokenizer:
+    def load(cls, path: str | Path | None = None) -> Tokenizer:
         """Read a checkpoint written by :meth:`save` (``weights_only=True``).
+
+        Parameters
+        ----------
+        path : str | Path | None
+            The checkpoint; ``None`` loads the pretrained tokenizer shipped with neurosig
+            (:func:`shipped_checkpoint`).
 
         Raises
         ------
@@ -232,5 +258,6 @@ class Tokenizer:
         FormatError
             If the file is not a tokenizer checkpoint, or its config or weights are invalid.
         """
+        path = shipped_checkpoint() if path is None else path
         net, _ = restore(path, KIND, lambda config: TokenizerNet(TokenizerConfig(**config)))
         return cls(net.config, net)
