@@ -87,5 +87,5 @@ def test_shipped_tokenizer_reconstructs_held_out_eegmmidb(shipped, shared_file):
     }
     signal = preprocess(str(path), pre).data[:, 1000:7000]  # 30 s after the filters settled
     bands = evaluate(shipped, [(signal, 200.0)])["bands"]
-    assert bands["broadband"]["pcc"] > 0.9
-    assert bands["alpha"]["pcc"] > 0.8
+    assert bands["broadband"]["pcc"] > 0.93 and bands["gamma"]["pcc"] > 0.6
+    assert bands["alpha"]["pcc"] > 0.9
