@@ -29,15 +29,19 @@ def tokenizer(tmp_path_factory) -> str:
     return str(Tokenizer.from_preset("tiny", seed=0, kmeans_init=False).save(folder / "tiny.pt"))
 
 
-def dataset_suite(checkpoint: str, chunk_duration: float = 4.0) -> dict:
-    """pipelines/dataset.yaml with 50 Hz line noise, a small FASTER ICA and the given tokenizer."""
+def dataset_suite(checkpoint: str | None, chunk_duration: float = 4.0) -> dict:
+    """pipelines/dataset.yaml with 50 Hz line noise, a small FASTER ICA and the given tokenizer.
+
+    ``checkpoint=None`` keeps the YAML's tokenizer: the one shipped with neurosig.
+    """
     path = Path(__file__).resolve().parents[2] / "pipelines" / "dataset.yaml"
     config = yaml.safe_load(path.read_text())
     clean, tokens = config["pipelines"]
     clean["source"]["chunk_duration"] = chunk_duration
     clean["stages"][0]["freqs"] = [50.0]
     clean["stages"][-1]["n_components"] = 8
-    tokens["stages"][0]["checkpoint"] = tokens["sink"]["checkpoint"] = checkpoint
+    if checkpoint is not None:
+        tokens["stages"][0]["checkpoint"] = tokens["sink"]["checkpoint"] = checkpoint
     return config
 
 

@@ -155,6 +155,38 @@ def test_dataset_job_simulates_a_bids_dataset_from_yaml(tokenizer, suite, tmp_pa
         build_job({"job": {**job, "bids_root": None}}).run()
 
 
+def test_committed_chain_tokenizes_with_the_shipped_tokenizer(suite, tmp_path):
+    """pipelines/dataset.yaml names no checkpoint: a newcomer needs no training before tokens."""
+    from neurosig.core.config import build_job
+    from neurosig.eeg.rvq.store import load_tokens
+    from neurosig.eeg.rvq.tokenizer import Tokenizer
+    from neurosig.io.hdf5 import read_hdf5
+
+    config = suite(None)
+    tokens = config["pipelines"][1]
+    assert "checkpoint" not in tokens["stages"][0] and "checkpoint" not in tokens["sink"]
+    config["pipelines"][0]["stages"] = [  # a short chain keeps the test fast
+        {"type": "resample", "sfreq": 200.0},
+        {"type": "epochs", "length": 2.0},
+        {"type": "faster", "ica": False, "report_dir": "x"},
+    ]
+    job = {
+        "type": "dataset",
+        "simulate": {"subjects": ["01"], "duration": 8.0, "seed": 4},
+        "bids_root": str(tmp_path / "bids"),
+        "out_dir": str(tmp_path / "out"),
+        "pipeline": config,
+    }
+    assert build_job({"job": job}).run()["recordings"]["done"] == 1
+    folder = tmp_path / "out" / "sub-01" / "eeg"
+    epochs, _ = read_hdf5(folder / "sub-01_task-imagery_run-1_desc-clean_eeg.h5")
+    chunk, stored, _ = load_tokens(folder / "sub-01_task-imagery_run-1_desc-tokens_eeg.h5")
+    shipped = Tokenizer.load()
+    assert stored.config == shipped.config and chunk.info.epoch_patches == 2
+    first = shipped.encode(epochs.data[0], 200.0)
+    np.testing.assert_array_equal(chunk.tokens[:, :2], first)
+
+
 def test_inputs_of_a_suite_are_named_after_each_member(tokenizer, suite, bids_root, tmp_path):
     from neurosig.executor import map_pipeline
 
