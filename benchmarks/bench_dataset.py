@@ -16,7 +16,13 @@ the annotations). Measured, one thread per process (``OMP_NUM_THREADS=1``, torch
 
 Writes ``benchmarks/results/dataset.json`` and prints a markdown table.
 
-Run: ``python benchmarks/bench_dataset.py [--runs 1 2 ...] [--skip-workers]``
+``--memory`` measures instead the peak resident memory (``ru_maxrss`` of a child process) of the
+whole chain on simulated 64-channel 256 Hz recordings (EDF, written in a temporary folder): a short
+one (the process's floor: imports, models), and a long one (default 60 minutes) with FASTER's
+default ``block_mib`` and with a ``block_mib`` above the recording (in one piece, as before the
+blocked path), beside the recording's size. Writes ``benchmarks/results/dataset_memory.json``.
+
+Run: ``python benchmarks/bench_dataset.py [--runs 1 2 ...] [--skip-workers] [--memory [--minutes 60]]``
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -109,11 +117,83 @@ def whole_chain(checkpoint: str) -> dict:
     return config
 
 
+_SIMULATE = """
+import sys, mne
+from neurosig.eeg.simulate import simulate_raw
+raw = simulate_raw(duration=float(sys.argv[1]), sfreq=256.0, n_channels=64, seed=0, chunk_duration=10.0,
+                   line_freq=60.0)
+mne.export.export_raw(sys.argv[2], raw, fmt="edf", overwrite=True, verbose="error")
+"""
+
+
+def _child_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def peak_rss(edf: Path, out: Path, checkpoint: str, block_mib: float | None = None) -> tuple[int, float]:
+    """The whole chain on ``edf`` in a child process: its peak resident memory (bytes) and wall (s)."""
+    cmd = [sys.executable, "-m", "neurosig.cli", "run", str(REPO / "pipelines" / "dataset.yaml"),
+           "--no-progress", "--inputs", str(edf), "--out-dir", str(out),
+           "--set", f"pipelines.tokens.stages.0.checkpoint={checkpoint}",
+           "--set", f"pipelines.tokens.sink.checkpoint={checkpoint}"]  # fmt: skip
+    if block_mib is not None:
+        cmd += ["--set", f"pipelines.clean.stages.5.block_mib={block_mib}"]
+    t0 = time.perf_counter()
+    child = subprocess.Popen(cmd, env=_child_env(), stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"the chain failed on {edf}: exit {os.waitstatus_to_exitcode(status)}")
+    return usage.ru_maxrss * 1024, wall  # Linux reports kilobytes
+
+
+def memory(minutes: float) -> None:
+    """Peak RSS of the whole chain on a short and a long simulated recording, beside their sizes."""
+    from neurosig.eeg.rvq.tokenizer import Tokenizer
+
+    rows = []
+    mib = 2**20
+    with tempfile.TemporaryDirectory(prefix="neurosig-bench-memory-") as tmp:
+        tmp = Path(tmp)
+        checkpoint = str(Tokenizer.from_preset("small", seed=0, kmeans_init=False).save(tmp / "small.pt"))
+        for length, block_mib in ((2.0, None), (minutes, 1e6), (minutes, None)):
+            edf = tmp / f"sim{length:g}min.edf"
+            if not edf.exists():
+                subprocess.run(
+                    [sys.executable, "-c", _SIMULATE, str(60 * length), str(edf)],
+                    env=_child_env(),
+                    check=True,
+                )
+            rss, wall = peak_rss(edf, tmp / f"out-{length:g}-{block_mib}", checkpoint, block_mib)
+            samples = 64 * int(60 * length * 256)
+            rows.append(
+                {
+                    "recording": f"{length:g} min, 64 channels, 256 Hz (simulated)",
+                    "faster": "one piece (block_mib above the recording)"
+                    if block_mib
+                    else "default block_mib (64)",
+                    "edf_mib": round(edf.stat().st_size / mib, 1),
+                    "float32_mib": round(4 * samples / mib, 1),
+                    "float64_mib": round(8 * samples / mib, 1),
+                    "peak_rss_mib": round(rss / mib, 1),
+                    "wall_s": round(wall, 1),
+                }
+            )
+            print(rows[-1], flush=True)
+    note = "peak RSS (ru_maxrss) of `neurosig run pipelines/dataset.yaml` in a child process, one thread"
+    save("dataset_memory", rows, note=note + "; the 2-minute recording shows the process's floor")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, nargs="+", default=list(range(1, 15)))
     parser.add_argument("--skip-workers", action="store_true", help="only the one-core comparison")
+    parser.add_argument("--memory", action="store_true", help="peak RSS on long simulated recordings instead")
+    parser.add_argument("--minutes", type=float, default=60.0, help="with --memory: the long recording")
     args = parser.parse_args()
+    if args.memory:
+        memory(args.minutes)
+        return
     import torch
 
     from neurosig.eeg.rvq.tokenizer import Tokenizer

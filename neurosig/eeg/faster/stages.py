@@ -269,7 +269,7 @@ class Faster(_FasterStage):
         eog_by_name: bool = True,
         report_dir: str | None = None,
         report_stem: str = "faster",
-        block_mib: Annotated[float, pydantic.Field(gt=0)] = 128.0,
+        block_mib: Annotated[float, pydantic.Field(gt=0)] = 64.0,
     ):
         self.metrics = metrics
         self.threshold = threshold
