@@ -12,7 +12,8 @@ the annotations). Measured, one thread per process (``OMP_NUM_THREADS=1``, torch
   mne-faster: read, notch and band-pass filter, 2-s epochs, mne-faster steps 1, 2 and 4 with the
   interpolations, save the epochs as FIF; ours is ``neurosig run`` of the same steps (``faster``
   with ``metrics: mne-faster``, no ICA) into HDF5, run in this process. Both run once on the first
-  recording before the timings (imports, compiled kernels).
+  recording before the timings (imports, compiled kernels), then in ``--rounds`` paired rounds (the
+  script, then ours); the table gives each side's median wall and the median of the paired ratios.
 
 Writes ``benchmarks/results/dataset.json`` and prints a markdown table.
 
@@ -33,6 +34,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -188,6 +190,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, nargs="+", default=list(range(1, 15)))
     parser.add_argument("--skip-workers", action="store_true", help="only the one-core comparison")
+    parser.add_argument("--rounds", type=int, default=3, help="paired rounds of the one-core comparison")
     parser.add_argument("--memory", action="store_true", help="peak RSS on long simulated recordings instead")
     parser.add_argument("--minutes", type=float, default=60.0, help="with --memory: the long recording")
     args = parser.parse_args()
@@ -224,15 +227,27 @@ def main() -> None:
 
         mne_script(args.runs[:1], tmp / "warmup-mne")  # imports and caches outside the timings
         map_pipeline(same_steps(), files[:1], tmp / "warmup-ours")
-        t0 = time.perf_counter()
-        mne_script(args.runs, tmp / "mne")
-        theirs = time.perf_counter() - t0
-        rows.append(row("MNE + mne-faster script (steps 1, 2, 4)", 1, theirs))
-        t0 = time.perf_counter()
-        results = map_pipeline(same_steps(), files, tmp / "ours")
-        ours = time.perf_counter() - t0
-        assert all(r.status == "done" for r in results), [r.error for r in results]
-        rows.append(row("neurosig, same steps (steps 1, 2, 4)", 1, ours, vs_mne=round(theirs / ours, 2)))
+        theirs, ours = [], []
+        for k in range(args.rounds):  # paired rounds: MNE, then ours, each on fresh output folders
+            t0 = time.perf_counter()
+            mne_script(args.runs, tmp / f"mne{k}")
+            theirs.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            results = map_pipeline(same_steps(), files, tmp / f"ours{k}")
+            ours.append(time.perf_counter() - t0)
+            assert all(r.status == "done" for r in results), [r.error for r in results]
+        ratios = [a / b for a, b in zip(theirs, ours, strict=True)]
+        rounds = {"rounds_s": [round(t, 2) for t in theirs]}
+        rows.append(row("MNE + mne-faster script (steps 1, 2, 4)", 1, statistics.median(theirs), **rounds))
+        rows.append(
+            row(
+                "neurosig, same steps (steps 1, 2, 4)",
+                1,
+                statistics.median(ours),
+                vs_mne=round(statistics.median(ratios), 2),
+                rounds_s=[round(t, 2) for t in ours],
+            )
+        )
 
         if not args.skip_workers:
             checkpoint = str(Tokenizer.from_preset("small", seed=0, kmeans_init=False).save(tmp / "small.pt"))
