@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from neurosig.core.chunks import EpochsChunk, concat_chunks
-from neurosig.core.errors import DataError
 from neurosig.core.persist import ArraySpill
 from neurosig.eeg.epochs import Epochs
 from neurosig.eeg.faster.model import run_faster, run_faster_blocked
@@ -118,21 +117,3 @@ def test_gathering_holds_no_signal(stream):
     per_epoch = stream.data[0].nbytes  # 4.8 kB of float32 signal per epoch
     assert many - few < 20 * per_epoch / 10  # 20 more epochs, under a tenth of their signal
     assert ArraySpill().shape == (0,)
-
-
-def test_spill_reads_rows_like_an_array():
-    spill = ArraySpill()
-    a = np.arange(5 * 3 * 4, dtype=np.float32).reshape(5, 3, 4)
-    spill.append(a[:2])
-    spill.append(a[2:])
-    assert spill.shape == a.shape and len(spill) == 5
-    np.testing.assert_array_equal(spill[:], a)
-    np.testing.assert_array_equal(spill[1:4], a[1:4])
-    np.testing.assert_array_equal(spill[[0, 2, 3, 4]], a[[0, 2, 3, 4]])
-    np.testing.assert_array_equal(spill[np.array([], dtype=int)], a[:0])
-    with pytest.raises(IndexError, match="5 rows"):
-        spill[[5]]
-    with pytest.raises(DataError, match="ArraySpill holds rows of shape"):
-        spill.append(np.zeros((1, 3, 5), dtype=np.float32))
-    spill.close()
-    assert spill.n_rows == 0
