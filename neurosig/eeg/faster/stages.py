@@ -365,6 +365,7 @@ class Faster(_FasterStage):
                 yield EpochsChunk(clean.astype(np.float32), info, onsets[rows], labels[rows], start)
                 start += len(rows)
         self._spill.close()
+        self._info, self._onsets, self._labels = None, [], []
         if as_eog and "channels" in report.steps:
             report.steps["channels"].notes.append(_eog_note(as_eog, self.ica))
         self.report = report
