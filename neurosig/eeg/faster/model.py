@@ -491,7 +491,7 @@ class FasterModel:
         """Steps 1–3 as in :meth:`learn`, reading the epochs a block at a time.
 
         For recordings too long to hold as float64: ``data`` may be on disk. What is
-        held at once is about three times ``block_bytes`` of signal, plus the metrics:
+        held at once is a few times ``block_bytes`` of signal, plus the metrics:
 
         - step 1 reads blocks of whole channels (Hurst, kurtosis and line noise need each channel's
           whole series, so at least one channel: 1/n_channels of the recording) and accumulates the

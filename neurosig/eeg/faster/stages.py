@@ -246,7 +246,7 @@ class Faster(_FasterStage):
     report_stem : str
         File-name stem of the report files.
     block_mib : float
-        Signal held at once, in MiB of float64 epochs (the stage's peak is about three times this,
+        Signal held at once, in MiB of float64 epochs (the stage's peak is a few times this,
         plus the metrics); recordings up to this size are cleaned in one piece. The ICA of a longer
         recording is fitted on this much of its kept epochs.
     """
