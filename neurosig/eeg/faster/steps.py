@@ -37,6 +37,9 @@ __all__ = [
     "find_bad_epochs",
     "find_bad_components",
     "find_bad_channels_in_epochs",
+    "usable_channels",
+    "decide_channels",
+    "decide_epochs",
 ]
 
 logger = logging.getLogger(__name__)

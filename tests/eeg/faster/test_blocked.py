@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from neurosig.core.chunks import EpochsChunk, concat_chunks
+from neurosig.core.errors import DataError
 from neurosig.core.persist import ArraySpill
 from neurosig.eeg.epochs import Epochs
 from neurosig.eeg.faster.model import run_faster, run_faster_blocked
@@ -117,3 +118,11 @@ def test_gathering_holds_no_signal(stream):
     per_epoch = stream.data[0].nbytes  # 4.8 kB of float32 signal per epoch
     assert many - few < 20 * per_epoch / 10  # 20 more epochs, under a tenth of their signal
     assert ArraySpill().shape == (0,)
+
+
+def test_blocked_names_a_flat_epoch_by_its_place_in_the_recording(stream):
+    data = stream.data.copy()
+    data[20] = 0.0  # a gap, in the third block of 7
+    chunk = EpochsChunk(data, stream.info, stream.onsets, stream.labels)
+    with pytest.raises(DataError, match=r"epochs \[20\] have zero variance"):
+        run_stage(Faster(ica=False, block_mib=_mib(7, stream)), [chunk])
