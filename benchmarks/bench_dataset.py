@@ -11,12 +11,20 @@ the annotations). Measured, one thread per process (``OMP_NUM_THREADS=1``, torch
 - side by side on one core, the same steps as the script a user writes today with MNE and
   mne-faster: read, notch and band-pass filter, 2-s epochs, mne-faster steps 1, 2 and 4 with the
   interpolations, save the epochs as FIF; ours is ``neurosig run`` of the same steps (``faster``
-  with ``metrics: mne-faster``, no ICA) into HDF5, run in this process. Both run once on the first
-  recording before the timings (imports, compiled kernels).
+  with ``metrics: mne-faster``, no ICA) into HDF5, uncompressed as the FIF file and with the sink's
+  default gzip, run in this process. Both run once on the first
+  recording before the timings (imports, compiled kernels), then in ``--rounds`` paired rounds (the
+  script, then ours); the table gives each side's median wall and the median of the paired ratios.
 
 Writes ``benchmarks/results/dataset.json`` and prints a markdown table.
 
-Run: ``python benchmarks/bench_dataset.py [--runs 1 2 ...] [--skip-workers]``
+``--memory`` measures instead the peak resident memory (``ru_maxrss`` of a child process) of the
+whole chain on simulated 64-channel 256 Hz recordings (EDF, written in a temporary folder): a short
+one (the process's floor: imports, models), and a long one (default 60 minutes) with FASTER's
+default ``block_mib`` and with a ``block_mib`` above the recording (in one piece, as before the
+blocked path), beside the recording's size. Writes ``benchmarks/results/dataset_memory.json``.
+
+Run: ``python benchmarks/bench_dataset.py [--runs 1 2 ...] [--skip-workers] [--memory [--minutes 60]]``
 """
 
 from __future__ import annotations
@@ -27,6 +35,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -87,8 +98,12 @@ def mne_script(runs: list[int], out: Path) -> None:
         epochs.save(out / f"S001R{run:02d}-epo.fif", overwrite=True, verbose="error")
 
 
-def same_steps() -> dict:
-    """Ours for the MNE script's steps: file → notch → band-pass → epochs → FASTER 1, 2, 4 → HDF5."""
+def same_steps(compression_level: int = 0) -> dict:
+    """Ours for the MNE script's steps: file → notch → band-pass → epochs → FASTER 1, 2, 4 → HDF5.
+
+    Uncompressed by default, as the script's FIF file; ``compression_level=4`` is the HDF5 sink's
+    default (gzip with shuffle, which takes ~15 % off float32 EEG).
+    """
     return {
         "name": "faster_steps",
         "source": {"type": "file", "path": "", "chunk_duration": 10.0, "picks": "eeg"},
@@ -98,7 +113,7 @@ def same_steps() -> dict:
             {"type": "epochs", "length": 2.0},
             {"type": "faster", "metrics": "mne-faster", "ica": False, "band": [1.0, 40.0]},
         ],
-        "sink": {"type": "hdf5", "path": ""},
+        "sink": {"type": "hdf5", "path": "", "compression_level": compression_level},
     }
 
 
@@ -109,11 +124,84 @@ def whole_chain(checkpoint: str) -> dict:
     return config
 
 
+_SIMULATE = """
+import sys, mne
+from neurosig.eeg.simulate import simulate_raw
+raw = simulate_raw(duration=float(sys.argv[1]), sfreq=256.0, n_channels=64, seed=0, chunk_duration=10.0,
+                   line_freq=60.0)
+mne.export.export_raw(sys.argv[2], raw, fmt="edf", overwrite=True, verbose="error")
+"""
+
+
+def _child_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def peak_rss(edf: Path, out: Path, checkpoint: str, block_mib: float | None = None) -> tuple[int, float]:
+    """The whole chain on ``edf`` in a child process: its peak resident memory (bytes) and wall (s)."""
+    cmd = [sys.executable, "-m", "neurosig.cli", "run", str(REPO / "pipelines" / "dataset.yaml"),
+           "--no-progress", "--inputs", str(edf), "--out-dir", str(out),
+           "--set", f"pipelines.tokens.stages.0.checkpoint={checkpoint}",
+           "--set", f"pipelines.tokens.sink.checkpoint={checkpoint}"]  # fmt: skip
+    if block_mib is not None:
+        cmd += ["--set", f"pipelines.clean.stages.5.block_mib={block_mib}"]
+    t0 = time.perf_counter()
+    child = subprocess.Popen(cmd, env=_child_env(), stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"the chain failed on {edf}: exit {os.waitstatus_to_exitcode(status)}")
+    return usage.ru_maxrss * 1024, wall  # Linux reports kilobytes
+
+
+def memory(minutes: float) -> None:
+    """Peak RSS of the whole chain on a short and a long simulated recording, beside their sizes."""
+    from neurosig.eeg.rvq.tokenizer import Tokenizer
+
+    rows = []
+    mib = 2**20
+    with tempfile.TemporaryDirectory(prefix="neurosig-bench-memory-") as tmp:
+        tmp = Path(tmp)
+        checkpoint = str(Tokenizer.from_preset("small", seed=0, kmeans_init=False).save(tmp / "small.pt"))
+        for length, block_mib in ((2.0, None), (minutes, 1e6), (minutes, None)):
+            edf = tmp / f"sim{length:g}min.edf"
+            if not edf.exists():
+                subprocess.run(
+                    [sys.executable, "-c", _SIMULATE, str(60 * length), str(edf)],
+                    env=_child_env(),
+                    check=True,
+                )
+            rss, wall = peak_rss(edf, tmp / f"out-{length:g}-{block_mib}", checkpoint, block_mib)
+            samples = 64 * int(60 * length * 256)
+            rows.append(
+                {
+                    "recording": f"{length:g} min, 64 channels, 256 Hz (simulated)",
+                    "faster": "one piece (block_mib above the recording)"
+                    if block_mib
+                    else "default block_mib (64)",
+                    "edf_mib": round(edf.stat().st_size / mib, 1),
+                    "float32_mib": round(4 * samples / mib, 1),
+                    "float64_mib": round(8 * samples / mib, 1),
+                    "peak_rss_mib": round(rss / mib, 1),
+                    "wall_s": round(wall, 1),
+                }
+            )
+            print(rows[-1], flush=True)
+    note = "peak RSS (ru_maxrss) of `neurosig run pipelines/dataset.yaml` in a child process, one thread"
+    save("dataset_memory", rows, note=note + "; the 2-minute recording shows the process's floor")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, nargs="+", default=list(range(1, 15)))
     parser.add_argument("--skip-workers", action="store_true", help="only the one-core comparison")
+    parser.add_argument("--rounds", type=int, default=3, help="paired rounds of the one-core comparison")
+    parser.add_argument("--memory", action="store_true", help="peak RSS on long simulated recordings instead")
+    parser.add_argument("--minutes", type=float, default=60.0, help="with --memory: the long recording")
     args = parser.parse_args()
+    if args.memory:
+        memory(args.minutes)
+        return
     import torch
 
     from neurosig.eeg.rvq.tokenizer import Tokenizer
@@ -144,15 +232,37 @@ def main() -> None:
 
         mne_script(args.runs[:1], tmp / "warmup-mne")  # imports and caches outside the timings
         map_pipeline(same_steps(), files[:1], tmp / "warmup-ours")
-        t0 = time.perf_counter()
-        mne_script(args.runs, tmp / "mne")
-        theirs = time.perf_counter() - t0
-        rows.append(row("MNE + mne-faster script (steps 1, 2, 4)", 1, theirs))
-        t0 = time.perf_counter()
-        results = map_pipeline(same_steps(), files, tmp / "ours")
-        ours = time.perf_counter() - t0
-        assert all(r.status == "done" for r in results), [r.error for r in results]
-        rows.append(row("neurosig, same steps (steps 1, 2, 4)", 1, ours, vs_mne=round(theirs / ours, 2)))
+        sides: dict[str, list[float]] = {"mne": [], "ours": [], "ours_gzip": []}
+        for k in range(args.rounds):  # paired rounds: MNE, then ours, each on fresh output folders
+            for side in sides:
+                t0 = time.perf_counter()
+                if side == "mne":
+                    mne_script(args.runs, tmp / f"mne{k}")
+                else:
+                    config = same_steps(4 if side == "ours_gzip" else 0)
+                    results = map_pipeline(config, files, tmp / f"{side}{k}")
+                    assert all(r.status == "done" for r in results), [r.error for r in results]
+                sides[side].append(time.perf_counter() - t0)
+        theirs = sides["mne"]
+        rows.append(
+            row(
+                "MNE + mne-faster script (steps 1, 2, 4), FIF",
+                1,
+                statistics.median(theirs),
+                rounds_s=[round(t, 2) for t in theirs],
+            )
+        )
+        for side, what in (("ours", "uncompressed, as the FIF"), ("ours_gzip", "gzip 4, the sink's default")):
+            ratios = [a / b for a, b in zip(theirs, sides[side], strict=True)]
+            rows.append(
+                row(
+                    f"neurosig, same steps (steps 1, 2, 4), HDF5 {what}",
+                    1,
+                    statistics.median(sides[side]),
+                    vs_mne=round(statistics.median(ratios), 2),
+                    rounds_s=[round(t, 2) for t in sides[side]],
+                )
+            )
 
         if not args.skip_workers:
             checkpoint = str(Tokenizer.from_preset("small", seed=0, kmeans_init=False).save(tmp / "small.pt"))

@@ -19,6 +19,11 @@ model), ``neurosig_version``, ``config`` (what rebuilds the model), ``state_dict
 (training numbers). :func:`load_checkpoint` reads it with ``torch.load(weights_only=True)`` and
 :func:`restore` rebuilds the model; every bad file ends in a :class:`~neurosig.core.errors.FormatError`
 naming it. torch is imported only inside the checkpoint functions.
+
+**Scratch.** :class:`ArraySpill` keeps rows of a stream on disk rather than in memory (an unnamed
+temporary file that disappears when closed or when the process ends, whatever kills it) and reads
+them back a block of rows at a time: a stage that needs a whole stream before it can emit anything (offline
+FASTER) holds its signal there.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import json
 import os
 import re
 import socket
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -48,6 +54,7 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "restore",
+    "ArraySpill",
 ]
 
 CHECKPOINT_FORMAT = "neurosig-checkpoint"
@@ -447,3 +454,82 @@ def restore(
             path=checkpoint.path,
         ) from None
     return model.to(map_location).eval(), checkpoint
+
+
+class ArraySpill:
+    """Arrays of one row shape and dtype appended to a temporary file, read back by rows.
+
+    Indexing reads like an ndarray's first axis (``spill[5:9]``, ``spill[[0, 2, 7]]``) into a new
+    array; ``shape`` and ``len`` are those of the whole spilled array.
+
+    Parameters
+    ----------
+    directory : str | None
+        Where the temporary file lives (``None``: :func:`tempfile.gettempdir`, i.e. ``$TMPDIR``).
+    """
+
+    def __init__(self, directory: str | None = None):
+        self.directory = directory
+        self._file: Any = None
+        self._row: tuple[tuple[int, ...], Any] | None = None
+        self.n_rows = 0
+
+    def append(self, rows: Any) -> None:
+        """Write ``rows`` (an ndarray; first axis: rows) after those already spilled.
+
+        Raises
+        ------
+        DataError
+            When their row shape or dtype differs from the first arrays'.
+        """
+        import numpy as np
+
+        rows = np.ascontiguousarray(rows)
+        row = (rows.shape[1:], rows.dtype)
+        if self._row is None:
+            self._row = row
+            self._file = tempfile.TemporaryFile(prefix="neurosig-spill-", dir=self.directory)
+        elif row != self._row:
+            raise DataError(
+                f"ArraySpill holds rows of shape {self._row[0]} {self._row[1]}, got {row[0]} {row[1]}."
+            )
+        self._file.write(memoryview(rows).cast("B"))
+        self.n_rows += len(rows)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``(n_rows, *row_shape)``; ``(0,)`` before any row."""
+        return (self.n_rows, *self._row[0]) if self._row is not None else (0,)
+
+    def __len__(self) -> int:
+        return self.n_rows
+
+    def __getitem__(self, rows: Any) -> Any:
+        """The rows at ``rows`` (a slice or integer indices) read into a new ndarray.
+
+        Runs of consecutive rows are read with one call each; nothing stays mapped, so what the
+        process holds is what the caller keeps.
+        """
+        import numpy as np
+
+        idx = np.arange(self.n_rows)[rows] if isinstance(rows, slice) else np.asarray(rows, dtype=np.int64)
+        if idx.ndim != 1 or (len(idx) and (idx.min() < -self.n_rows or idx.max() >= self.n_rows)):
+            raise IndexError(f"ArraySpill has {self.n_rows} rows; got indices {rows!r}.")
+        idx = np.where(idx < 0, idx + self.n_rows, idx)
+        shape, dtype = self._row if self._row is not None else ((), np.dtype(np.float64))
+        out = np.empty((len(idx), *shape), dtype=dtype)
+        if not len(idx):
+            return out
+        self._file.flush()
+        row_bytes = out[0].nbytes
+        breaks = np.flatnonzero(np.diff(idx) != 1) + 1
+        for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, len(idx)], strict=True):
+            self._file.seek(int(idx[lo]) * row_bytes)
+            self._file.readinto(memoryview(out[lo:hi]).cast("B"))
+        return out
+
+    def close(self) -> None:
+        """Delete the file."""
+        if self._file is not None:
+            self._file.close()
+        self._file, self._row, self.n_rows = None, None, 0

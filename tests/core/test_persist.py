@@ -20,6 +20,7 @@ import torch
 from neurosig.core.config import build_pipeline
 from neurosig.core.errors import DataError, FormatError
 from neurosig.core.persist import (
+    ArraySpill,
     ExclusiveOutput,
     OutputBusyError,
     load_checkpoint,
@@ -269,3 +270,21 @@ def test_bad_checkpoints_are_format_errors_naming_the_file(tmp_path, payload, ma
 def test_missing_checkpoint_is_a_data_error(tmp_path):
     with pytest.raises(DataError, match="checkpoint not found"):
         load_checkpoint(tmp_path / "none.pt", "k")
+
+
+def test_spill_reads_rows_like_an_array():
+    spill = ArraySpill()
+    a = np.arange(5 * 3 * 4, dtype=np.float32).reshape(5, 3, 4)
+    spill.append(a[:2])
+    spill.append(a[2:])
+    assert spill.shape == a.shape and len(spill) == 5
+    np.testing.assert_array_equal(spill[:], a)
+    np.testing.assert_array_equal(spill[1:4], a[1:4])
+    np.testing.assert_array_equal(spill[[0, 2, 3, 4]], a[[0, 2, 3, 4]])
+    np.testing.assert_array_equal(spill[np.array([], dtype=int)], a[:0])
+    with pytest.raises(IndexError, match="5 rows"):
+        spill[[5]]
+    with pytest.raises(DataError, match="ArraySpill holds rows of shape"):
+        spill.append(np.zeros((1, 3, 5), dtype=np.float32))
+    spill.close()
+    assert spill.n_rows == 0

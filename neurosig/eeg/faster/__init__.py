@@ -29,8 +29,8 @@ Two metric profiles (``metrics=``):
 One orchestration, :class:`~neurosig.eeg.faster.model.FasterModel`, chains the steps: it learns
 steps 1–3 from a set of epochs and applies step 4 and the interpolation to any epochs of the same
 channels. :func:`run_faster` (an :class:`mne.Epochs` in, the cleaned epochs and a :class:`FasterReport`
-out; ICA seeded by ``random_state``, channels interpolated with spherical splines through MNE's public
-``interpolate_bads``), the stages ``faster`` and ``faster_online``,
+out; ICA seeded by ``random_state``, channels interpolated with spherical splines as MNE's
+``interpolate_bads`` computes them, :class:`SphericalSplines`), the stages ``faster`` and ``faster_online``,
 :class:`~neurosig.bci.preprocessing.FasterCleaner` and the ``faster`` cleaning of
 :mod:`neurosig.data.denoise` all use it.
 
@@ -66,6 +66,7 @@ from neurosig.eeg.faster.metrics import (
 )
 from neurosig.eeg.faster.model import (
     FasterModel,
+    SphericalSplines,
     find_bad_components_ica,
     fit_ica,
     interpolate_channels_in_epochs,
@@ -102,6 +103,7 @@ __all__ = [
     "eog_correlation",
     "fit_ica",
     "find_bad_components_ica",
+    "SphericalSplines",
     "interpolation_matrix",
     "interpolate_channels_in_epochs",
     "FasterModel",

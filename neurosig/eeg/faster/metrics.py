@@ -51,6 +51,8 @@ __all__ = [
     "channel_in_epoch_metrics",
     "eog_correlation",
     "channel_means",
+    "epoch_scores",
+    "mean_correlation",
 ]
 
 #: Line frequencies (Hz) whose summed Welch power is the ``line_noise`` metric, as in mne-faster.
@@ -216,11 +218,27 @@ def _line_noise(x: np.ndarray, sfreq: float) -> np.ndarray:
 
 
 def _mean_correlation(x: np.ndarray, absolute: bool) -> np.ndarray:
-    r = np.corrcoef(x)
+    return mean_correlation(np.corrcoef(x), absolute)
+
+
+def mean_correlation(r: np.ndarray, absolute: bool) -> np.ndarray:
+    """Each channel's mean correlation with the others (step 1's ``correlation``), from the matrix ``r``.
+
+    Parameters
+    ----------
+    r : ndarray, shape (n_channels, n_channels)
+        Pearson correlations (dimensionless); overwritten.
+    absolute : bool
+        Average ``|r|`` (the paper) rather than ``r`` (mne-faster).
+
+    Returns
+    -------
+    mean : ndarray, shape (n_channels,)
+    """
     if absolute:
         r = np.abs(r)
     np.fill_diagonal(r, 0.0)
-    return r.sum(axis=0) / (len(x) - 1)
+    return r.sum(axis=0) / (len(r) - 1)
 
 
 def _hurst(x: np.ndarray, paper: bool) -> np.ndarray:
@@ -296,8 +314,33 @@ def epoch_metrics(
         ``amplitude`` (mean peak-to-peak, V), ``variance`` (mean, V²), ``deviation`` (mean deviation
         of the epoch's channel means from the channel means, V; absolute in the paper profile).
     """
-    profile = _profile(metrics)
     mean, var, ptp = _per_series(series_stats, np.asarray(data, dtype=np.float64))
+    return epoch_scores(mean, var, ptp, metrics, use_metrics, channel_means)
+
+
+def epoch_scores(
+    mean: np.ndarray,
+    var: np.ndarray,
+    ptp: np.ndarray,
+    metrics: str | Profile = "paper",
+    use_metrics: Sequence[str] | None = None,
+    channel_means: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Step-2 metrics from each epoch's per-channel statistics (what :func:`epoch_metrics` returns).
+
+    Parameters
+    ----------
+    mean, var, ptp : ndarray, shape (n_epochs, n_channels)
+        Mean (V), variance (V²) and peak-to-peak amplitude (V) of every channel in every epoch, as
+        :func:`neurosig.kernels.faster.series_stats` gives them.
+    metrics, use_metrics, channel_means
+        As in :func:`epoch_metrics`.
+
+    Returns
+    -------
+    scores : dict of str to ndarray, shape (n_epochs,)
+    """
+    profile = _profile(metrics)
     out = {}
     for name in _use(profile, "epochs", use_metrics):
         if name == "amplitude":

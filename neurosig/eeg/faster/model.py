@@ -10,7 +10,7 @@ of the same channels (step 4, then interpolation). Every user of FASTER goes thr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -20,27 +20,38 @@ from neurosig.core.validate import check_option
 from neurosig.eeg.faster.metrics import (
     Profile,
     _join_epochs,
+    _per_series,
     _profile,
     _use,
     channel_means,
+    channel_metrics,
     eog_correlation,
+    epoch_scores,
+    mean_correlation,
 )
 from neurosig.eeg.faster.report import FasterReport, StepResult
 from neurosig.eeg.faster.steps import (
     STEPS,
+    _check_epochs,
+    decide_channels,
+    decide_epochs,
     find_bad_channels,
     find_bad_channels_in_epochs,
     find_bad_components,
     find_bad_epochs,
+    usable_channels,
 )
+from neurosig.kernels.faster import series_stats
 
 __all__ = [
     "fit_ica",
     "find_bad_components_ica",
+    "SphericalSplines",
     "interpolation_matrix",
     "interpolate_channels_in_epochs",
     "FasterModel",
     "run_faster",
+    "run_faster_blocked",
 ]
 
 MetricsName = Literal["paper", "mne-faster"]
@@ -148,11 +159,77 @@ def find_bad_components_ica(
     )
 
 
+#: Perrin et al.'s (1989) spline: stiffness m = 4, 50 Legendre terms, regularisation 1e-5 (MNE's values).
+_SPLINE_STIFFNESS, _SPLINE_TERMS, _SPLINE_ALPHA = 4, 50, 1e-5
+
+
+def _spline_g(cosang: np.ndarray) -> np.ndarray:
+    """Perrin's g function of the cosines of the angles between electrodes (dimensionless)."""
+    from numpy.polynomial.legendre import legval
+
+    m = _SPLINE_STIFFNESS
+    factors = [(2 * n + 1) / (n**m * (n + 1) ** m * 4 * np.pi) for n in range(1, _SPLINE_TERMS + 1)]
+    return legval(cosang, [0, *factors])
+
+
+class SphericalSplines:
+    """Spherical-spline interpolation between the EEG channels of one recording.
+
+    The same interpolation as MNE's ``interpolate_bads`` (spline method: Perrin et al. 1989, MNE's
+    stiffness, terms and regularisation; positions about the sphere fitted to the head's
+    digitisation), with the g function of every electrode pair computed once: each set of bad
+    channels then costs one small pseudo-inverse instead of a pass through MNE's checks.
+
+    Parameters
+    ----------
+    info : mne.Info
+        With positions for every EEG channel (a montage).
+
+    Raises
+    ------
+    DataError
+        When an EEG channel has no position.
+    """
+
+    def __init__(self, info: Any):
+        import mne
+
+        self.eeg = mne.pick_types(info, meg=False, eeg=True, exclude=[])
+        self.names = [info.ch_names[i] for i in self.eeg]
+        pos = np.array([info["chs"][i]["loc"][:3] for i in self.eeg])
+        if not np.all(np.isfinite(pos)) or np.any(np.all(pos == 0, axis=1)):
+            raise DataError(
+                "interpolating channels needs their positions; set a montage first "
+                "(e.g. raw.set_montage('standard_1005')) or pass interpolate=False."
+            )
+        origin = mne.bem.fit_sphere_to_headshape(info, units="m", verbose="error")[1]
+        unit = pos - origin
+        unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+        self._g = _spline_g(unit @ unit.T)
+
+    def matrix(self, bads: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The interpolation of ``bads`` from the other EEG channels (see :func:`interpolation_matrix`)."""
+        from scipy.linalg import pinv
+
+        missing = [c for c in bads if c not in self.names]
+        if missing:
+            raise DataError(f"cannot interpolate {missing}: not EEG channels of this recording.")
+        out = set(bads)
+        bad = np.array([self.names.index(c) for c in bads], dtype=int)
+        good = np.array([k for k, c in enumerate(self.names) if c not in out], dtype=int)
+        n = len(good)
+        g_good = self._g[np.ix_(good, good)]
+        g_good.flat[:: n + 1] += _SPLINE_ALPHA
+        system = np.block([[g_good, np.ones((n, 1))], [np.ones((1, n)), np.zeros((1, 1))]])
+        weights = pinv(system)[:, :-1]
+        matrix = np.hstack([self._g[np.ix_(bad, good)], np.ones((len(bad), 1))]) @ weights
+        return self.eeg[good], self.eeg[bad], matrix
+
+
 def interpolation_matrix(info: Any, bads: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Spherical-spline interpolation of ``bads`` from the other EEG channels, as a matrix.
 
-    MNE's ``interpolate_bads`` is linear in the data, so interpolating an identity signal through
-    the public API gives its matrix once per set of bad channels.
+    As MNE's ``interpolate_bads`` computes it (see :class:`SphericalSplines`).
 
     Parameters
     ----------
@@ -168,28 +245,7 @@ def interpolation_matrix(info: Any, bads: Sequence[str]) -> tuple[np.ndarray, np
     matrix : ndarray, shape (n_bad, n_good)
         ``data[bad_idx] = matrix @ data[good_idx]``.
     """
-    import mne
-
-    info = info.copy()
-    eeg = mne.pick_types(info, meg=False, eeg=True, exclude=[])
-    names = [info.ch_names[i] for i in eeg]
-    missing = [c for c in bads if c not in names]
-    if missing:
-        raise DataError(f"cannot interpolate {missing}: not EEG channels of this recording.")
-    bad_idx = np.array([info.ch_names.index(c) for c in bads], dtype=int)
-    good_idx = np.array([i for i in eeg if info.ch_names[i] not in set(bads)], dtype=int)
-    pos = np.array([info["chs"][i]["loc"][:3] for i in eeg])
-    if not np.all(np.isfinite(pos)) or np.any(np.all(pos == 0, axis=1)):
-        raise DataError(
-            "interpolating channels needs their positions; set a montage first "
-            "(e.g. raw.set_montage('standard_1005')) or pass interpolate=False."
-        )
-    probe = np.zeros((len(info.ch_names), len(good_idx)))
-    probe[good_idx, np.arange(len(good_idx))] = 1.0
-    info["bads"] = list(bads)
-    evoked = mne.EvokedArray(probe, info, verbose="error")
-    evoked.interpolate_bads(reset_bads=True, verbose="error")
-    return good_idx, bad_idx, evoked.data[bad_idx]
+    return SphericalSplines(info).matrix(bads)
 
 
 def interpolate_channels_in_epochs(
@@ -221,11 +277,13 @@ def interpolate_channels_in_epochs(
     """
     clean = np.array(data, dtype=np.float64, copy=True)
     cache = {} if cache is None else cache
+    splines = None
     done = {}
     for e in np.flatnonzero(bad.any(axis=1)):
         key = tuple(np.flatnonzero(bad[e]).tolist())
         if key not in cache:
-            cache[key] = interpolation_matrix(info, [info.ch_names[i] for i in key])
+            splines = SphericalSplines(info) if splines is None else splines
+            cache[key] = splines.matrix([info.ch_names[i] for i in key])
         good_idx, bad_idx, matrix = cache[key]
         clean[e, bad_idx] = matrix @ clean[e, good_idx]
         done[int(e)] = [info.ch_names[i] for i in key]
@@ -252,6 +310,33 @@ def _ref_angles(info: Any, names: Sequence[str], reference: str | None) -> np.nd
     p = p / np.linalg.norm(p, axis=1, keepdims=True)
     r = np.asarray(ref) / np.linalg.norm(ref)
     return np.arccos(np.clip(p @ r, -1.0, 1.0))
+
+
+def _per_block(budget: int, row_bytes: int) -> int:
+    """How many rows of ``row_bytes`` bytes fit in ``budget`` bytes (at least one)."""
+    return max(1, int(budget) // max(1, int(row_bytes)))
+
+
+def _blocks(data: Any, rows: np.ndarray, picks: Sequence[int], size: int):
+    """``(offset, block)`` over ``data[rows][:, picks]``, ``size`` epochs at a time, as float64."""
+    picks = np.asarray(picks, dtype=int)
+    for a in range(0, len(rows), size):
+        yield a, np.asarray(np.asarray(data[rows[a : a + size]])[:, picks], dtype=np.float64)
+
+
+def _channels(data: Any, picks: Sequence[int], size: int) -> np.ndarray:
+    """``data[:, picks]`` as float64, read ``size`` epochs at a time."""
+    out = np.empty((len(data), len(picks), data.shape[2]))
+    for a, x in _blocks(data, np.arange(len(data)), picks, size):
+        out[a : a + len(x)] = x
+    return out
+
+
+def _even_subset(n: int, m: int) -> np.ndarray:
+    """``m`` indices spread evenly over ``range(n)`` (all of them when ``m >= n``)."""
+    if m >= n:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, m).round().astype(int))
 
 
 # -- the orchestration ------------------------------------------------------------------------
@@ -401,6 +486,167 @@ class FasterModel:
             self.remove_components(kept)
         self.channel_means_ = channel_means(kept.get_data(picks=self.good_))
         return kept
+
+    def learn_blocked(self, data: Any, info: Any, block_bytes: int, ica_bytes: int | None = None) -> None:
+        """Steps 1–3 as in :meth:`learn`, reading the epochs a block at a time.
+
+        For recordings too long to hold as float64: ``data`` may be on disk. What is
+        held at once is a few times ``block_bytes`` of signal, plus the metrics:
+
+        - step 1 reads blocks of whole channels (Hurst, kurtosis and line noise need each channel's
+          whole series, so at least one channel: 1/n_channels of the recording) and accumulates the
+          channel correlations over blocks of epochs;
+        - step 2 needs only each epoch's per-channel statistics, gathered block by block;
+        - step 3 fits the ICA, and scores its components, on at most ``ica_bytes`` of the kept
+          epochs, spread evenly over the recording (all of them when they fit);
+        - the channel means of step 4 come from the kept epochs, block by block, components removed.
+
+        With every epoch in one block the decisions and scores are those of :meth:`learn`; in
+        several blocks only the channel correlations are summed in another order (equal to rounding).
+
+        Parameters
+        ----------
+        data : array-like, shape (n_epochs, n_channels, n_times)
+            EEG epochs in volts, channels as in ``info``: an ndarray, or anything with its ``shape``
+            that ``data[rows]`` reads (rows: integer indices) into one, such as
+            :class:`~neurosig.core.persist.ArraySpill`.
+        info : mne.Info
+            The epochs' info, with positions for interpolation; channels in ``info["bads"]`` are left
+            out as in :meth:`learn`.
+        block_bytes : int
+            The float64 signal read at once (bytes).
+        ica_bytes : int | None
+            The most float64 signal the ICA is fitted on (bytes; default ``block_bytes``).
+        """
+        import mne
+
+        sfreq = info["sfreq"]
+        prior = list(info["bads"])
+        eeg_idx = mne.pick_types(info, meg=False, eeg=True, exclude=prior)
+        eeg = [info.ch_names[i] for i in eeg_idx]
+        n_ep, n_ch, n_t = data.shape
+        all_epochs = np.arange(n_ep)
+        per_epoch = _per_block(block_bytes, n_ch * n_t * 8)
+        # Step 1: constant channels and input checks over blocks of epochs, metrics over blocks of channels.
+        lo = hi = None
+        for a, x in _blocks(data, all_epochs, eeg_idx, per_epoch):
+            x = _check_epochs(x, "channels", offset=a)
+            lo = x.min(axis=(0, 2)) if lo is None else np.minimum(lo, x.min(axis=(0, 2)))
+            hi = x.max(axis=(0, 2)) if hi is None else np.maximum(hi, x.max(axis=(0, 2)))
+        constant = hi == lo
+        usable = usable_channels(constant, eeg)
+        wanted = _use(self.profile, "channels", self.use_metrics.get("channels"))
+        rowwise = [m for m in wanted if m != "correlation"]
+        parts: dict[str, list[np.ndarray]] = {m: [] for m in wanted}
+        means = []
+        per_channel = _per_block(block_bytes, n_ep * n_t * 8)
+        for c in range(0, len(usable), per_channel):
+            picks = eeg_idx[usable[c : c + per_channel]]
+            x = _channels(data, picks, per_epoch)
+            for m, v in (channel_metrics(x, sfreq, self.profile, rowwise) if rowwise else {}).items():
+                parts[m].append(v)
+            if "correlation" in wanted:
+                means.append(series_stats(_join_epochs(x))[0])
+            del x
+        if "correlation" in wanted:
+            mean = np.concatenate(means)
+            gram = np.zeros((len(usable), len(usable)))
+            for _, x in _blocks(data, all_epochs, eeg_idx[usable], per_epoch):
+                centred = _join_epochs(x) - mean[:, None]
+                gram += centred @ centred.T
+            sd = np.sqrt(np.diag(gram))
+            r = np.clip(gram / sd[:, None] / sd[None, :], -1.0, 1.0)
+            parts["correlation"] = [mean_correlation(r, self.profile.paper_definitions)]
+        scores = {m: np.concatenate(parts[m]) for m in wanted}
+        channels = decide_channels(
+            scores, constant, eeg, self.profile, self.thresholds["channels"], self.max_iter,
+            _ref_angles(info, eeg, self.reference),
+        )  # fmt: skip
+        self.bad_channels_ = prior + list(channels.bad_items())
+        self.good_ = [c for c in eeg if c not in self.bad_channels_]
+        good_idx = [info.ch_names.index(c) for c in self.good_]
+        # Step 2: each epoch's per-channel statistics, block by block.
+        stats = [
+            _per_series(series_stats, _check_epochs(x, "epochs", offset=a))
+            for a, x in _blocks(data, all_epochs, good_idx, per_epoch)
+        ]
+        mean, var, ptp = (np.concatenate([s[k] for s in stats]) for k in range(3))
+        bad_epochs = decide_epochs(
+            epoch_scores(mean, var, ptp, self.profile, self.use_metrics.get("epochs")),
+            [str(i) for i in range(n_ep)], self.profile, self.thresholds["epochs"], self.max_iter,
+        )  # fmt: skip
+        self.steps_ = {"channels": channels, "epochs": bad_epochs}
+        self.kept_ = [int(i) for i in np.flatnonzero(~bad_epochs.bad)]
+        self.info_ = info.copy()
+        self.info_["bads"] = list(self.bad_channels_)
+        kept = np.asarray(self.kept_, dtype=int)
+        # Step 3: the ICA on at most ica_bytes of the kept epochs, spread over the recording.
+        self.ica_, self.excluded_, self.ica_info_ = None, [], {}
+        if self.ica:
+            ica_epochs = _per_block(block_bytes if ica_bytes is None else ica_bytes, n_ch * n_t * 8)
+            sample = kept[_even_subset(len(kept), ica_epochs)]
+            fit_on = mne.EpochsArray(np.asarray(data[sample], dtype=np.float64), self.info_, verbose="error")
+            self.ica_ = fit_ica(fit_on, self.good_, self.n_components, self.ica_method, self.random_state)
+            self.steps_["components"] = find_bad_components_ica(
+                self.ica_, fit_on, self.profile, self.thresholds["components"], self.max_iter,
+                self.use_metrics.get("components"), self.band,
+            )  # fmt: skip
+            self.excluded_ = [int(i) for i in np.flatnonzero(self.steps_["components"].bad)]
+            self.ica_info_ = {
+                "random_state": self.random_state,
+                "method": self.ica_method,
+                "n_components": int(self.ica_.n_components_),
+                "excluded": self.excluded_,
+            }
+            if len(sample) < len(kept):
+                self.ica_info_["fit_epochs"] = [int(i) for i in sample]
+            del fit_on
+        # The reference of step 4's deviation: channel means of the kept epochs, components removed.
+        good_in_info = [self.info_.ch_names.index(c) for c in self.good_]
+        means = [
+            _per_series(series_stats, self._without_components(x)[:, good_in_info])[0]
+            for _, x in _blocks(data, kept, range(n_ch), per_epoch)
+        ]
+        self.channel_means_ = np.concatenate(means).mean(axis=0)
+
+    def _without_components(self, x: np.ndarray) -> np.ndarray:
+        """``x`` (float64 epochs of :attr:`info_`'s channels) with the bad components removed."""
+        if self.ica_ is None:
+            return x
+        import mne
+
+        return self.remove_components(mne.EpochsArray(x, self.info_, verbose="error")).get_data()
+
+    def clean_blocked(
+        self, data: Any, block_bytes: int, interpolate: bool = True
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, StepResult, dict[int, list[str]]]]:
+        """The kept epochs, components removed and repaired (:meth:`repair`), a block at a time.
+
+        Parameters
+        ----------
+        data : array-like, shape (n_epochs, n_channels, n_times)
+            The epochs :meth:`learn_blocked` learnt from.
+        block_bytes : int
+            The float64 signal read at once (bytes).
+        interpolate : bool
+            As in :meth:`repair`.
+
+        Yields
+        ------
+        rows : ndarray of int
+            Input indices of the block's epochs (all kept).
+        clean : ndarray, shape (len(rows), n_channels, n_times)
+            Their cleaned data (float64, V).
+        step4 : StepResult
+            Step 4 on the block.
+        interpolated : dict of int to list of str
+            Index among the kept epochs → interpolated channels.
+        """
+        n_ep, n_ch, n_t = data.shape
+        kept = np.asarray(self.kept_, dtype=int)
+        for a, x in _blocks(data, kept, range(n_ch), _per_block(block_bytes, n_ch * n_t * 8)):
+            clean, step4, interpolated = self.repair(self._without_components(x), interpolate)
+            yield kept[a : a + len(x)], clean, step4, {a + k: v for k, v in interpolated.items()}
 
     def remove_components(self, epochs: Any) -> Any:
         """Remove the bad ICA components from ``epochs`` in place (nothing without ICA).
@@ -584,3 +830,63 @@ def run_faster(
     steps = model.steps_ | {"channels_in_epochs": step4}
     report = FasterReport(model.profile.name, steps, model.kept_, interpolated, model.ica_info_)
     return clean, report
+
+
+def run_faster_blocked(
+    data: Any,
+    info: Any,
+    block_bytes: int,
+    metrics: MetricsName = "paper",
+    threshold: float = 3.0,
+    max_iter: int | None = None,
+    ica: bool = True,
+    n_components: int | float | None = None,
+    ica_method: Literal["fastica", "infomax", "picard"] = "infomax",
+    random_state: int = 0,
+    band: tuple[float, float] | None = None,
+    reference: str | None = None,
+    interpolate: bool = True,
+    ica_bytes: int | None = None,
+) -> Generator[tuple[np.ndarray, np.ndarray], None, FasterReport]:
+    """:func:`run_faster` on epochs read a block at a time (see :meth:`FasterModel.learn_blocked`).
+
+    Parameters
+    ----------
+    data : array-like, shape (n_epochs, n_channels, n_times)
+        EEG epochs in volts, channels as in ``info`` (an ndarray or an
+        :class:`~neurosig.core.persist.ArraySpill`; see :meth:`FasterModel.learn_blocked`).
+    info : mne.Info
+        Their info, with positions for interpolation.
+    block_bytes : int
+        The float64 signal read at once (bytes).
+    metrics, threshold, max_iter, ica, n_components, ica_method, random_state, band, reference, interpolate
+        As in :func:`run_faster`.
+    ica_bytes : int | None
+        The most float64 signal the ICA is fitted on (bytes; default ``block_bytes``).
+
+    Yields
+    ------
+    rows : ndarray of int
+        Input indices of a block of kept epochs.
+    clean : ndarray, shape (len(rows), n_channels, n_times)
+        Those epochs cleaned (float64, V).
+
+    Returns
+    -------
+    report : FasterReport
+        As :func:`run_faster`'s (``ica["fit_epochs"]`` lists the epochs the ICA was fitted on when it
+        was not all the kept ones), once every block was yielded.
+    """
+    model = FasterModel(
+        metrics, threshold, None, max_iter, None, ica, n_components, ica_method, random_state, band, reference
+    )
+    model.learn_blocked(data, info, block_bytes, ica_bytes)
+    step4, interpolated = [], {}
+    for rows, clean, part, fixed in model.clean_blocked(data, block_bytes, interpolate):
+        step4.append(part)
+        interpolated.update(fixed)
+        yield rows, clean
+    steps = model.steps_
+    if step4:
+        steps = steps | {"channels_in_epochs": StepResult.concat_epochs(step4)}
+    return FasterReport(model.profile.name, steps, model.kept_, interpolated, model.ica_info_)

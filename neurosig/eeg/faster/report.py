@@ -11,6 +11,7 @@ the rest of FASTER.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,17 @@ class StepResult:
         for f in self.flags.values():
             out |= f
         return out
+
+    @classmethod
+    def concat_epochs(cls, parts: Sequence[StepResult]) -> StepResult:
+        """Step-4 results of consecutive blocks of epochs as one (arrays joined on the epoch axis)."""
+        first = parts[0]
+
+        def join(key: str) -> dict[str, np.ndarray]:
+            return {m: np.concatenate([getattr(p, key)[m] for p in parts]) for m in getattr(first, key)}
+
+        return cls(first.step, list(first.items), join("scores"), join("z"), join("flags"), first.threshold,
+                   list(first.notes))  # fmt: skip
 
     def bad_items(self) -> list[str] | list[list[str]]:
         """Names of the flagged items (step 4: one list per epoch)."""

@@ -1,7 +1,9 @@
 """FASTER as pipeline stages over an :class:`~neurosig.core.chunks.EpochsChunk` stream.
 
-- :class:`Faster` (``faster``): offline. Gathers the whole epochs stream, runs the four steps of
-  :func:`neurosig.eeg.faster.run_faster` at the end, and emits the kept, cleaned epochs as one chunk.
+- :class:`Faster` (``faster``): offline. Spills the whole epochs stream to a temporary file, runs the
+  four steps of :func:`neurosig.eeg.faster.run_faster` at the end, and emits the kept, cleaned epochs:
+  in one chunk when the recording fits in ``block_mib``, else a block at a time
+  (:func:`~neurosig.eeg.faster.model.run_faster_blocked`), so that its memory stays bounded.
 - :class:`FasterOnline` (``faster_online``): causal. Calibrates channel and epoch statistics on the
   first ``calibration_epochs`` epochs, then judges and repairs every epoch on its own against the
   frozen calibration, so each epoch leaves as soon as it arrives (after the calibration window).
@@ -34,10 +36,11 @@ import pydantic
 
 from neurosig.core.chunks import EpochsChunk, EpochsInfo, concat_chunks
 from neurosig.core.errors import DataError
+from neurosig.core.persist import ArraySpill
 from neurosig.core.stage import Stage
 from neurosig.core.validate import check_band, check_finite, check_increasing
 from neurosig.eeg.faster.metrics import epoch_metrics
-from neurosig.eeg.faster.model import FasterModel, run_faster
+from neurosig.eeg.faster.model import FasterModel, run_faster, run_faster_blocked
 from neurosig.eeg.faster.report import FasterReport
 
 __all__ = ["Faster", "FasterOnline", "mne_info"]
@@ -196,8 +199,13 @@ class _FasterStage(Stage):
 class Faster(_FasterStage):
     """Offline FASTER over a whole epochs stream (the four steps, then interpolation).
 
-    Holds every epoch until the end of the stream (its memory grows with the stream; use
-    :class:`FasterOnline` for unbounded streams), then emits one chunk of the kept, cleaned epochs.
+    Writes every epoch to a temporary file as it arrives (``$TMPDIR``; float32, the size of the
+    stream's epochs; deleted at the end), so that it holds only their onsets and labels until the
+    stream ends. Then, when the epochs fit in ``block_mib`` as float64, it cleans them in one piece and
+    emits one chunk, as :func:`~neurosig.eeg.faster.run_faster`; otherwise it reads them back a block
+    of ``block_mib`` at a time (:meth:`~neurosig.eeg.faster.FasterModel.learn_blocked`: the same
+    steps, the ICA fitted on ``block_mib`` of the kept epochs spread over the recording) and emits one
+    chunk per block. :class:`FasterOnline` suits unbounded streams.
 
     Parameters
     ----------
@@ -237,6 +245,10 @@ class Faster(_FasterStage):
         Folder for ``STEM_report.json/.md/.png``; ``None`` keeps the report only in :attr:`report`.
     report_stem : str
         File-name stem of the report files.
+    block_mib : float
+        Signal held at once, in MiB of float64 epochs (the stage's peak is a few times this,
+        plus the metrics); recordings up to this size are cleaned in one piece. The ICA of a longer
+        recording is fitted on this much of its kept epochs.
     """
 
     name = "faster"
@@ -257,6 +269,7 @@ class Faster(_FasterStage):
         eog_by_name: bool = True,
         report_dir: str | None = None,
         report_stem: str = "faster",
+        block_mib: Annotated[float, pydantic.Field(gt=0)] = 64.0,
     ):
         self.metrics = metrics
         self.threshold = threshold
@@ -272,6 +285,8 @@ class Faster(_FasterStage):
         self.eog_by_name = eog_by_name
         self.report_dir = report_dir
         self.report_stem = report_stem
+        self.block_mib = block_mib
+        self._spill: ArraySpill | None = None
         self.reset()
 
     @classmethod
@@ -282,7 +297,12 @@ class Faster(_FasterStage):
 
     def reset(self) -> None:
         """Forget the gathered epochs and the last report."""
-        self._chunks: list[EpochsChunk] = []
+        if self._spill is not None:
+            self._spill.close()
+        self._spill = ArraySpill()
+        self._info: EpochsInfo | None = None
+        self._onsets: list[np.ndarray] = []
+        self._labels: list[str] = []
         self.report: FasterReport | None = None
 
     def side_output(self) -> dict[str, Any] | None:
@@ -290,57 +310,67 @@ class Faster(_FasterStage):
         return None if self.report is None else self.report.to_dict()
 
     def _process(self, chunk: EpochsChunk) -> Iterable[EpochsChunk]:
-        if self._chunks and chunk.info != self._chunks[0].info:
-            raise DataError("Faster got epochs of two different streams; run one stream per pipeline.")
-        if not self._chunks:
+        if self._info is None:
             self._check_positions(chunk.info)
+            self._info = chunk.info
+        elif chunk.info != self._info:
+            raise DataError("Faster got epochs of two different streams; run one stream per pipeline.")
         if chunk.n_epochs:
-            self._chunks.append(chunk)
+            self._spill.append(chunk.data)
+            self._onsets.append(chunk.onsets)
+            self._labels.extend(chunk.labels)
         return ()
 
     def _flush(self) -> Iterable[EpochsChunk]:
-        if not self._chunks:
+        if not self._spill.n_rows:
             return
         import mne
 
-        whole = concat_chunks(self._chunks)
-        self._chunks = []
-        info = whole.info
+        data = self._spill
+        info = self._info
+        onsets = np.concatenate(self._onsets)
+        labels = np.array(self._labels, dtype=object)
         band = _data_band(self.band, info.sfreq)
         as_eog = self._as_eog(info)
-        epochs = mne.EpochsArray(
-            whole.data.astype(np.float64),
-            mne_info(info, as_eog, self.montage),
-            tmin=info.tmin,
-            baseline=None,
-            verbose="error",
-        )
-        clean, report = run_faster(
-            epochs,
-            metrics=self.metrics,
-            threshold=self.threshold,
-            max_iter=self.max_iter,
-            ica=self.ica,
-            n_components=self.n_components,
-            ica_method=self.ica_method,
-            random_state=self.random_state,
-            band=band,
-            reference=self.reference,
-            interpolate=self.interpolate,
-        )
+        params = {
+            "metrics": self.metrics,
+            "threshold": self.threshold,
+            "max_iter": self.max_iter,
+            "ica": self.ica,
+            "n_components": self.n_components,
+            "ica_method": self.ica_method,
+            "random_state": self.random_state,
+            "band": band,
+            "reference": self.reference,
+            "interpolate": self.interpolate,
+        }
+        block = int(self.block_mib * 2**20)
+        if np.prod(data.shape) * 8 <= block:
+            epochs = mne.EpochsArray(
+                data[:].astype(np.float64), mne_info(info, as_eog, self.montage), tmin=info.tmin,
+                baseline=None, verbose="error",
+            )  # fmt: skip
+            clean, report = run_faster(epochs, **params)
+            kept = np.array(report.kept_epochs, dtype=int)
+            yield EpochsChunk(clean.get_data().astype(np.float32), info, onsets[kept], labels[kept], 0)
+        else:
+            blocks = run_faster_blocked(data, mne_info(info, as_eog, self.montage), block, **params)
+            start = 0
+            while True:
+                try:
+                    rows, clean = next(blocks)
+                except StopIteration as done:
+                    report = done.value
+                    break
+                yield EpochsChunk(clean.astype(np.float32), info, onsets[rows], labels[rows], start)
+                start += len(rows)
+        self._spill.close()
+        self._info, self._onsets, self._labels = None, [], []
         if as_eog and "channels" in report.steps:
             report.steps["channels"].notes.append(_eog_note(as_eog, self.ica))
         self.report = report
         if self.report_dir is not None:
             report.save(self.report_dir, self.report_stem)
-        kept = np.array(report.kept_epochs, dtype=int)
-        yield EpochsChunk(
-            clean.get_data().astype(np.float32),
-            info,
-            whole.onsets[kept],
-            tuple(whole.labels[i] for i in kept),
-            0,
-        )
 
 
 class FasterOnline(_FasterStage):

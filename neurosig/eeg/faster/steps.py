@@ -37,6 +37,9 @@ __all__ = [
     "find_bad_epochs",
     "find_bad_components",
     "find_bad_channels_in_epochs",
+    "usable_channels",
+    "decide_channels",
+    "decide_epochs",
 ]
 
 logger = logging.getLogger(__name__)
@@ -119,16 +122,21 @@ def find_outliers(
 # -- input checks -----------------------------------------------------------------------------
 
 
-def _check_epochs(data: np.ndarray, what: str = "epochs", min_channels: int = 3) -> np.ndarray:
-    """Validate a ``(n_epochs, n_channels, n_times)`` array and return it as float64."""
+def _check_epochs(
+    data: np.ndarray, what: str = "epochs", min_channels: int = 3, offset: int = 0
+) -> np.ndarray:
+    """Validate a ``(n_epochs, n_channels, n_times)`` array and return it as float64.
+
+    ``offset`` is the index of the first epoch in the whole recording, for the message (a block of it).
+    """
     hint = "FASTER z-scores across usable EEG channels; pick more channels or skip FASTER for this recording"
     data = check_epochs_array(data, f"FASTER {what}", min_channels=min_channels, min_times=8, hint=hint)
     data = check_finite(f"FASTER {what}", np.asarray(data, dtype=np.float64))
     flat = _per_series(series_stats, data)[2].max(axis=1) == 0
     if flat.any():
         raise DataError(
-            f"FASTER {what}: epochs {np.flatnonzero(flat).tolist()} have zero variance on every channel "
-            "(a gap or a disconnected amplifier?); drop them before FASTER."
+            f"FASTER {what}: epochs {(offset + np.flatnonzero(flat)).tolist()} have zero variance on every "
+            "channel (a gap or a disconnected amplifier?); drop them before FASTER."
         )
     return data
 
@@ -207,13 +215,44 @@ def find_bad_channels(
     data = _check_epochs(data, "channels")
     names = list(ch_names) if ch_names is not None else [str(i) for i in range(data.shape[1])]
     constant = series_stats(_join_epochs(data))[2] == 0
+    usable = usable_channels(constant, names)
+    scores = channel_metrics(data[:, usable] if constant.any() else data, sfreq, profile, use_metrics)
+    return decide_channels(scores, constant, names, profile, threshold, max_iter, ref_angles)
+
+
+def usable_channels(constant: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """Indices of the channels step 1 scores: the non-constant ones, at least 3.
+
+    Raises
+    ------
+    DataError
+        With fewer than 3 non-constant channels.
+    """
     usable = np.flatnonzero(~constant)
     if len(usable) < 3:
         raise DataError(
             f"FASTER needs at least 3 non-constant EEG channels, got {len(usable)} of {len(names)}; "
             "check the recording (disconnected cap?) or skip FASTER for it."
         )
-    scores = channel_metrics(data[:, usable] if constant.any() else data, sfreq, profile, use_metrics)
+    return usable
+
+
+def decide_channels(
+    scores: dict[str, np.ndarray],
+    constant: np.ndarray,
+    names: Sequence[str],
+    profile: Profile,
+    threshold: float,
+    max_iter: int | None,
+    ref_angles: np.ndarray | None,
+) -> StepResult:
+    """Step 1's decisions from the metrics of the non-constant channels (see :func:`find_bad_channels`).
+
+    ``scores`` hold one value per channel of :func:`usable_channels`; ``constant`` (bool, one per
+    channel) marks the channels flagged without z-scoring.
+    """
+    names = list(names)
+    usable = usable_channels(constant, names)
     if ref_angles is not None:
         angles = np.asarray(ref_angles, dtype=np.float64)[usable]
         scores = {k: _reference_correction(v, angles) for k, v in scores.items()}
@@ -265,11 +304,28 @@ def find_bad_epochs(
     """
     profile = _profile(metrics)
     data = _check_epochs(data, "epochs")
-    if data.shape[0] < 3:
-        raise DataError(f"FASTER step 2 needs at least 3 epochs to z-score, got {data.shape[0]}.")
     items = list(labels) if labels is not None else [str(i) for i in range(data.shape[0])]
-    scores = epoch_metrics(data, profile, use_metrics)
-    return _decide("epochs", items, scores, threshold, max_iter or profile.max_iter, profile)
+    return decide_epochs(epoch_metrics(data, profile, use_metrics), items, profile, threshold, max_iter)
+
+
+def decide_epochs(
+    scores: dict[str, np.ndarray],
+    labels: Sequence[str],
+    metrics: str | Profile = "paper",
+    threshold: float = 3.0,
+    max_iter: int | None = None,
+) -> StepResult:
+    """Step 2's decisions from the epoch metrics (:func:`~neurosig.eeg.faster.metrics.epoch_scores`).
+
+    Raises
+    ------
+    DataError
+        With fewer than 3 epochs.
+    """
+    profile = _profile(metrics)
+    if len(labels) < 3:
+        raise DataError(f"FASTER step 2 needs at least 3 epochs to z-score, got {len(labels)}.")
+    return _decide("epochs", list(labels), scores, threshold, max_iter or profile.max_iter, profile)
 
 
 def find_bad_components(

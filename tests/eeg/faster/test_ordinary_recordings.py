@@ -66,7 +66,7 @@ def test_channels_without_a_position_are_named_before_any_work(eeglab_like, tmp_
         DataError, match=r"\['EOG1', 'EOG2'\] have no position.*source.ch_types: \{EOG1: eog\}"
     ):
         list(stage.process(epochs))
-    assert stage._chunks == []  # refused on the first chunk: nothing gathered, nothing computed
+    assert stage._spill.n_rows == 0  # refused on the first chunk: nothing gathered, nothing computed
     # from YAML, the same advice on one line, exit code 2
     pipeline = _pipeline(tmp_path, eeglab_like)
     assert main(["run", str(pipeline), "--set", "stages.faster.eog_by_name=false", "--no-progress"]) == 2

@@ -136,6 +136,28 @@ def test_interpolation_matrix_equals_mne(stream):
     assert done == {0: ["C3", "O1"]}
 
 
+def _mne_matrix(info, bads):
+    """The twin: MNE's interpolate_bads on an identity signal gives its matrix."""
+    info = info.copy()
+    eeg = mne.pick_types(info, meg=False, eeg=True, exclude=[])
+    good = [i for i in eeg if info.ch_names[i] not in bads]
+    probe = np.zeros((len(info.ch_names), len(good)))
+    probe[good, np.arange(len(good))] = 1.0
+    info["bads"] = list(bads)
+    evoked = mne.EvokedArray(probe, info, verbose="error").interpolate_bads(reset_bads=True, verbose="error")
+    return np.array(good), evoked.data[[info.ch_names.index(c) for c in bads]]
+
+
+@pytest.mark.parametrize("bads", [["Cz"], ["C3", "O1"], ["O1", "C3"], ["Fp1", "Fp2", "T7", "P8", "O2"]])
+def test_spline_matrix_equals_mne_interpolate_bads(stream, bads):
+    info = mne_info(stream.info, ["VEOG"])
+    good, expected = _mne_matrix(info, bads)
+    got_good, got_bad, got = F.interpolation_matrix(info, bads)
+    np.testing.assert_array_equal(got_good, good)
+    np.testing.assert_array_equal(got_bad, [info.ch_names.index(c) for c in bads])
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+
+
 def test_edf_labels_get_positions():
     from neurosig.core.chunks import EpochsInfo
 
