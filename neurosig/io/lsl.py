@@ -47,6 +47,8 @@ CLOCK_JUMP = "lsl_clock_jump"
 POLL = 0.0005
 #: Seconds without a sample after which the source looks for its stream again (a restarted outlet).
 RECONNECT = 1.0
+#: Markers pulled at a time: mne-lsl frees a string pull's whole buffer in Python (4096 slots: 3 ms).
+MARKER_BATCH = 16
 
 Seconds = Annotated[float, pydantic.Field(gt=0)]
 
@@ -101,10 +103,10 @@ def _strings(values: Any) -> list[str]:
     return [str(v) for v in values] if values else []
 
 
-def _pull(inlet, timeout: float):
+def _pull(inlet, timeout: float, max_samples: int = 4096):
     """Pull what an inlet holds; nothing once its outlet is gone (lost, or clock sync timed out)."""
     try:
-        return inlet.pull_chunk(timeout=timeout, max_samples=4096)
+        return inlet.pull_chunk(timeout=timeout, max_samples=max_samples)
     except (TimeoutError, _lost_error()):
         return [], []
 
@@ -125,6 +127,12 @@ def _open_inlet(sinfo, timeout: float, **kwargs):
         inlet.open_stream(timeout=timeout)
         # the channel names travel in the full description, which the open inlet fetches
         return inlet, inlet.get_sinfo(timeout=timeout)
+    except (TimeoutError, _lost_error()):
+        inlet._del()
+        raise DataError(
+            f"LSL stream {sinfo.name!r} went away while connecting (or did not answer within "
+            f"{timeout:g} s); check that its outlet is running and start again."
+        ) from None
     except BaseException:
         inlet._del()
         raise
@@ -297,7 +305,10 @@ class LSLSource(Source):
         found = _restarted(self._sinfos["signal"], 0.5)
         if found is None:
             return False
-        inlet, sinfo = _open_inlet(found, self.resolve_timeout, max_buffered=60)
+        try:
+            inlet, sinfo = _open_inlet(found, self.resolve_timeout, max_buffered=60)
+        except DataError:  # gone again: the next look finds it or not
+            return False
         self._inlets.pop("signal")._del()
         self._inlets["signal"] = inlet
         info = self.stream_info(sinfo)
@@ -309,11 +320,15 @@ class LSLSource(Source):
             )
         self._sinfos["signal"] = sinfo
         markers = self._sinfos["markers"]
-        found = None if markers is None else _restarted(markers, 0.5)
+        found = None if markers is None else _restarted(markers, 2.0)  # it may come up a little later
         if found is not None:
-            inlet, self._sinfos["markers"] = _open_inlet(found, self.resolve_timeout)
-            self._inlets.pop("markers")._del()
-            self._inlets["markers"] = inlet
+            try:
+                inlet, self._sinfos["markers"] = _open_inlet(found, self.resolve_timeout)
+            except DataError:
+                logger.warning("LSL marker stream %s went away again while reconnecting.", found.name)
+            else:
+                self._inlets.pop("markers")._del()
+                self._inlets["markers"] = inlet
         self.n_reconnects += 1
         logger.warning("LSL stream %s: reconnected to its restarted outlet.", sinfo.name)
         return True
@@ -322,17 +337,21 @@ class LSLSource(Source):
         inlet, sinfo = self._inlets.get("markers"), self._sinfos["markers"]
         if inlet is None:
             return
-        values, stamps = _pull(inlet, 0.0)
-        if not len(stamps):
-            return
-        if sinfo.dtype == "string":
-            for row, t in zip(values, stamps, strict=True):
-                queue.append((float(t), 0.0, str(row[0])))
-            return
-        names = _strings(sinfo.get_channel_names()) or [str(i) for i in range(sinfo.n_channels)]
-        for row, t in zip(np.asarray(values), stamps, strict=True):  # mne-lsl one-hot annotations
-            col = int(np.argmax(np.abs(row)))
-            queue.append((float(t), max(float(row[col]), 0.0), names[col]))
+        names = None
+        while True:
+            values, stamps = _pull(inlet, 0.0, MARKER_BATCH)
+            if sinfo.dtype == "string":
+                for row, t in zip(values, stamps, strict=True):
+                    queue.append((float(t), 0.0, str(row[0])))
+            elif len(stamps):  # mne-lsl's one-hot annotations: the column says which, its value how long
+                names = (
+                    names or _strings(sinfo.get_channel_names()) or [str(i) for i in range(sinfo.n_channels)]
+                )
+                for row, t in zip(np.asarray(values), stamps, strict=True):
+                    col = int(np.argmax(np.abs(row)))
+                    queue.append((float(t), max(float(row[col]), 0.0), names[col]))
+            if len(stamps) < MARKER_BATCH:
+                return
 
     def _discontinuity(self, index: int, jump: float, sfreq: float) -> Marker:
         """The marker of a jump of ``jump`` seconds in the timestamps at sample ``index``."""
@@ -360,7 +379,6 @@ class LSLSource(Source):
             # what has arrived, without waiting (a timeout would hold every chunk for its length);
             # mne-lsl reuses its buffers between pulls: copy before the next one
             values, stamps = _pull(self._inlets["signal"], 0.0)
-            self._pull_markers(queue)
             if not len(stamps):
                 if self.timeout is not None and now - last_sample > self.timeout:
                     logger.warning("LSL stream %s: no sample for %g s; ending.", self.name, self.timeout)
@@ -372,6 +390,7 @@ class LSLSource(Source):
                 self._stop_event.wait(POLL)
                 continue
             last_sample = now
+            self._pull_markers(queue)  # with the samples, not at every empty poll
             stamps = np.array(stamps, dtype=np.float64)
             data = np.array(values, dtype=np.float32).T
             if self.unit_scale != 1.0:
@@ -478,8 +497,11 @@ class LSLSink(Sink):
         clock = self._clock
         if isinstance(chunk, SignalChunk):
             last = (chunk.start + chunk.n_samples - 1) / chunk.info.sfreq
-            data = np.ascontiguousarray(chunk.data.T)
-            self._outlet.push_chunk(data, timestamp=0.0 if clock is None else clock(last))
+            data, stamp = np.ascontiguousarray(chunk.data.T), 0.0 if clock is None else clock(last)
+            if len(data) == 1:
+                self._outlet.push_sample(data[0], timestamp=stamp)
+            else:
+                self._outlet.push_chunk(data, timestamp=stamp)
         elif isinstance(chunk, EpochsChunk):
             info = chunk.info
             ends = chunk.onsets + info.tmin + (info.n_times - 1) / info.sfreq
@@ -519,21 +541,31 @@ class LiveMonitor:
         The live source.
     window : int
         Chunks kept for the percentiles.
+    warmup : float
+        Seconds from the first chunk during which output latencies are not kept (the first chunk
+        loads the compiled kernels from Numba's cache, a few hundred ms once per process).
     """
 
-    def __init__(self, source: LSLSource, window: int = 100_000):
+    def __init__(self, source: LSLSource, window: int = 100_000, warmup: float = 0.0):
         self.source = source
+        self.warmup = warmup
         self.latency: deque[float] = deque(maxlen=window)
         self.stages: dict[str, deque[float]] = {}
         self._began = time.monotonic()
+        self._first: float | None = None  # monotonic time of the first chunk
 
     def stage(self, label: str, seconds: float) -> None:
         """Record one chunk's compute time in a stage."""
+        self._first = self._first or time.monotonic()
         self.stages.setdefault(label, deque(maxlen=self.latency.maxlen)).append(seconds)
 
     def output(self, chunk: Chunk) -> None:
         """Record the push of an output chunk."""
-        self.latency.append(local_clock() - self.source.last_timestamp)
+        latency = local_clock() - self.source.last_timestamp
+        now = time.monotonic()
+        self._first = self._first or now
+        if now - self._first >= self.warmup:
+            self.latency.append(latency)
 
     def postfix(self) -> str:
         """One line for the progress bar: rate, latency p50/p99 of the last 500 outputs, dropped samples."""
