@@ -101,8 +101,8 @@ def test_stream_records_a_replay_to_complete_hdf5_and_leaves_no_process(tmp_path
     pytest.importorskip("mne_lsl")
     # long enough for the run: a looping PlayerLSL stamps its second pass one file length back in time
     # (which the source rightly marks as an lsl_clock_jump)
-    onsets = list(np.arange(0.5, 30.0, 0.5))
-    path = _recording(tmp_path / "rec_raw.fif", 30.0, onsets, ["T1", "T2"] * 29 + ["T1"])
+    onsets = list(np.arange(0.25, 30.0, 0.25))
+    path = _recording(tmp_path / "rec_raw.fif", 30.0, onsets, ["T1", "T2"] * 59 + ["T1"])
     name = uuid.uuid4().hex
     out = tmp_path / "live.h5"
     pipeline = tmp_path / "live.yaml"
@@ -139,7 +139,8 @@ sink: {{type: hdf5, path: {out}}}
     assert live.info.ch_names == tuple(CHANNELS) and live.info.sfreq == SFREQ
     assert 1.0 * SFREQ < live.n_samples < 10 * SFREQ  # about 2 s of samples
     assert np.all(np.isfinite(live.data))
-    # a marker every 0.5 s of the file: about four in 2 s, on samples inside the recording
+    # a marker every 0.25 s of the file: about eight in 2 s (fewer if the marker inlet, opened 0.5 s
+    # after the signal's, misses the first ones), on samples inside the recording
     descriptions = [m.description for m in live.markers]
     assert len(descriptions) >= 3 and set(descriptions) <= {"T1", "T2"}
     assert all(0 <= m.onset * SFREQ < live.n_samples for m in live.markers)

@@ -270,8 +270,12 @@ def test_lsl_sink_publishes_signals_and_epoch_labels():
     inlet.open_stream(timeout=2)
     time.sleep(0.2)
     sink.write(SignalChunk(data, info))
-    values, _ = inlet.pull_chunk(timeout=2.0)
-    np.testing.assert_array_equal(np.array(values).T, data)
+    sink.write(SignalChunk(data[:, :1] + 100, info, 10))  # one sample goes out with push_sample
+    got, deadline = [], time.monotonic() + 2
+    while len(got) < 11 and time.monotonic() < deadline:
+        values, _ = inlet.pull_chunk(timeout=0.2)
+        got += [list(v) for v in values]
+    np.testing.assert_array_equal(np.array(got).T, np.concatenate([data, data[:, :1] + 100], axis=1))
     assert inlet.get_sinfo().get_channel_names() == ["a", "b"]
     inlet.close_stream()
     assert sink.commit() == f"lsl:{name}"
