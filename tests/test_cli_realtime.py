@@ -99,8 +99,7 @@ def replay():
 
 def test_stream_records_a_replay_to_complete_hdf5_and_leaves_no_process(tmp_path, replay):
     pytest.importorskip("mne_lsl")
-    # long enough for the run: a looping PlayerLSL stamps its second pass one file length back in time
-    # (which the source rightly marks as an lsl_clock_jump)
+    # long enough for the whole run, so the replay needs no loop
     onsets = list(np.arange(0.25, 30.0, 0.25))
     path = _recording(tmp_path / "rec_raw.fif", 30.0, onsets, ["T1", "T2"] * 59 + ["T1"])
     name = uuid.uuid4().hex

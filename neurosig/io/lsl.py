@@ -621,7 +621,9 @@ def replay(
     chunk_size : int
         Samples per pushed chunk.
     loop : bool
-        Start again at the end (for ever) instead of stopping.
+        Start again at the end (for ever) instead of stopping. A recording whose length is a
+        multiple of ``chunk_size`` loops without its last sample: PlayerLSL (mne-lsl 1.14) would
+        push the whole file again in one chunk at each wrap, with timestamps one file length back.
     source_id : str | None
         Source id of the streams (default: the name), so that inlets recover after a restart.
 
@@ -640,6 +642,11 @@ def replay(
         raise ConfigError(f"chunk_size must be at least 1 sample, got {chunk_size}.")
     raw = open_raw(path).load_data(verbose="error")
     name = name or Path(path).stem
+    if loop and raw.n_times % chunk_size == 0 and raw.n_times > chunk_size:
+        # PlayerLSL (mne-lsl 1.14) wraps such a file by pushing all of it again in one chunk,
+        # stamped as one chunk: the samples repeat and the timestamps step back one file length
+        raw.crop(tmax=raw.times[-2], verbose="error")
+        logger.warning("%s: replayed in a loop without its last sample (see neurosig.io.lsl.replay).", name)
     has_annotations = len(raw.annotations) > 0
     if has_annotations:
         a = raw.annotations

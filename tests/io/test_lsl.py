@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+import warnings
 
 import numpy as np
 import pytest
@@ -70,6 +71,26 @@ def test_source_streams_samples_in_order_with_markers_on_their_samples(player):
     assert markers == [e for e in expected if e[0] >= first]
     for c in chunks:  # each marker rides on the chunk that holds its sample, or a later one
         assert all(m.onset * SFREQ < c.stop for m in c.markers)
+
+
+def test_looped_replay_wraps_without_repeating_or_stepping_back(tmp_path):
+    """100 samples in chunks of 10: PlayerLSL alone would push the whole file again at each wrap."""
+    import mne
+
+    raw = mne.io.RawArray(np.arange(100.0)[None], mne.create_info(["ramp"], SFREQ, "misc"), verbose="error")
+    raw.save(tmp_path / "short_raw.fif", verbose="error")
+    p = replay(tmp_path / "short_raw.fif", name=uuid.uuid4().hex, chunk_size=10, loop=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # a clock jump would warn
+            chunks = list(LSLSource(name=p.name, duration=2.5))
+    finally:
+        stop_player(p)
+    ramp = np.concatenate([c.data[0] for c in chunks])
+    steps = np.diff(ramp)
+    assert np.all((steps == 1) | (steps == -98))  # 0, 1, ..., 98, 0, 1, ...: the last sample is left out
+    assert np.count_nonzero(steps == -98) >= 1
+    assert not [m for c in chunks for m in c.markers]
 
 
 def test_rate_or_channels_that_differ_from_the_pipeline_fail_before_any_sample(player):
