@@ -66,8 +66,9 @@ class Classify(Stage):
 
     Each epochs chunk becomes one of decisions: the same onsets, ``labels`` the predicted classes, and
     ``data`` the class probabilities ``(n_epochs, n_classes, 1)`` (channels named after the classes;
-    one-hot when the decoder has no ``predict_proba``). An ``lsl`` sink publishes the labels as
-    markers, an ``hdf5`` sink stores them with their onsets.
+    one-hot when the decoder has no ``predict_proba``). A decision's one sample sits at its epoch's
+    last sample, where it becomes known (``tmin`` = that sample's time after the onset, s). An
+    ``lsl`` sink publishes the labels as markers, an ``hdf5`` sink stores them with their onsets.
 
     Parameters
     ----------
@@ -91,7 +92,8 @@ class Classify(Stage):
         classes = [str(c) for c in getattr(self._decoder, "classes_", [])]
         if not classes:
             raise DataError(f"{self.model}: the decoder is not fitted (it has no classes_).")
-        self._info = EpochsInfo(info.sfreq, tuple(classes), ("misc",) * len(classes), info.tmin, 1, "1")
+        end = info.tmin + (info.n_times - 1) / info.sfreq  # the epoch's last sample
+        self._info = EpochsInfo(info.sfreq, tuple(classes), ("misc",) * len(classes), end, 1, "1")
 
     def _process(self, chunk: EpochsChunk) -> Iterable[EpochsChunk]:
         if self._decoder is None:

@@ -175,6 +175,7 @@ class Pipeline:
         meta = self.meta()
         if self.sink.is_complete(meta):
             return RunSummary(skipped=True, output=str(getattr(self.sink, "path", "")))
+        self.sink.follow(self.source)
         self.sink.open(meta)
         try:
             sink_seconds = 0.0

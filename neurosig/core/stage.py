@@ -230,6 +230,9 @@ class Sink(Component):
         """Whether a complete output of this very run (same config, same source) already exists."""
         return False
 
+    def follow(self, source: Source) -> None:
+        """Learn the run's source before :meth:`open` (the ``lsl`` sink stamps outputs with its clock)."""
+
     def open(self, meta: RunMeta) -> None:
         """Prepare to receive chunks."""
 

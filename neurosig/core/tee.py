@@ -7,7 +7,7 @@ from typing import Any
 from neurosig.core.chunks import Chunk
 from neurosig.core.errors import ConfigError
 from neurosig.core.registry import resolve
-from neurosig.core.stage import RunMeta, Sink
+from neurosig.core.stage import RunMeta, Sink, Source
 
 __all__ = ["TeeSink"]
 
@@ -47,6 +47,11 @@ class TeeSink(Sink):
     def is_complete(self, meta: RunMeta) -> bool:
         """Complete only when every sink holds a complete output of this run."""
         return all(s.is_complete(meta) for s in self._built())
+
+    def follow(self, source: Source) -> None:
+        """Hand the run's source to every sink."""
+        for s in self._built():
+            s.follow(source)
 
     def open(self, meta: RunMeta) -> None:
         """Open every sink."""

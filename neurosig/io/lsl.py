@@ -4,9 +4,9 @@ Built on mne-lsl's low-level :class:`~mne_lsl.lsl.StreamInlet` and :class:`~mne_
 (the ``lsl`` extra: ``pip install 'neurosig[lsl]'``; its wheel ships liblsl).
 
 Time. Every sample keeps its place in the stream: ``SignalChunk.start`` counts the samples received,
-and :meth:`LSLSource.timestamp` maps a sample index back to its LSL time (seconds on the local LSL
-clock, after LSL's clock synchronisation). Markers from the marker stream are placed on the sample
-grid by their timestamps.
+and :meth:`LSLSource.lsl_time` maps stream time (sample index / rate) back to LSL time (seconds on
+the local LSL clock, after LSL's clock synchronisation). Markers from the marker stream are placed
+on the sample grid by their timestamps.
 
 Faults are written into the stream as markers, never absorbed: ``lsl_gap`` (samples missing, e.g.
 the outlet went away and came back; the marker sits at the first sample after the gap and its
@@ -45,6 +45,10 @@ GAP = "lsl_gap"
 CLOCK_JUMP = "lsl_clock_jump"
 #: Seconds the source sleeps when no sample has arrived (bounds the latency it adds).
 POLL = 0.0005
+#: Seconds without a sample after which the source looks for its stream again (a restarted outlet).
+RECONNECT = 1.0
+#: Markers pulled at a time: mne-lsl frees a string pull's whole buffer in Python (4096 slots: 3 ms).
+MARKER_BATCH = 16
 
 Seconds = Annotated[float, pydantic.Field(gt=0)]
 
@@ -99,12 +103,47 @@ def _strings(values: Any) -> list[str]:
     return [str(v) for v in values] if values else []
 
 
-def _pull(inlet, timeout: float):
-    """Pull what an inlet holds; nothing while its outlet is away (clock sync then times out)."""
+def _pull(inlet, timeout: float, max_samples: int = 4096):
+    """Pull what an inlet holds; nothing once its outlet is gone (lost, or clock sync timed out)."""
     try:
-        return inlet.pull_chunk(timeout=timeout, max_samples=4096)
-    except TimeoutError:
+        return inlet.pull_chunk(timeout=timeout, max_samples=max_samples)
+    except (TimeoutError, _lost_error()):
         return [], []
+
+
+def _lost_error() -> type[Exception]:
+    from mne_lsl.lsl._utils import LostError  # raised by an inlet without recovery whose outlet is gone
+
+    return LostError
+
+
+def _open_inlet(sinfo, timeout: float, **kwargs):
+    """An open inlet on a resolved stream (clock-synchronised, no liblsl recovery) and its full info.
+
+    liblsl's own recovery is off: the source finds a restarted outlet itself (:data:`RECONNECT`).
+    """
+    inlet = _lsl().StreamInlet(sinfo, processing_flags=["clocksync"], recover=False, **kwargs)
+    try:
+        inlet.open_stream(timeout=timeout)
+        # the channel names travel in the full description, which the open inlet fetches
+        return inlet, inlet.get_sinfo(timeout=timeout)
+    except (TimeoutError, _lost_error()):
+        inlet._del()
+        raise DataError(
+            f"LSL stream {sinfo.name!r} went away while connecting (or did not answer within "
+            f"{timeout:g} s); check that its outlet is running and start again."
+        ) from None
+    except BaseException:
+        inlet._del()
+        raise
+
+
+def _restarted(sinfo, timeout: float):
+    """The stream ``sinfo`` from a new outlet (same source id, name and type; another uid), or None."""
+    found = _lsl().resolve_streams(
+        timeout, name=sinfo.name, stype=sinfo.stype, source_id=sinfo.source_id or None
+    )
+    return next((s for s in found if s.uid != sinfo.uid), None)
 
 
 class LSLSource(Source):
@@ -214,12 +253,17 @@ class LSLSource(Source):
             )
         return SignalInfo(float(sinfo.sfreq), names, types)
 
-    def timestamp(self, index: int) -> float:
-        """LSL time (local clock, seconds) of sample ``index`` of the current run."""
-        segments = self._segments
-        pos = max(0, int(np.searchsorted([s[0] for s in segments], index, side="right")) - 1)
-        first, t0 = segments[pos]
-        return t0 + (index - first) / self._info.sfreq
+    def lsl_time(self, seconds: float | np.ndarray) -> float | np.ndarray:
+        """LSL time (local clock, seconds) of stream time ``seconds`` (sample index / rate) of this run.
+
+        Sample ``i`` is at stream time ``i / sfreq``; across a gap, the time is counted from the
+        first sample after it.
+        """
+        index = np.asarray(seconds, dtype=np.float64) * self._info.sfreq
+        firsts = np.array([s[0] for s in self._segments], dtype=np.float64)
+        pos = np.maximum(np.searchsorted(firsts, index + 1e-6, side="right") - 1, 0)
+        times = np.array([s[1] for s in self._segments])[pos] + (index - firsts[pos]) / self._info.sfreq
+        return float(times) if times.ndim == 0 else times
 
     def _index(self, t: float) -> int:
         """Sample index of LSL time ``t`` (the segment that holds it, by timestamp)."""
@@ -229,44 +273,85 @@ class LSLSource(Source):
         return first + int(round((t - t0) * self._info.sfreq))
 
     def __iter__(self) -> Iterator[SignalChunk]:
-        lsl = _lsl()
         sinfo = find_stream(self.name, self.stream_type, self.source_id, self.resolve_timeout)
         marker_info = None
         if self.markers is not None:
             marker_info = find_stream(self.markers, timeout=self.resolve_timeout)
-        inlet = lsl.StreamInlet(sinfo, max_buffered=60, processing_flags=["clocksync"])
-        marker_inlet = None
+        self._inlets: dict[str, Any] = {}
         try:
-            inlet.open_stream(timeout=self.resolve_timeout)
-            # the channel names travel in the full description, which the open inlet fetches
-            info = self._info = self.stream_info(inlet.get_sinfo(timeout=self.resolve_timeout))
+            self._inlets["signal"], sinfo = _open_inlet(sinfo, self.resolve_timeout, max_buffered=60)
+            info = self._info = self.stream_info(sinfo)
             if marker_info is not None:
-                marker_inlet = lsl.StreamInlet(marker_info, processing_flags=["clocksync"])
-                marker_inlet.open_stream(timeout=self.resolve_timeout)
-                marker_info = marker_inlet.get_sinfo(timeout=self.resolve_timeout)
+                self._inlets["markers"], marker_info = _open_inlet(marker_info, self.resolve_timeout)
+            self._sinfos = {"signal": sinfo, "markers": marker_info}
             self._segments: list[tuple[int, float]] = []
             self.n_dropped = 0
             self.n_received = 0
+            self.n_reconnects = 0
             self.last_timestamp = float("nan")
             self._stop_event.clear()
-            yield from self._pull(inlet, marker_inlet, info, marker_info)
+            yield from self._pull(info)
         finally:
-            for each in (inlet, marker_inlet):
-                if each is not None:
-                    each.close_stream()
+            for inlet in self._inlets.values():
+                inlet._del()
 
-    def _pull_markers(self, inlet, sinfo, queue: list[tuple[float, float, str]]) -> None:
-        values, stamps = _pull(inlet, 0.0)
-        if not len(stamps):
+    def _reconnect(self) -> bool:
+        """Replace the inlets of streams whose outlet restarted; True if the signal's did.
+
+        The signal stream is looked up again by its source id, name and type, and taken when it
+        comes from a new outlet (another uid); the marker stream likewise. A stream that came back
+        with another rate or other channels is refused.
+        """
+        found = _restarted(self._sinfos["signal"], 0.5)
+        if found is None:
+            return False
+        try:
+            inlet, sinfo = _open_inlet(found, self.resolve_timeout, max_buffered=60)
+        except DataError:  # gone again: the next look finds it or not
+            return False
+        self._inlets.pop("signal")._del()
+        self._inlets["signal"] = inlet
+        info = self.stream_info(sinfo)
+        if (info.sfreq, info.ch_names) != (self._info.sfreq, self._info.ch_names):
+            raise DataError(
+                f"LSL stream {sinfo.name!r} came back at {info.sfreq:g} Hz with channels "
+                f"{list(info.ch_names)}, not {self._info.sfreq:g} Hz with {list(self._info.ch_names)}; "
+                "restart the live run for the new stream."
+            )
+        self._sinfos["signal"] = sinfo
+        markers = self._sinfos["markers"]
+        found = None if markers is None else _restarted(markers, 2.0)  # it may come up a little later
+        if found is not None:
+            try:
+                inlet, self._sinfos["markers"] = _open_inlet(found, self.resolve_timeout)
+            except DataError:
+                logger.warning("LSL marker stream %s went away again while reconnecting.", found.name)
+            else:
+                self._inlets.pop("markers")._del()
+                self._inlets["markers"] = inlet
+        self.n_reconnects += 1
+        logger.warning("LSL stream %s: reconnected to its restarted outlet.", sinfo.name)
+        return True
+
+    def _pull_markers(self, queue: list[tuple[float, float, str]]) -> None:
+        inlet, sinfo = self._inlets.get("markers"), self._sinfos["markers"]
+        if inlet is None:
             return
-        if sinfo.dtype == "string":
-            for row, t in zip(values, stamps, strict=True):
-                queue.append((float(t), 0.0, str(row[0])))
-            return
-        names = _strings(sinfo.get_channel_names()) or [str(i) for i in range(sinfo.n_channels)]
-        for row, t in zip(np.asarray(values), stamps, strict=True):  # mne-lsl one-hot annotations
-            col = int(np.argmax(np.abs(row)))
-            queue.append((float(t), max(float(row[col]), 0.0), names[col]))
+        names = None
+        while True:
+            values, stamps = _pull(inlet, 0.0, MARKER_BATCH)
+            if sinfo.dtype == "string":
+                for row, t in zip(values, stamps, strict=True):
+                    queue.append((float(t), 0.0, str(row[0])))
+            elif len(stamps):  # mne-lsl's one-hot annotations: the column says which, its value how long
+                names = (
+                    names or _strings(sinfo.get_channel_names()) or [str(i) for i in range(sinfo.n_channels)]
+                )
+                for row, t in zip(np.asarray(values), stamps, strict=True):
+                    col = int(np.argmax(np.abs(row)))
+                    queue.append((float(t), max(float(row[col]), 0.0), names[col]))
+            if len(stamps) < MARKER_BATCH:
+                return
 
     def _discontinuity(self, index: int, jump: float, sfreq: float) -> Marker:
         """The marker of a jump of ``jump`` seconds in the timestamps at sample ``index``."""
@@ -282,9 +367,9 @@ class LSLSource(Source):
         )
         return Marker(index / sfreq, jump, CLOCK_JUMP)
 
-    def _pull(self, inlet, marker_inlet, info: SignalInfo, marker_info) -> Iterator[SignalChunk]:
+    def _pull(self, info: SignalInfo) -> Iterator[SignalChunk]:
         sfreq = info.sfreq
-        began = last_sample = time.monotonic()
+        began = last_sample = looked = time.monotonic()
         expected = None
         queue: list[tuple[float, float, str]] = []  # (LSL time, duration, description) not yet placed
         while not self._stop_event.is_set():
@@ -293,16 +378,19 @@ class LSLSource(Source):
                 break
             # what has arrived, without waiting (a timeout would hold every chunk for its length);
             # mne-lsl reuses its buffers between pulls: copy before the next one
-            values, stamps = _pull(inlet, 0.0)
-            if marker_inlet is not None:
-                self._pull_markers(marker_inlet, marker_info, queue)
+            values, stamps = _pull(self._inlets["signal"], 0.0)
             if not len(stamps):
                 if self.timeout is not None and now - last_sample > self.timeout:
                     logger.warning("LSL stream %s: no sample for %g s; ending.", self.name, self.timeout)
                     break
+                if now - max(last_sample, looked) > RECONNECT:  # the outlet may have restarted
+                    self._reconnect()
+                    looked = time.monotonic()
+                    continue
                 self._stop_event.wait(POLL)
                 continue
             last_sample = now
+            self._pull_markers(queue)  # with the samples, not at every empty poll
             stamps = np.array(stamps, dtype=np.float64)
             data = np.array(values, dtype=np.float32).T
             if self.unit_scale != 1.0:
@@ -338,6 +426,11 @@ class LSLSink(Sink):
     per epoch holding its label (after ``classify``, the prediction); tokens as an int32 stream of
     irregular rate, one sample per patch (channels × scales × levels).
 
+    In a live run (an :class:`LSLSource`) every output carries the LSL timestamp of the input sample
+    it derives from: a signal sample its own, an epoch (or its decision) its last sample's, a token
+    its patch's end. A consumer's clock minus that stamp is the latency up to its receipt. Outputs of
+    a run from a file are stamped with the time of their push.
+
     Parameters
     ----------
     name : str
@@ -354,6 +447,11 @@ class LSLSink(Sink):
         self.name = name
         self.stream_type = stream_type
         self.source_id = source_id
+        self._clock = None
+
+    def follow(self, source: Source) -> None:
+        """Stamp outputs with a live source's LSL clock (other sources: the time of the push)."""
+        self._clock = source.lsl_time if isinstance(source, LSLSource) else None
 
     def open(self, meta: RunMeta) -> None:
         """Nothing is published until the first chunk says what the stream is."""
@@ -396,14 +494,26 @@ class LSLSink(Sink):
             raise DataError("the lsl sink publishes one stream; got a chunk of another type.")
         if chunk.length == 0:
             return
+        clock = self._clock
         if isinstance(chunk, SignalChunk):
-            self._outlet.push_chunk(np.ascontiguousarray(chunk.data.T))
+            last = (chunk.start + chunk.n_samples - 1) / chunk.info.sfreq
+            data, stamp = np.ascontiguousarray(chunk.data.T), 0.0 if clock is None else clock(last)
+            if len(data) == 1:
+                self._outlet.push_sample(data[0], timestamp=stamp)
+            else:
+                self._outlet.push_chunk(data, timestamp=stamp)
         elif isinstance(chunk, EpochsChunk):
-            for label in chunk.labels:
-                self._outlet.push_sample([str(label)])
+            info = chunk.info
+            ends = chunk.onsets + info.tmin + (info.n_times - 1) / info.sfreq
+            stamps = np.zeros(len(ends)) if clock is None else clock(ends)
+            for label, stamp in zip(chunk.labels, stamps, strict=True):
+                self._outlet.push_sample([str(label)], timestamp=float(stamp))
         else:
             tokens = np.moveaxis(chunk.tokens, 1, 0).reshape(chunk.tokens.shape[1], -1)
-            self._outlet.push_chunk(np.ascontiguousarray(tokens, dtype=np.int32))
+            ends = (chunk.start + np.arange(1, chunk.length + 1)) * chunk.info.patch_duration
+            self._outlet.push_chunk(
+                np.ascontiguousarray(tokens, dtype=np.int32), timestamp=None if clock is None else clock(ends)
+            )
         self.n_pushed += chunk.length
 
     def commit(self) -> str | None:
@@ -431,21 +541,31 @@ class LiveMonitor:
         The live source.
     window : int
         Chunks kept for the percentiles.
+    warmup : float
+        Seconds from the first chunk during which output latencies are not kept (the first chunk
+        loads the compiled kernels from Numba's cache, a few hundred ms once per process).
     """
 
-    def __init__(self, source: LSLSource, window: int = 100_000):
+    def __init__(self, source: LSLSource, window: int = 100_000, warmup: float = 0.0):
         self.source = source
+        self.warmup = warmup
         self.latency: deque[float] = deque(maxlen=window)
         self.stages: dict[str, deque[float]] = {}
         self._began = time.monotonic()
+        self._first: float | None = None  # monotonic time of the first chunk
 
     def stage(self, label: str, seconds: float) -> None:
         """Record one chunk's compute time in a stage."""
+        self._first = self._first or time.monotonic()
         self.stages.setdefault(label, deque(maxlen=self.latency.maxlen)).append(seconds)
 
     def output(self, chunk: Chunk) -> None:
         """Record the push of an output chunk."""
-        self.latency.append(local_clock() - self.source.last_timestamp)
+        latency = local_clock() - self.source.last_timestamp
+        now = time.monotonic()
+        self._first = self._first or now
+        if now - self._first >= self.warmup:
+            self.latency.append(latency)
 
     def postfix(self) -> str:
         """One line for the progress bar: rate, latency p50/p99 of the last 500 outputs, dropped samples."""
@@ -501,7 +621,9 @@ def replay(
     chunk_size : int
         Samples per pushed chunk.
     loop : bool
-        Start again at the end (for ever) instead of stopping.
+        Start again at the end (for ever) instead of stopping. A recording whose length is a
+        multiple of ``chunk_size`` loops without its last sample: PlayerLSL (mne-lsl 1.14) would
+        push the whole file again in one chunk at each wrap, with timestamps one file length back.
     source_id : str | None
         Source id of the streams (default: the name), so that inlets recover after a restart.
 
@@ -520,6 +642,11 @@ def replay(
         raise ConfigError(f"chunk_size must be at least 1 sample, got {chunk_size}.")
     raw = open_raw(path).load_data(verbose="error")
     name = name or Path(path).stem
+    if loop and raw.n_times % chunk_size == 0 and raw.n_times > chunk_size:
+        # PlayerLSL (mne-lsl 1.14) wraps such a file by pushing all of it again in one chunk,
+        # stamped as one chunk: the samples repeat and the timestamps step back one file length
+        raw.crop(tmax=raw.times[-2], verbose="error")
+        logger.warning("%s: replayed in a loop without its last sample (see neurosig.io.lsl.replay).", name)
     has_annotations = len(raw.annotations) > 0
     if has_annotations:
         a = raw.annotations
