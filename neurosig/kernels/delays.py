@@ -124,6 +124,8 @@ def _nonzero_bits(typingctx, values_t, start_t, count_t):  # pragma: no cover - 
     """
     if not (isinstance(values_t, types.Array) and values_t.dtype == types.float32 and values_t.ndim == 1):
         return None
+    if values_t.layout != "C":  # the vector load reads contiguous memory
+        return None
     sig = types.UniTuple(types.uint64, 2)(values_t, start_t, count_t)
 
     def codegen(context, builder, signature, args):
