@@ -118,9 +118,9 @@ def _nonzero_bits(typingctx, values_t, start_t, count_t):  # pragma: no cover - 
     """``(nonzero, bad)``: 64-bit masks of which of the ``count <= 64`` float32 values
     ``values[start : start + count]`` are not 0, and which are neither 0 nor 1 (NaN included).
 
-    One masked vector load and two vector compares (LLVM lowers them to the CPU's widest SIMD: four
-    AVX-512 compares into mask registers, or eight AVX2 compares and ``vmovmskps``); lanes at or
-    after ``count`` are not read and read as 0.
+    One masked vector load and two vector compares, which LLVM lowers to the CPU's widest SIMD
+    (AVX-512 compares into mask registers; ``vmaskmovps`` loads and AVX2 compares without AVX-512);
+    lanes at or after ``count`` are not read and read as 0.
     """
     if not (isinstance(values_t, types.Array) and values_t.dtype == types.float32 and values_t.ndim == 1):
         return None
