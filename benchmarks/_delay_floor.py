@@ -134,6 +134,7 @@ def scatter_floor(runs: int = 300) -> dict:
     offset = rng.choice(25 * 256, 256, replace=False).astype(np.uint32)
     weight = rng.random(256).astype(np.float32)
     passes = 64
+    size = (25 + 15 + 3) * 256  # the offsets' 25 rows, 15 shifts of the base, a pair's 3 rows
     out = {"clock_ghz": ghz}
     results = []
     for name, fn in (
@@ -142,10 +143,10 @@ def scatter_floor(runs: int = 300) -> dict:
         ("pair", _pairs),
         ("gather_scatter_16", _vector),
     ):
-        window = np.zeros(41 * 256, dtype=np.float32)
+        window = np.zeros(size, dtype=np.float32)
         ns = 1e9 * _fastest(fn, (offset, weight, window, passes), runs) / (passes * offset.size)
         results.append((name, ns))
-    check = [np.zeros(41 * 256, dtype=np.float32) for _ in range(2)]
+    check = [np.zeros(size, dtype=np.float32) for _ in range(2)]
     _adds(offset, weight, check[0], 16)
     _vector(offset, weight, check[1], 16)
     if not np.array_equal(*check):
