@@ -14,6 +14,9 @@
    convolution, so that the event-driven cost can be seen to grow with the spikes while the dense
    one stays flat, and where the two cross: ``benchmarks/results/delays_density.png``.
 4. FEAST (8 neurons, 7x7 context) on oriented moving edges: events per second while learning.
+5. The floor: what one scattered add costs on this CPU, by loop (a plain store, a load-add-store,
+   a pair of them from one table load, and 16 at a time with vector gather and scatter), in ns and in
+   cycles at the measured clock (``scatter_floor`` in the JSON; see ``_delay_floor.py``).
 
 Medians over repeats after a warm-up (Numba compilation excluded). The two sides of each ratio
 are timed in alternation, round by round, and the ratio is the median over rounds of the two sides
@@ -23,8 +26,15 @@ call after 0.3 s of idling, which on the benchmark VM includes waking the idle c
 beside them (see ``interleaved_timings``). When a CUDA GPU is present, the CUDA twin is timed
 too, from the spike tensor and from its events, all on the GPU.
 
+Every inference row also gives the synapse adds the event-driven side performs (those that land
+before the output's end) and its wall time per add on its 2 threads (``ns_per_add``). The JSON records
+the CPU capability torch dispatched to (``torch_cpu_capability``: AVX512 on CPUs that have it).
+
 Run: ``.venv/bin/python benchmarks/bench_delays.py [--repeats N]``; writes
-``benchmarks/results/delays.json`` and prints a markdown table.
+``benchmarks/results/delays.json`` and prints a markdown table. With ``ATEN_CPU_CAPABILITY=avx2`` (or
+another level) in the environment, torch's kernels are limited to that level and the results go to
+``benchmarks/results/delays_aten_avx2.json``, so that the ratio can be given with and without AVX-512
+on one machine.
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import save  # noqa: E402
+from _delay_floor import scatter_floor  # noqa: E402
 
 from neurosig.core.figures import save_figure, subplots  # noqa: E402
 from neurosig.kernels._numba import cuda_enabled  # noqa: E402
@@ -107,7 +118,15 @@ def interleaved_timings(
     return timings
 
 
-def _ratio_row(task: str, ours: Timing, anchor_name: str, anchor: Timing, diff: float, events: float | None):
+def _ratio_row(
+    task: str,
+    ours: Timing,
+    anchor_name: str,
+    anchor: Timing,
+    diff: float,
+    events: float | None,
+    adds: int | None = None,
+):
     speedup = ours.speedup_over(anchor)
     return {
         "task": task,
@@ -120,6 +139,8 @@ def _ratio_row(task: str, ours: Timing, anchor_name: str, anchor: Timing, diff: 
         "events_per_s": None if events is None else events / ours.seconds,
         "first_call_ms": 1e3 * ours.first_seconds,
         "anchor_first_call_ms": 1e3 * anchor.first_seconds,
+        "adds": adds,
+        "ns_per_add": None if adds is None else 1e9 * ours.seconds / adds,
     }
 
 
@@ -190,13 +211,24 @@ def _from_events(synapses: EventDrivenDelays, spikes: np.ndarray, place=lambda a
     return from_events
 
 
-def _rows_against_dense(calls, timings, anchor: str, t_dense: Timing, dense_out, spikes) -> list[dict]:
+def _adds(spikes: np.ndarray, delay: np.ndarray) -> int:
+    """The synapse adds event-driven inference performs on ``spikes`` (batch, T, in): for every spike
+    ``(b, t, i)``, the outputs ``o`` whose delayed step ``t + delay[o, i]`` is before the end ``T``."""
+    n_steps = spikes.shape[1]
+    _, steps, units = np.nonzero(spikes)
+    # inside[i, r]: the synapses of input i with a delay below r, for r = 0 .. T
+    inside = (delay.T[:, :, None] < np.arange(n_steps + 1)).sum(axis=1)
+    return int(inside[units, n_steps - steps].sum())
+
+
+def _rows_against_dense(calls, timings, anchor: str, t_dense: Timing, dense_out, spikes, delay) -> list[dict]:
     """One result row per ``(task, call)``, its output compared with the dense convolution's."""
-    n_spikes = float(spikes.sum())
-    return [
-        _ratio_row(task, timing, anchor, t_dense, float(np.abs(dense_out - _host(call())).max()), n_spikes)
-        for (task, call), timing in zip(calls, timings, strict=True)
-    ]
+    n_spikes, adds = float(spikes.sum()), _adds(spikes, delay)
+    rows = []
+    for (task, call), timing in zip(calls, timings, strict=True):
+        diff = float(np.abs(dense_out - _host(call())).max())
+        rows.append(_ratio_row(task, timing, anchor, t_dense, diff, n_spikes, adds))
+    return rows
 
 
 def _host(array) -> np.ndarray:
@@ -227,7 +259,7 @@ def bench_inference(repeats: int) -> list[dict]:
     ]
     t_dense, *timings = interleaved_timings([dense, *(call for _, call in calls)], repeats)
     anchor = "dense causal conv1d (torch, 2 threads; kernel built once)"
-    rows = _rows_against_dense(calls, timings, anchor, t_dense, dense_out, spikes)
+    rows = _rows_against_dense(calls, timings, anchor, t_dense, dense_out, spikes, delay)
     if cuda_enabled():
         rows.extend(_bench_cuda(synapses, spikes, dense, dense_out, repeats))
     return rows
@@ -257,14 +289,15 @@ def _bench_cuda(
 
     t_dense, *timings = interleaved_timings([dense, *(synchronised(call) for _, call in calls)], repeats)
     anchor = "dense causal conv1d (torch CPU, 2 threads)"
-    return _rows_against_dense(calls, timings, anchor, t_dense, dense_out, spikes)
+    return _rows_against_dense(calls, timings, anchor, t_dense, dense_out, spikes, synapses.delay)
 
 
 def bench_density(repeats: int) -> list[dict]:
     """Prepared event-driven inference, from the spike tensor and from its events, against the dense
     convolution at each of ``SWEEP_DENSITIES``."""
     layer = _rounded_layer()
-    synapses = EventDrivenDelays(*layer.rounded_numpy())
+    weight, delay = layer.rounded_numpy()
+    synapses = EventDrivenDelays(weight, delay)
     rows = []
     for density in SWEEP_DENSITIES:
         spikes = _spikes(density)
@@ -288,6 +321,9 @@ def bench_density(repeats: int) -> list[dict]:
                 "speedup": t_tensor.speedup_over(t_dense),
                 "events_input_speedup": t_events.speedup_over(t_dense),
                 "max_abs_diff": diff,
+                "adds": (adds := _adds(spikes, delay)),
+                "ns_per_add": 1e9 * t_tensor.seconds / adds,
+                "events_input_ns_per_add": 1e9 * t_events.seconds / adds,
             }
         )
         print(
@@ -355,18 +391,24 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     torch.manual_seed(0)
+    aten = os.environ.get("ATEN_CPU_CAPABILITY")
     load_before = os.getloadavg()
     rows = [bench_training(args.repeats), *bench_inference(args.repeats), bench_feast(args.repeats)]
     sweep = bench_density(max(3, args.repeats // 2))
+    floor = scatter_floor()
+    print("cost of one scattered add, by loop:", {k: round(v, 3) for k, v in floor.items()})
     path = save(
-        "delays",
+        "delays" if aten is None else f"delays_aten_{aten.lower()}",
         rows,
         torch_threads=torch.get_num_threads(),
+        torch_cpu_capability=torch.backends.cpu.get_cpu_capability(),
+        aten_cpu_capability_env=aten,
         repeats=args.repeats,
         load_average_before_after=[load_before, os.getloadavg()],
         density_sweep=sweep,
+        scatter_floor=floor,
     )
-    plot_density(sweep, path.with_name("delays_density.png"))
+    plot_density(sweep, path.with_name(f"{path.stem}_density.png"))
 
 
 if __name__ == "__main__":

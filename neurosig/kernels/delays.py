@@ -16,7 +16,11 @@ need no ``T × in`` pass at all.
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
+from llvmlite import ir
+from numba import prange, types
+from numba.core import cgutils
+from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.extending import intrinsic
 
 from neurosig.errors import DataError
 from neurosig.kernels._delay_checks import check_n_steps, event_array, repeated_spike_error
@@ -109,24 +113,67 @@ def _n_inside(offset, start, n, max_delay, room):  # pragma: no cover - compiled
     return lo
 
 
+@intrinsic
+def _nonzero_bits(typingctx, values_t, start_t, count_t):  # pragma: no cover - compiled
+    """``(nonzero, bad)``: 64-bit masks of which of the ``count <= 64`` float32 values
+    ``values[start : start + count]`` are not 0, and which are neither 0 nor 1 (NaN included).
+
+    One masked vector load and two vector compares, which LLVM lowers to the CPU's widest SIMD
+    (AVX-512 compares into mask registers; ``vmaskmovps`` loads and AVX2 compares without AVX-512);
+    lanes at or after ``count`` are not read and read as 0.
+    """
+    if not (isinstance(values_t, types.Array) and values_t.dtype == types.float32 and values_t.ndim == 1):
+        return None
+    if values_t.layout != "C":  # the vector load reads contiguous memory
+        return None
+    sig = types.UniTuple(types.uint64, 2)(values_t, start_t, count_t)
+
+    def codegen(context, builder, signature, args):
+        values = args[0]
+        start = context.cast(builder, args[1], signature.args[1], types.int64)
+        count = context.cast(builder, args[2], signature.args[2], types.int64)
+        data = context.make_array(signature.args[0])(context, builder, values).data
+        lanes = 64
+        f32, i32, i64, i1 = ir.FloatType(), ir.IntType(32), ir.IntType(64), ir.IntType(1)
+        vec, flags = ir.VectorType(f32, lanes), ir.VectorType(i1, lanes)
+        all_lanes = builder.icmp_unsigned(">=", count, ir.Constant(i64, lanes))
+        prefix = builder.sub(builder.shl(ir.Constant(i64, 1), count), ir.Constant(i64, 1))
+        inside = builder.bitcast(builder.select(all_lanes, ir.Constant(i64, -1), prefix), flags)
+        load_type = ir.FunctionType(vec, [ir.PointerType(), i32, flags, vec])
+        load = cgutils.get_or_insert_function(builder.module, load_type, f"llvm.masked.load.v{lanes}f32.p0")
+        zeros, ones = ir.Constant(vec, [0.0] * lanes), ir.Constant(vec, [1.0] * lanes)
+        x = builder.call(load, [builder.gep(data, [start]), ir.Constant(i32, 4), inside, zeros])
+        nonzero = builder.fcmp_unordered("!=", x, zeros)
+        bad = builder.and_(nonzero, builder.fcmp_unordered("!=", x, ones))
+        as_bits = [builder.bitcast(m, i64) for m in (nonzero, bad)]
+        return context.make_tuple(builder, signature.return_type, as_bits)
+
+    return sig, codegen
+
+
 @njit
 def _list_dense(spikes, horizon, ev_t, ev_i):
     """List the spikes of one ``(T, in)`` batch row before ``horizon`` in time order, as steps and
-    inputs; returns their number and whether a listed value was not 1 (branch-free compaction)."""
+    inputs; returns their number and whether a listed value was not 1.
+
+    Each step's inputs are read 64 at a time into a bit mask of the non-zero ones (vector compares,
+    :func:`_nonzero_bits`), whose set bits are then listed: the cost is a compare per 64 values plus
+    a few instructions per spike, instead of a store per value.
+    """
     n_in = spikes.shape[1]
     flat = spikes.ravel()
     m = 0
-    for k in range(min(spikes.shape[0], horizon) * n_in):
-        ev_t[m] = k
-        m += flat[k] != 0
-    bad = False
-    for e in range(m):
-        k = ev_t[e]
-        bad |= flat[k] != 1
-        t = k // n_in
-        ev_t[e] = t
-        ev_i[e] = k - t * n_in
-    return m, bad
+    bad = np.uint64(0)
+    for t in range(min(spikes.shape[0], horizon)):
+        for i0 in range(0, n_in, 64):
+            nonzero, bad_bits = _nonzero_bits(flat, t * n_in + i0, min(64, n_in - i0))
+            bad |= bad_bits
+            while nonzero:
+                ev_t[m] = t
+                ev_i[m] = i0 + trailing_zeros(nonzero)
+                m += 1
+                nonzero &= nonzero - np.uint64(1)
+    return m, bad != 0
 
 
 @njit

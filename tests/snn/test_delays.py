@@ -106,9 +106,8 @@ def test_event_driven_edge_cases(shape):
 def delay_problems(draw) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """``(weight, delay, spikes, horizon)`` of any sizes and densities (pairs of spikes of one input
     near and far apart), delays beyond the horizon, and outputs shorter or longer than the input."""
-    n_batch, n_steps, n_in, n_out = (
-        draw(st.integers(lo, hi)) for lo, hi in ((1, 4), (0, 40), (1, 9), (1, 12))
-    )
+    n_batch, n_steps, n_out = (draw(st.integers(lo, hi)) for lo, hi in ((1, 4), (0, 40), (1, 12)))
+    n_in = draw(st.one_of(st.integers(1, 9), st.integers(60, 140)))  # the spikes are read 64 inputs at a time
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     weight = rng.standard_normal((n_out, n_in)).astype(np.float32)
     delay = rng.integers(0, draw(st.integers(0, 50)) + 1, (n_out, n_in))
@@ -210,6 +209,17 @@ def test_spike_events_bad_input():
 
     with pytest.raises(DataError, match="all device arrays or all host arrays"):
         synapses.apply_events(steps, DeviceArray(), 4)
+
+
+@pytest.mark.parametrize("value", [2.0, 0.5, -1.0, np.nan])
+@pytest.mark.parametrize("where", [(0, 0), (1, 63), (1, 64), (2, 127), (2, 128), (3, 129)])
+def test_non_binary_spike_found_in_any_lane(value, where):
+    """The spikes are checked 64 inputs at a time (vector compares): a bad value in any lane of a full
+    or a partial block is reported, where it is."""
+    x = np.zeros((4, 130), dtype=np.float32)
+    x[where] = value
+    with pytest.raises(DataError, match=rf"binary.*{where[0]}, {where[1]}\)"):
+        delayed_scatter(x, np.ones((2, 130)), np.ones((2, 130), dtype=int))
 
 
 def test_bad_input_errors():
