@@ -193,3 +193,32 @@ def test_whole_file_reads_split_the_real_samples(name, module, monkeypatch, samp
         dec = W.WordDecoder(module.LAYOUT, path, header, True)
         events, _ = dec.decode_split(words, where)
         np.testing.assert_array_equal(events, serial)
+
+
+def test_evt2_split_decodes_on_serially_when_the_presumed_time_base_is_wrong(monkeypatch):
+    # the EVT2 pre-scan presumes (raw, raw) of the last TIME_HIGH before the split: wrong after a
+    # counter wrap or after a TIME_HIGH that stepped back; the worker's part is then discarded
+    def cd(x: int) -> int:
+        return (1 << 28) | (5 << 22) | (x << 11) | 3
+
+    def th(raw: int) -> int:
+        return (0x8 << 28) | raw
+
+    wrap = np.array([th((1 << 28) - 2), cd(1), th(1), cd(2), cd(3), th(2), cd(4)], "<u4")
+    back = np.array([th(100), cd(1), th(99), cd(2), cd(3), th(101), cd(4)], "<u4")
+    clean = np.array([th(100), cd(1), th(101), cd(2), cd(3), th(102), cd(4)], "<u4")
+    calls = []
+    real = W.WordDecoder._decode_on
+
+    def spy(self, *args):
+        calls.append(args[1])
+        return real(self, *args)
+
+    monkeypatch.setattr(W.WordDecoder, "_decode_on", spy)
+    for words, strict, discarded in ((wrap, True, True), (back, False, True), (clean, True, False)):
+        calls.clear()
+        want = _decode(evt2, words, strict, None)
+        got = _decode(evt2, words, strict, 4, Ready())
+        assert got[2:] == want[2:]
+        np.testing.assert_array_equal(got[0], want[0])
+        assert calls == ([4] if discarded else [])
