@@ -19,7 +19,8 @@ __all__ = ["WordLayout", "WordDecoder", "read_words", "iter_words"]
 BLOCK_BYTES = 1 << 22
 
 #: Whole-file reads of at least this many words are decoded in two parts at once (layouts with a
-#: pre-scan, on a machine with two cores or more); below it, starting the second thread costs more.
+#: pre-scan, on a machine with two cores or more, one of them idle); below it, starting the second
+#: thread costs more.
 SPLIT_MIN_WORDS = 1 << 16
 
 _POOL: ThreadPoolExecutor | None = None
@@ -35,6 +36,22 @@ def _pool() -> ThreadPoolExecutor:
 
 def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _idle_core() -> bool:
+    """Whether a core is idle now: fewer runnable tasks than cores, this thread included (the kernel's
+    count in ``/proc/loadavg``; ``True`` where it cannot be read). A split read waits for the slower
+    part: on a machine whose cores are all busy, the worker's part stalls behind other processes and
+    the read takes longer than the serial decode."""
+    try:
+        fd = os.open("/proc/loadavg", os.O_RDONLY)
+        try:
+            running = int(os.read(fd, 128).split()[3].split(b"/")[0])
+        finally:
+            os.close(fd)
+    except (OSError, ValueError, IndexError):
+        return True
+    return running < _cores()
 
 
 @dataclass(frozen=True)
@@ -221,7 +238,7 @@ def read_words(layout: WordLayout, path: Path, header: FileHeader, strict: bool)
     if whole < len(raw):
         dec.report.truncated(len(raw) - whole, header.data_offset + whole, layout.word_bytes, strict)
     words = dec.as_words(raw[:whole])
-    if layout.prescan is not None and len(words) >= SPLIT_MIN_WORDS and _cores() > 1:
+    if layout.prescan is not None and len(words) >= SPLIT_MIN_WORDS and _cores() > 1 and _idle_core():
         events, triggers = dec.decode_split(words, int(len(words) * layout.split_share))
     else:
         events, triggers = dec.decode(words)

@@ -180,9 +180,14 @@ def test_whole_file_reads_split_the_real_samples(name, module, monkeypatch, samp
         return real(self, words, split)
 
     monkeypatch.setattr(W, "_cores", lambda: 2)
+    monkeypatch.setattr(W, "_idle_core", lambda: False)
     monkeypatch.setattr(W.WordDecoder, "decode_split", spy)
+    busy = read_events(path).events
+    assert not calls, "a whole-file read split while every core was busy"
+    monkeypatch.setattr(W, "_idle_core", lambda: True)
     split = read_events(path).events
     assert calls, "the whole-file read of the sample was not split"
+    np.testing.assert_array_equal(busy, split)
     monkeypatch.setattr(W, "_cores", lambda: 1)
     serial = read_events(path).events
     np.testing.assert_array_equal(split, serial)
@@ -222,3 +227,16 @@ def test_evt2_split_decodes_on_serially_when_the_presumed_time_base_is_wrong(mon
         assert got[2:] == want[2:]
         np.testing.assert_array_equal(got[0], want[0])
         assert calls == ([4] if discarded else [])
+
+
+def test_idle_core_counts_runnable_tasks_and_assumes_idle_where_it_cannot_tell(monkeypatch):
+    monkeypatch.setattr(W, "_cores", lambda: 64)
+    assert W._idle_core() is True or not Path("/proc/loadavg").exists()
+    monkeypatch.setattr(W, "_cores", lambda: 1)
+    assert W._idle_core() is False or not Path("/proc/loadavg").exists()  # (this thread is runnable)
+
+    def no_proc(*args):
+        raise FileNotFoundError("/proc/loadavg")
+
+    monkeypatch.setattr(W.os, "open", no_proc)
+    assert W._idle_core() is True
