@@ -1,7 +1,9 @@
 """Event-file decoding throughput: neurosig against expelliarmus (EVT2, EVT3, DAT) and aedat (AEDAT4).
 
 Both sides decode the same real sample from ``../shared/data/events`` in the same process, whole
-file to a structured array, alternating run by run so that load on a shared machine hits both alike.
+file to a structured array, alternating run by run so that load on a shared machine hits both alike
+(with an untimed 10 ms pause after each read, so that no reader pays for threads the previous one left
+busy).
 Numba kernels are compiled (and cached) by a warm-up read before timing. Reported: median Mev/s of each
 side, the ratio of the medians, the median of the per-pair ratios and the ratio of the best runs
 (the least disturbed by other load), plus the peak memory of a chunked read next to a whole read.
@@ -112,6 +114,12 @@ def _evlib(python: str | None, fmt: str, path: Path, repeats: int) -> tuple[dict
     return json.loads(run.stdout.strip().splitlines()[-1]), ""
 
 
+#: Untimed pause after each timed read: faery leaves its worker threads busy for a few milliseconds
+#: after it returns, which slowed the read timed right after it 2.4x (8.8 against 3.6 ms, medians of
+#: 41, load average 6); every reader gets the same pause.
+SETTLE_S = 0.01
+
+
 def _alternated(readers: list[Callable], repeats: int) -> list[list[float]]:
     """Run the readers in turn ``repeats`` times, rotating which goes first; return their seconds."""
     times: list[list[float]] = [[] for _ in readers]
@@ -121,6 +129,7 @@ def _alternated(readers: list[Callable], repeats: int) -> list[list[float]]:
             t0 = time.perf_counter()
             readers[k]()
             times[k].append(time.perf_counter() - t0)
+            time.sleep(SETTLE_S)
     return times
 
 
