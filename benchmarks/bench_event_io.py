@@ -1,9 +1,9 @@
 """Event-file decoding throughput: neurosig against expelliarmus (EVT2, EVT3, DAT) and aedat (AEDAT4).
 
 Both sides decode the same real sample from ``../shared/data/events`` in the same process, whole
-file to a structured array, alternating run by run so that load on a shared machine hits both alike
-(with an untimed 10 ms pause after each read, so that no reader pays for threads the previous one left
-busy).
+file to a structured array, alternating run by run so that load on a shared machine hits both alike;
+faery, whose threads stay busy for a few milliseconds after it returns, is timed last in each round and
+followed by an untimed 10 ms pause.
 Numba kernels are compiled (and cached) by a warm-up read before timing. Reported: median Mev/s of each
 side, the ratio of the medians, the median of the per-pair ratios and the ratio of the best runs
 (the least disturbed by other load), plus the peak memory of a chunked read next to a whole read.
@@ -114,21 +114,27 @@ def _evlib(python: str | None, fmt: str, path: Path, repeats: int) -> tuple[dict
     return json.loads(run.stdout.strip().splitlines()[-1]), ""
 
 
-#: Untimed pause after each timed read: faery leaves its worker threads busy for a few milliseconds
-#: after it returns, which slowed the read timed right after it 2.4x (8.8 against 3.6 ms, medians of
-#: 41, load average 6); every reader gets the same pause.
+#: Untimed pause after faery's read in each round: faery leaves its worker threads busy for a few
+#: milliseconds after it returns, which slowed the read timed right after it 2.4x (8.8 against 3.6 ms,
+#: medians of 41, load average 6). A pause after every read would be fair too, but it makes every read
+#: start cold (the 2,009-event DAT clip took 5x as long).
 SETTLE_S = 0.01
 
 
-def _alternated(readers: list[Callable], repeats: int) -> list[list[float]]:
-    """Run the readers in turn ``repeats`` times, rotating which goes first; return their seconds."""
-    times: list[list[float]] = [[] for _ in readers]
+def _alternated(readers: list[Callable], repeats: int, last: Callable | None = None) -> list[list[float]]:
+    """Run the readers in turn ``repeats`` times, rotating which goes first, then ``last`` (timed too)
+    and an untimed pause; return their seconds (``last``'s at the end)."""
+    times: list[list[float]] = [[] for _ in readers] + ([[]] if last else [])
     for r in range(repeats):
         for j in range(len(readers)):
             k = (j + r) % len(readers)
             t0 = time.perf_counter()
             readers[k]()
             times[k].append(time.perf_counter() - t0)
+        if last is not None:
+            t0 = time.perf_counter()
+            last()
+            times[-1].append(time.perf_counter() - t0)
             time.sleep(SETTLE_S)
     return times
 
@@ -209,11 +215,10 @@ def bench(data: Path, repeats: int, tmp: Path, evlib_python: str | None = None, 
 
         whole = fmt in ("EVT2", "EVT3")  # (the formats whose whole reads split)
         faery_read, faery_why = _faery(fmt, path) if not quick else (None, "")
-        extra = ([serial] if whole else []) + ([faery_read] if faery_read else [])
         if faery_read:
             assert len(faery_read()) == n, f"{fmt}: faery decodes a different number of events"
         splits.answers.clear()
-        a, b, *c = _alternated([ours, theirs, *extra], repeats)
+        a, b, *c = _alternated([ours, theirs] + ([serial] if whole else []), repeats, faery_read)
         split_reads = sum(splits.answers)
         others, skipped = [], {}
         if whole:
