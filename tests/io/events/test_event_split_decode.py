@@ -175,9 +175,9 @@ def test_whole_file_reads_split_the_real_samples(name, module, monkeypatch, samp
     calls = []
     real = W.WordDecoder.decode_split
 
-    def spy(self, words, split):
+    def spy(self, words, split, fill=None):
         calls.append(split)
-        return real(self, words, split)
+        return real(self, words, split, fill)
 
     monkeypatch.setattr(W, "_cores", lambda: 2)
     monkeypatch.setattr(W, "_idle_core", lambda: False)
@@ -240,3 +240,43 @@ def test_idle_core_counts_runnable_tasks_and_assumes_idle_where_it_cannot_tell(m
 
     monkeypatch.setattr(W.os, "open", no_proc)
     assert W._idle_core() is True
+
+
+def test_a_file_that_shrinks_while_a_split_read_reads_it_is_read_again_serially(monkeypatch, sample):
+    # the split read starts the worker, then reads as many bytes as the file's size said
+    path = sample("evt2")
+    want = read_events(path).events
+    real = W.os.fstat
+
+    class Grown:
+        def __init__(self, st):
+            self.st_size = st.st_size + 4096
+
+    monkeypatch.setattr(W, "_cores", lambda: 2)
+    monkeypatch.setattr(W, "_idle_core", lambda: True)
+    monkeypatch.setattr(W.os, "fstat", lambda fd: Grown(real(fd)))
+    calls = []
+    real_split = W.WordDecoder.decode_split
+
+    def spy(self, words, split, fill=None):
+        calls.append(split)
+        return real_split(self, words, split, fill)
+
+    monkeypatch.setattr(W.WordDecoder, "decode_split", spy)
+    np.testing.assert_array_equal(read_events(path).events, want)
+    assert calls, "the read was not split"
+
+
+def test_a_failed_fill_releases_the_worker():
+    words = evt2_words(3, 200, corrupt=False)
+    header = FileHeader(evt2.NAME, DATA_OFFSET, SENSOR, "argument")
+    dec = W.WordDecoder(evt2.LAYOUT, Path("stream.raw"), header, False)
+
+    def fill():
+        raise W._ShortRead
+
+    with pytest.raises(W._ShortRead):
+        dec.decode_split(words, 100, fill)
+    dec = W.WordDecoder(evt2.LAYOUT, Path("stream.raw"), header, False)
+    events, _ = dec.decode_split(words, 100)  # (the worker is free again: this read does not hang)
+    np.testing.assert_array_equal(events, _decode(evt2, words, False, None)[0])
