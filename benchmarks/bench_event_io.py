@@ -1,11 +1,15 @@
 """Event-file decoding throughput: neurosig against expelliarmus (EVT2, EVT3, DAT) and aedat (AEDAT4).
 
 Both sides decode the same real sample from ``../shared/data/events`` in the same process, whole
-file to a structured array, alternating run by run so that load on a shared machine hits both alike.
+file to a structured array, alternating run by run so that load on a shared machine hits both alike;
+faery, whose threads stay busy for a few milliseconds after it returns, is timed last in each round and
+followed by an untimed 10 ms pause.
 Numba kernels are compiled (and cached) by a warm-up read before timing. Reported: median Mev/s of each
 side, the ratio of the medians, the median of the per-pair ratios and the ratio of the best runs
 (the least disturbed by other load), plus the peak memory of a chunked read next to a whole read.
-neurosig decodes whole EVT2/EVT3 files in two parts at once on machines with two cores or more.
+neurosig decodes whole EVT2/EVT3 files in two parts at once on machines with two cores or more, while
+a core is idle: the JSON records how many of the timed reads split, and for EVT2/EVT3 times the serial
+decoder too (forced, in the same alternation), with its own ratio to the anchor.
 
 Optional anchors for EVT2 and EVT3, the Rust readers: faery (``pip install faery``), timed in the same
 alternation, and evlib, which imports torchvision and so cannot share a process with the CPU torch
@@ -14,8 +18,10 @@ here: it runs in its own environment (``python3.11 -m venv /work/venvs/evlib &&
 ``NEUROSIG_EVLIB_PYTHON``), in a subprocess that times its own repeats right after ours; its ratio is
 therefore not paired. An anchor that is missing is skipped with the reason in the JSON.
 
-Run: ``.venv/bin/python benchmarks/bench_event_io.py [--repeats 41] [--data ../shared/data]``.
-Writes ``benchmarks/results/event_io.json`` and prints a markdown table.
+Run: ``.venv/bin/python benchmarks/bench_event_io.py [--repeats 41] [--data ../shared/data] [--quick]``.
+Writes ``benchmarks/results/event_io.json`` and prints a markdown table. ``--quick`` times EVT2 and
+EVT3 only, without faery, evlib and the memory peaks, 21 rounds (a few seconds), and writes
+``event_io_quick.json``.
 """
 
 from __future__ import annotations
@@ -37,10 +43,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
 
-from neurosig.io.events import convert, iter_events, read_events  # noqa: E402
+from neurosig.io.events import _words, convert, iter_events, read_events  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "event_io.json"
+QUICK_RESULTS = RESULTS.with_name("event_io_quick.json")
 FILES = {
     "EVT2": "events/expelliarmus_evt2_sample.raw",
     "EVT3": "events/expelliarmus_evt3_sample.raw",
@@ -107,15 +114,28 @@ def _evlib(python: str | None, fmt: str, path: Path, repeats: int) -> tuple[dict
     return json.loads(run.stdout.strip().splitlines()[-1]), ""
 
 
-def _alternated(readers: list[Callable], repeats: int) -> list[list[float]]:
-    """Run the readers in turn ``repeats`` times, rotating which goes first; return their seconds."""
-    times: list[list[float]] = [[] for _ in readers]
+#: Untimed pause after faery's read in each round: faery leaves its worker threads busy for a few
+#: milliseconds after it returns, which slowed the read timed right after it 2.4x (8.8 against 3.6 ms,
+#: medians of 41, load average 6). A pause after every read would be fair too, but it makes every read
+#: start cold (the 2,009-event DAT clip took 5x as long).
+SETTLE_S = 0.01
+
+
+def _alternated(readers: list[Callable], repeats: int, last: Callable | None = None) -> list[list[float]]:
+    """Run the readers in turn ``repeats`` times, rotating which goes first, then ``last`` (timed too)
+    and an untimed pause; return their seconds (``last``'s at the end)."""
+    times: list[list[float]] = [[] for _ in readers] + ([[]] if last else [])
     for r in range(repeats):
         for j in range(len(readers)):
             k = (j + r) % len(readers)
             t0 = time.perf_counter()
             readers[k]()
             times[k].append(time.perf_counter() - t0)
+        if last is not None:
+            t0 = time.perf_counter()
+            last()
+            times[-1].append(time.perf_counter() - t0)
+            time.sleep(SETTLE_S)
     return times
 
 
@@ -141,21 +161,41 @@ def _peak_mib(fn: Callable[[], object]) -> float:
     return peak / 2**20
 
 
-def _cases(data: Path, tmp: Path) -> list[tuple[str, str, Path]]:
+def _cases(data: Path, tmp: Path, quick: bool = False) -> list[tuple[str, str, Path]]:
     """(label, format, path): the real samples, plus the EVT2 sample converted to DAT (the DAT sample
     has only 2,009 events, too few to time decoding rather than call overhead)."""
     cases = [(fmt, fmt, data / rel) for fmt, rel in FILES.items()]
     evt2 = data / FILES["EVT2"]
-    if evt2.is_file():
+    if evt2.is_file() and not quick:
         convert(evt2, tmp / "evt2_sample_as.dat")
         cases.append(("DAT (EVT2 sample converted)", "DAT", tmp / "evt2_sample_as.dat"))
     return cases
 
 
-def bench(data: Path, repeats: int, tmp: Path, evlib_python: str | None = None) -> dict:
+class _Splits:
+    """Counts whether whole reads split (a core idle), and forces the serial decoder on request."""
+
+    def __init__(self):
+        self.real = _words._idle_core
+        self.answers: list[bool] = []
+        self.serial = False
+
+    def __call__(self) -> bool:
+        if self.serial:
+            return False
+        idle = self.real()
+        self.answers.append(idle)
+        return idle
+
+
+def bench(data: Path, repeats: int, tmp: Path, evlib_python: str | None = None, quick: bool = False) -> dict:
     """Measure every format whose sample is present; return the JSON-ready result."""
     rows = []
-    for label, fmt, path in _cases(data, tmp):
+    splits = _Splits()
+    _words._idle_core = splits
+    for label, fmt, path in _cases(data, tmp, quick):
+        if quick and fmt not in ("EVT2", "EVT3"):
+            continue
         if not path.is_file():
             print(f"skip {fmt}: {path} not found")
             continue
@@ -166,17 +206,28 @@ def bench(data: Path, repeats: int, tmp: Path, evlib_python: str | None = None) 
         def ours(path=path):
             return read_events(path)
 
-        faery_read, faery_why = _faery(fmt, path)
-        readers = [ours, theirs] + ([faery_read] if faery_read else [])
+        def serial(path=path):
+            splits.serial = True
+            try:
+                return read_events(path)
+            finally:
+                splits.serial = False
+
+        whole = fmt in ("EVT2", "EVT3")  # (the formats whose whole reads split)
+        faery_read, faery_why = _faery(fmt, path) if not quick else (None, "")
         if faery_read:
             assert len(faery_read()) == n, f"{fmt}: faery decodes a different number of events"
-        a, b, *c = _alternated(readers, repeats)
+        splits.answers.clear()
+        a, b, *c = _alternated([ours, theirs] + ([serial] if whole else []), repeats, faery_read)
+        split_reads = sum(splits.answers)
         others, skipped = [], {}
+        if whole:
+            others.append(_other("neurosig serial decoder (forced)", n, a, c.pop(0), True))
         if faery_read:
             others.append(_other("faery", n, a, c[0], True))
-        elif faery_why and fmt in ("EVT2", "EVT3"):
+        elif faery_why and whole:
             skipped["faery"] = faery_why
-        if fmt in ("EVT2", "EVT3"):
+        if whole and not quick:
             evlib, evlib_why = _evlib(evlib_python, fmt, path, repeats)
             if evlib is not None:
                 assert evlib["events"] == n, f"{fmt}: evlib decodes a different number of events"
@@ -198,13 +249,15 @@ def bench(data: Path, repeats: int, tmp: Path, evlib_python: str | None = None) 
                 "neurosig_best_mev_s": n / min(a) / 1e6,
                 "anchor_best_mev_s": n / min(b) / 1e6,
                 "ratio_of_best": min(b) / min(a),
+                "split_reads": f"{split_reads} of {repeats}" if whole else None,
                 "other_anchors": others,
                 "skipped_anchors": skipped,
             }
         )
+    _words._idle_core = splits.real
     evt2 = data / FILES["EVT2"]
     memory = {}
-    if evt2.is_file():
+    if evt2.is_file() and not quick:
         memory = {
             "file": FILES["EVT2"],
             "whole_read_peak_mib": _peak_mib(lambda: read_events(evt2)),
@@ -215,7 +268,7 @@ def bench(data: Path, repeats: int, tmp: Path, evlib_python: str | None = None) 
         }
     return {
         "benchmark": "event_io",
-        "command": f"python benchmarks/bench_event_io.py --repeats {repeats}",
+        "command": f"python benchmarks/bench_event_io.py --repeats {repeats}" + (" --quick" if quick else ""),
         "machine": {**machine(), "load_average_1min": os.getloadavg()[0]},
         "repeats": repeats,
         "rows": rows,
@@ -247,7 +300,15 @@ def table(result: dict) -> str:
         f"{name} ({r['format']})": why for r in result["rows"] for name, why in r["skipped_anchors"].items()
     }
     lines += [f"\nSkipped {name}: {why}" for name, why in skipped.items()]
-    lines.append(f"\nCPU: {result['machine']['cpu_model']}, {result['machine']['cpu_count']} cores.")
+    lines += [
+        f"\n{r['format']}: {r['split_reads']} timed reads split (a core idle)."
+        for r in result["rows"]
+        if r["split_reads"]
+    ]
+    m = result["machine"]
+    lines.append(
+        f"\nCPU: {m['cpu_model']}, {m['cpu_count']} cores; load average {m['load_average_1min']:.2f}."
+    )
     mem = result["memory"]
     if mem:
         lines.append(
@@ -259,20 +320,28 @@ def table(result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=41)
-    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--repeats", type=int, default=None, help="rounds (default 41; 21 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="EVT2 and EVT3 only, no faery/evlib/memory")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path(os.environ.get("NEUROSIG_SHARED_DATA", ROOT.parent / "shared" / "data")),
+        help="the shared sample folder (default $NEUROSIG_SHARED_DATA, else ../shared/data)",
+    )
     parser.add_argument(
         "--evlib-python",
         default=os.environ.get("NEUROSIG_EVLIB_PYTHON"),
         help="the python of a separate environment with evlib installed (else evlib is skipped)",
     )
     args = parser.parse_args()
+    repeats = args.repeats or (21 if args.quick else 41)
     with tempfile.TemporaryDirectory() as tmp:
-        result = bench(args.data, args.repeats, Path(tmp), args.evlib_python)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+        result = bench(args.data, repeats, Path(tmp), args.evlib_python, args.quick)
+    out = QUICK_RESULTS if args.quick else RESULTS
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
     print(table(result))
-    print(f"\nwrote {RESULTS}")
+    print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":

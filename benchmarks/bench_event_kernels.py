@@ -10,8 +10,10 @@ twins are timed on device-resident arrays too.
 Medians are the headline figures; the best of the repeats is recorded too, because on a shared,
 oversubscribed machine a run of a few milliseconds is often pre-empted for whole scheduler slices.
 
-Run: ``.venv/bin/python benchmarks/bench_event_kernels.py [--repeats N] [--out FILE]``; writes
-``benchmarks/results/event_kernels.json`` (or ``FILE``) and prints a markdown table.
+Run: ``.venv/bin/python benchmarks/bench_event_kernels.py [--repeats N] [--only NAMES] [--out FILE]``;
+writes ``benchmarks/results/event_kernels.json`` (or ``FILE``) and prints a markdown table. ``--quick``
+times only ToFrame and the voxel grid (the rows with the 10x target), 21 rounds, in a few seconds, and
+writes ``event_kernels_quick.json`` so that the full table stays.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ SAMPLE = Path(os.environ.get("NEUROSIG_SHARED_DATA", ROOT.parent / "shared" / "d
 SAMPLE = SAMPLE / "expelliarmus_evt2_sample.raw"
 SIZE = (640, 480, 2)
 OUT = ROOT / "benchmarks" / "results" / "event_kernels.json"
+QUICK_OUT = OUT.with_name("event_kernels_quick.json")
+QUICK_ONLY = "ToFrame,ToVoxelGrid"
 
 
 def load_events() -> np.ndarray:
@@ -210,22 +214,28 @@ def gpu_rows(events: np.ndarray, repeats: int) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument(
-        "--out", type=Path, default=OUT, help=f"JSON to write (default {OUT.relative_to(ROOT)})"
-    )
+    parser.add_argument("--repeats", type=int, default=None, help="rounds (default 5; 21 with --quick)")
+    parser.add_argument("--only", help="comma-separated prefixes of the transforms to time (default all)")
+    parser.add_argument("--quick", action="store_true", help=f"--only {QUICK_ONLY} --repeats 21")
+    parser.add_argument("--out", type=Path, help=f"JSON to write (default {OUT.relative_to(ROOT)})")
     args = parser.parse_args()
+    only = args.only or (QUICK_ONLY if args.quick else None)
+    args.repeats = args.repeats or (21 if args.quick else 5)
+    args.out = args.out or (QUICK_OUT if args.quick else OUT)
+    cases = [c for c in CASES if only is None or any(c[0].startswith(o) for o in only.split(","))]
     events = load_events()
     n = len(events)
     rows = []
     pool = ThreadPoolExecutor(2)
-    for name, tonic_fn, our_fn, target in CASES:
+    for name, tonic_fn, our_fn, target in cases:
         t_first = time.perf_counter()
         our_fn(events)
         warmup = time.perf_counter() - t_first
         ours_only = name.endswith("(ours only)")
         got = interleaved(None if ours_only else tonic_fn, our_fn, events, args.repeats, pool)
-        (tonic_s, tonic_best) = (rows[-1]["tonic_s"], rows[-1]["tonic_best_s"]) if ours_only else got["tonic"]
+        (tonic_s, tonic_best) = (
+            (rows[-1]["tonic_s"], rows[-1]["tonic_best_s"]) if ours_only and rows else got["tonic"]
+        )
         (ours_1, best_1), (ours_2, _) = got["ours_1t"], got["ours_2t"]
         anchored = tonic_s is not None
         rows.append(
@@ -260,12 +270,17 @@ def main() -> None:
         "tonic_version": tonic.__version__,
         "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores".strip(),
         "cpu": cpu(),
+        "load_average_1min": os.getloadavg()[0],
+        "command": "python benchmarks/bench_event_kernels.py " + " ".join(sys.argv[1:]),
         "rows": rows,
         "gpu": gpu,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{n} events, {SIZE[0]}x{SIZE[1]}, median of {args.repeats} (tonic {tonic.__version__})\n")
+    print(
+        f"{n} events, {SIZE[0]}x{SIZE[1]}, median of {args.repeats} (tonic {tonic.__version__}), "
+        f"{result['cpu']['cpu_model']}, load average {result['load_average_1min']:.2f}\n"
+    )
     header = [
         "transform",
         "tonic Mev/s",

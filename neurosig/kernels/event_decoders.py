@@ -86,19 +86,22 @@ def _advance_time_high(th, last, raw, bits):
 
 @njit
 def _evt2_run(words, i, ev, n, th, last, width, height):
-    """The hot path: in-sensor CD events and forward TIME_HIGH steps, until any other word."""
-    nw = words.shape[0]
-    cap = ev.shape[0]
+    """The hot path: in-sensor CD events and forward TIME_HIGH steps, until any other word.
+
+    About 20 instructions a CD word: a word yields at most one event, so one bound (``stop``) covers
+    both the words and the output's room, and unsigned indices spare Numba's negative-index wrap.
+    """
+    stop = min(words.shape[0], i + ev.shape[0] - n)
     base = th << 6
-    while i < nw and n < cap:
-        w = np.int64(words[i])
+    while i < stop:
+        w = np.int64(words[np.uint64(i)])
         typ = w >> 28
         if typ <= 1:
             xx = (w >> 11) & 0x7FF
             yy = w & 0x7FF
             if xx >= width or yy >= height:
                 break
-            e = ev[n]
+            e = ev[np.uint64(n)]
             e["t"] = base | ((w >> 22) & 63)
             e["x"] = xx
             e["y"] = yy
@@ -187,17 +190,18 @@ def decode_evt2(words, start, state, ev, n, trig, n_trig, width, height, strict,
 
 @njit
 def _evt3_run(words, i, ev, n, th, last, tl, cy, base, vp, width, height):
-    """The hot path: well-formed events, rows, vectors and forward time words, until any other."""
+    """The hot path: well-formed events, rows, vectors and forward time words, until any other
+    (unsigned indices: no negative-index wrap)."""
     nw = words.shape[0]
     cap = ev.shape[0] - MAX_EVENTS_PER_WORD
     while i < nw and n <= cap:
-        w = np.int64(words[i])
+        w = np.int64(words[np.uint64(i)])
         typ = w >> 12
         if typ == 0x2:
             xx = w & 0x7FF
             if cy < 0 or xx >= width or cy >= height:
                 break
-            e = ev[n]
+            e = ev[np.uint64(n)]
             e["t"] = (th << 12) | tl
             e["x"] = xx
             e["y"] = cy
@@ -216,7 +220,7 @@ def _evt3_run(words, i, ev, n, th, last, tl, cy, base, vp, width, height):
             tt = (th << 12) | tl
             while mask:
                 low = mask & -mask
-                e = ev[n]
+                e = ev[np.uint64(n)]
                 e["t"] = tt
                 e["x"] = base + _BIT_INDEX[low]
                 e["y"] = cy
@@ -266,16 +270,22 @@ def _time_highs(words, stop, shift, mask, bits):
 def prescan_evt2(words, stop, width, height, state):
     """Pre-scan ``words[:stop]`` so that :func:`decode_evt2` can start at word ``stop`` in parallel.
 
-    Fills ``state`` with the decoder's state at ``stop`` (from the initial state: only TIME_HIGH words
-    change it, valid or not, as in the decoder) and returns an upper bound of the events that
-    ``words[:stop]`` yield: its CD words (exact for a well-formed file).
+    Fills ``state`` with the decoder's state at ``stop`` as it is in a well-formed file without a
+    counter wrap before ``stop``: ``(raw, raw)`` of the last TIME_HIGH word before ``stop``, the
+    initial state when there is none. (With a wrap, ``time_high - last_raw`` is 2**28 per wrap; after
+    a TIME_HIGH that stepped back, ``last_raw`` is an earlier word's.) The caller checks this presumed
+    state against the state that decoding ``words[:stop]`` ends with. Returns an upper bound of the
+    events of ``words[:stop]``: its CD words (exact for a well-formed file). Cost: one vectorised
+    count, and a walk back to the last TIME_HIGH word (one every few hundred words).
     """
     n_cd = 0
-    for k in range(stop):  # (apart from the TIME_HIGH walk, so that it vectorises)
+    for k in range(stop):
         n_cd += words[k] >> 28 <= 1
-    th, last, _ = _time_highs(words, stop, 28, _EVT2_TH_MASK, 28)
-    state[0] = th
-    state[1] = last
+    k = stop - 1
+    while k >= 0 and words[k] >> 28 != 8:
+        k -= 1
+    state[0] = np.int64(words[k]) & _EVT2_TH_MASK if k >= 0 else 0
+    state[1] = state[0] if k >= 0 else -1
     return n_cd
 
 

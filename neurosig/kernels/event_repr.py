@@ -130,32 +130,57 @@ def _frames_index_cpu(src, i0, num, den, ordered, frames):  # pragma: no cover -
 @njit
 def _voxel_cpu(src, t0, scale, duration, ordered, n_pol, grid):  # pragma: no cover - jitted
     # Returns the index of the first event outside the grid's (H, W) or (n_pol > 0) polarities
-    # 0 .. n_pol - 1, or (with ``ordered``) before the event ahead of it, or -1. Events that share a
-    # timestamp share its bin and weights, computed (with the division) once per timestamp.
+    # 0 .. n_pol - 1, or (with ``ordered``) before the event ahead of it, or -1.
+    # Layout for speed (about 30 instructions per event): the events come in runs of one timestamp
+    # (about 10 per timestamp in a real recording), and a run shares its bin, its weights and the
+    # plane offsets, computed with the one division in the outer loop. The inner loop only reads the
+    # event, checks it with unsigned compares (a negative x, y or p wraps to a huge value, so one
+    # compare covers both bounds; indices are unsigned so Numba adds no negative-index wrap), and adds
+    # the signed weight looked up by polarity (no select): the same numbers as (+1 or -1) * weight,
+    # added in the same order, so the float32 sums are bitwise those of a plain per-event loop.
     n_bins, _, height, width = grid.shape
-    plane = height * width
+    plane = np.uint64(height * width)
+    uw = np.uint64(width)
+    uh = np.uint64(height)
+    p_max = np.uint64(n_pol - 1) if n_pol > 0 else np.uint64(0xFFFFFFFFFFFFFFFF)
     flat = grid.reshape(grid.size)  # one index computation per add instead of four
+    signed = np.empty(4, np.float64)  # [-w0, -w1, w0, w1]: index 2 (p > 0) + (0: bin below, 1: above)
+    n = _n_events(src)
     t_prev = np.iinfo(np.int64).min
-    ti = np.int64(0)
-    w0 = 0.0
-    w1 = 0.0
-    for i in range(_n_events(src)):
-        t, x, y, p = _event(src, i)
-        bad_p = n_pol > 0 and (p < 0 or p >= n_pol)
-        if x < 0 or x >= width or y < 0 or y >= height or bad_p or (ordered and t < t_prev):
+    i = 0
+    while i < n:
+        t = _event(src, np.uint64(i))[0]
+        if ordered and t < t_prev:
             return i
-        if i == 0 or t != t_prev:
-            ts = 0.0 if duration == 0 else (scale * np.float64(t - t0)) / duration
-            ti = np.int64(ts)
-            w1 = ts - ti
-            w0 = 1.0 - w1
+        ts = 0.0 if duration == 0 else (scale * np.float64(t - t0)) / duration
+        ti = np.int64(ts)
+        w1 = ts - ti
+        w0 = 1.0 - w1
+        signed[0] = -w0
+        signed[1] = -w1
+        signed[2] = w0
+        signed[3] = w1
+        below = 0 <= ti < n_bins
+        above = -1 <= ti < n_bins - 1
+        k0 = np.uint64(ti) * plane  # (ti == -1 wraps, and k0 + plane is then the right offset)
+        j = i
+        while j < n:
+            tj, x, y, p = _event(src, np.uint64(j))
+            if tj != t:
+                break
+            ux = np.uint64(np.int64(x))
+            uy = np.uint64(np.int64(y))
+            if ux >= uw or uy >= uh or np.uint64(np.int64(p)) > p_max:
+                return j
+            k = k0 + uy * uw + ux
+            s = np.uint64(2) * np.uint64(p > 0)
+            if below:
+                flat[k] += signed[s]
+            if above:
+                flat[k + plane] += signed[s + np.uint64(1)]
+            j += 1
         t_prev = t
-        k = ti * plane + np.int64(y) * width + np.int64(x)
-        # (the same numbers as (+1 or -1) * weight)
-        if ti < n_bins:
-            flat[k] += w0 if p > 0 else -w0
-        if ti + 1 < n_bins:
-            flat[k + plane] += w1 if p > 0 else -w1
+        i = j
     return -1
 
 
@@ -403,7 +428,8 @@ def accumulate_voxel_grid(t, x, y, p, t0: int, duration: int, grid) -> None:
 
     Event times map to ``(B - 1) * (t - t0) / duration`` and each event adds ``±(1 - d)`` to the bin
     below and ``±d`` to the bin above (``+`` for polarity 1, ``-`` for 0); ``duration == 0`` puts every
-    event in bin 0.
+    event in bin 0. A bin outside ``0 .. B - 1`` (an event far before ``t0`` or after the window) gets
+    nothing.
 
     Raises
     ------

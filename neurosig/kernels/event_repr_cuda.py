@@ -71,9 +71,9 @@ def _voxel_kernel(t, x, y, p, t0, scale, duration, grid):  # pragma: no cover - 
         ti = np.int64(ts)
         d = ts - ti
         v = 1.0 if p[i] > 0 else -1.0
-        if ti < n_bins:
+        if 0 <= ti < n_bins:
             cuda.atomic.add(grid, (ti, 0, y[i], x[i]), np.float32(v * (1.0 - d)))
-        if ti + 1 < n_bins:
+        if 0 <= ti + 1 < n_bins:
             cuda.atomic.add(grid, (ti + 1, 0, y[i], x[i]), np.float32(v * d))
 
 

@@ -128,11 +128,13 @@ def test_twin_frames_and_voxel_grid(n):
     got = dev(np.zeros((3, P, H, W), np.int32))
     ER.accumulate_frames_by_index(*fields(ev, True)[1:], 5, 1, 30, got)
     np.testing.assert_array_equal(got.copy_to_host(), want)
-    want = np.zeros((5, 1, H, W), np.float32)
-    ER.accumulate_voxel_grid(*fields(ev, False), t0, span, want)
-    got = dev(np.zeros((5, 1, H, W), np.float32))
-    ER.accumulate_voxel_grid(*fields(ev, True), t0, span, got)
-    np.testing.assert_allclose(got.copy_to_host(), want, atol=1e-5)
+    for start in (t0, t0 + 2 * span):  # (the second: every event in bin -4 or below: none added)
+        want = np.zeros((5, 1, H, W), np.float32)
+        ER.accumulate_voxel_grid(*fields(ev, False), start, span, want)
+        got = dev(np.zeros((5, 1, H, W), np.float32))
+        ER.accumulate_voxel_grid(*fields(ev, True), start, span, got)
+        np.testing.assert_allclose(got.copy_to_host(), want, atol=1e-5)
+        assert start == t0 or not want.any()
 
 
 @twin

@@ -109,6 +109,49 @@ def test_voxel_grid_equals_zhu(ev, n):
     np.testing.assert_allclose(to_voxel_grid(ev, SIZE, n), naive_voxel(ev, n), atol=1e-5)
 
 
+def float32_voxel(ev, n_bins):
+    """The voxel grid as one float32 add per event and bin, in event order: the kernel's exact sums."""
+    out = np.zeros((n_bins, 1, H, W), np.float32)
+    t0, t1 = int(ev["t"][0]), int(ev["t"][-1])
+    for e in ev:
+        ts = 0.0 if t1 == t0 else ((n_bins - 1) * float(int(e["t"]) - t0)) / (t1 - t0)
+        b = int(ts)
+        w = [1.0 - (ts - b), ts - b]
+        for k in (0, 1):
+            if b + k < n_bins:
+                v = w[k] if e["p"] > 0 else -w[k]
+                out[b + k, 0, e["y"], e["x"]] = np.float32(float(out[b + k, 0, e["y"], e["x"]]) + v)
+    return out
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    ev=st.builds(make_events, st.integers(0, 2**31), st.integers(1, 150), st.sampled_from([30, 20_000])),
+    n=st.integers(1, 9),
+)
+def test_voxel_grid_sums_bitwise_as_one_add_per_event(ev, n):
+    # the kernel groups the events by timestamp; the float32 sums must stay those of a per-event loop
+    want = float32_voxel(ev, n)
+    np.testing.assert_array_equal(to_voxel_grid(ev, SIZE, n), want)
+    if len(ev):
+        t0, span = int(ev["t"][0]), int(ev["t"][-1]) - int(ev["t"][0])
+        got = np.zeros_like(want)
+        accumulate_voxel_grid(*(ev[name].copy() for name in "txyp"), t0, span, got)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_voxel_events_before_the_window_add_only_to_bins_in_the_grid():
+    # bins -4 .. -2 wrapped around to the grid's last bins before (and bin -1's lower weight too)
+    t = np.array([2_000, 3_000, 4_000, 5_000], np.int64)
+    x, y, p = np.array([1, 2, 3, 4]), np.array([0, 1, 2, 3]), np.array([1, 0, 1, 1], np.int8)
+    grid = np.zeros((4, 1, H, W), np.float32)
+    # bins (t - 6500) / 1000: -4.5 .. -1.5; only the last event's upper weight (-0.5) lands, in bin 0
+    accumulate_voxel_grid(t[:3], x[:3], y[:3], p[:3], 6_500, 3_000, grid)
+    assert not grid.any()
+    accumulate_voxel_grid(t, x, y, p, 6_500, 3_000, grid)
+    assert grid[0, 0, 3, 4] == -0.5 and np.count_nonzero(grid) == 1
+
+
 @settings(max_examples=25, deadline=None)
 @given(ev=events_st, dt=st.integers(500, 6_000), tau=st.floats(100, 10_000), incomplete=st.booleans())
 def test_time_surfaces_equal_naive(ev, dt, tau, incomplete):

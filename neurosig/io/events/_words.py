@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,12 +20,9 @@ __all__ = ["WordLayout", "WordDecoder", "read_words", "iter_words"]
 BLOCK_BYTES = 1 << 22
 
 #: Whole-file reads of at least this many words are decoded in two parts at once (layouts with a
-#: pre-scan, on a machine with two cores or more); below it, starting the second thread costs more.
+#: pre-scan, on a machine with two cores or more, one of them idle); below it, starting the second
+#: thread costs more.
 SPLIT_MIN_WORDS = 1 << 16
-
-#: Share of the words that the calling thread decodes: the other thread first pre-scans those words
-#: (a quarter to a third of the cost of decoding them), then decodes the rest, so both finish together.
-SPLIT_SHARE = 0.58
 
 _POOL: ThreadPoolExecutor | None = None
 
@@ -39,6 +37,22 @@ def _pool() -> ThreadPoolExecutor:
 
 def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _idle_core() -> bool:
+    """Whether a core is idle now: fewer runnable tasks than cores, this thread included (the kernel's
+    count in ``/proc/loadavg``; ``True`` where it cannot be read). A split read waits for the slower
+    part: on a machine whose cores are all busy, the worker's part stalls behind other processes and
+    the read takes longer than the serial decode."""
+    try:
+        fd = os.open("/proc/loadavg", os.O_RDONLY)
+        try:
+            running = int(os.read(fd, 128).split()[3].split(b"/")[0])
+        finally:
+            os.close(fd)
+    except (OSError, ValueError, IndexError):
+        return True
+    return running < _cores()
 
 
 @dataclass(frozen=True)
@@ -59,9 +73,14 @@ class WordLayout:
         Most events one word can yield.
     prescan : callable, optional
         ``prescan(words, stop, width, height, state) -> bound``: the kernel's state at word ``stop``
-        and an upper bound of the events of ``words[:stop]`` (see
+        (exact, or presumed: the split checks it against the state the first part ends with) and an
+        upper bound of the events of ``words[:stop]`` (see
         :func:`~neurosig.kernels.event_decoders.prescan_evt2`), so that a whole file can be decoded
         in two parts at once.
+    split_share : float
+        Share of the words that the calling thread decodes in a split read: the other thread first
+        pre-scans those words, then decodes the rest, so that both finish together (about 0.5 when
+        the pre-scan is one vectorised count; more when it walks the words as EVT3's does).
     """
 
     kernel: Callable
@@ -70,6 +89,7 @@ class WordLayout:
     state: tuple[int, ...]
     events_per_word: int = 1
     prescan: Callable | None = None
+    split_share: float = 0.5
 
     @property
     def word_bytes(self) -> int:
@@ -135,7 +155,9 @@ class WordDecoder:
         self.words_done += len(words)
         return _trimmed(ev, n), tr
 
-    def decode_split(self, words: np.ndarray, split: int) -> tuple[np.ndarray, np.ndarray]:
+    def decode_split(
+        self, words: np.ndarray, split: int, fill: Callable[[], None] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Decode ``words[:split]`` here and ``words[split:]`` on the worker thread, at once, into one
         output; the same events, triggers, counts and errors as :meth:`decode`.
 
@@ -144,42 +166,47 @@ class WordDecoder:
         ``b`` on; the first part's events end at or before ``b`` (the second part's are moved down to
         follow them when they end before). A corrupt word in the first part (strict) is the error,
         whatever the second part holds. Should an output fill up (an EVT3 part with more events than
-        words), the block is decoded again by :meth:`decode`. When the worker has not started by the
-        time the first part is done (every core busy), this thread cancels it and decodes on from
-        ``split`` itself, as :meth:`decode` would.
+        words), the block is decoded again by :meth:`decode`. This thread decodes on from ``split``
+        itself, as :meth:`decode` would, when the worker has not started by the time the first part
+        is done (every core busy: the worker is cancelled), or when the state the pre-scan presumed
+        is not the one the first part ends with (an EVT2 counter wrap or a corrupt TIME_HIGH before
+        ``split``: the worker's part is discarded). ``fill``, when given, fills ``words`` (reads the
+        file) right after the worker is started, which waits for it: the worker's start-up overlaps
+        the read.
         """
         lay = self.layout
         width, height = self.header.sensor_size[:2]
         state0 = self.state.copy()
-        state1 = np.array(lay.state, np.int64)
         counts0 = np.zeros_like(self.report.counts)
         counts1 = np.zeros_like(self.report.counts)
         ev = empty_events(max(len(words), split) + lay.events_per_word)
 
+        filled = threading.Event()
+        if fill is None:
+            filled.set()
+
         def second():
+            filled.wait()
+            state1 = np.array(lay.state, np.int64)
             bound = int(lay.prescan(words, split, width, height, state1))
+            presumed = state1.copy()
             if bound >= len(ev):
-                return bound, (ev, 0, None, k.EVENTS_FULL, 0, -1)
-            return bound, self._run(words[split:], state1, ev[bound:], counts1, False)
+                return bound, presumed, state1, (ev, 0, None, k.EVENTS_FULL, 0, -1)
+            return bound, presumed, state1, self._run(words[split:], state1, ev[bound:], counts1, False)
 
         future = _pool().submit(second)
+        if fill is not None:
+            try:
+                fill()
+            finally:
+                filled.set()  # (after a failed fill the worker decodes garbage into ``ev``, then is ignored)
         # (the first part never writes past its bound, so it may share the second part's room)
-        first = self._run(words[:split], state0, ev, counts0, False)
-        _, n0, tr0, status0, i0, cat0 = first
+        _, n0, tr0, status0, i0, cat0 = self._run(words[:split], state0, ev, counts0, False)
         if future.cancel():
-            if status0 == k.EVENTS_FULL:
-                return self.decode(words)
-            if status0 == k.DONE:
-                ev, n0, tr1, status0, i0, cat0 = self._run(words, state0, ev, counts0, True, split, n0)
-                tr0 = np.concatenate([tr0, tr1])
-            self.report.counts += counts0
-            if status0 == k.CORRUPT:
-                self._raise_corrupt(words, i0, cat0)
-            self.state[:] = state0
-            self.words_done += len(words)
-            return _trimmed(ev, n0), tr0
-        bound, rest = future.result()
-        _, n1, tr1, status1, i1, cat1 = rest
+            return self._decode_on(words, split, ev, n0, tr0, status0, i0, cat0, state0, counts0)
+        bound, presumed, state1, (_, n1, tr1, status1, i1, cat1) = future.result()
+        if status0 == k.DONE and not np.array_equal(state0, presumed):
+            return self._decode_on(words, split, ev, n0, tr0, status0, i0, cat0, state0, counts0)
         if k.EVENTS_FULL in (status0, status1):
             return self.decode(words)
         if status0 == k.CORRUPT:
@@ -194,6 +221,20 @@ class WordDecoder:
         self.words_done += len(words)
         return _trimmed(ev, n0 + n1), np.concatenate([tr0, tr1])
 
+    def _decode_on(self, words, split, ev, n0, tr0, status0, i0, cat0, state0, counts0):
+        """The end of a split read without the worker's part: decode on from ``split`` here."""
+        if status0 == k.EVENTS_FULL:
+            return self.decode(words)
+        if status0 == k.DONE:
+            ev, n0, tr1, status0, i0, cat0 = self._run(words, state0, ev, counts0, True, split, n0)
+            tr0 = np.concatenate([tr0, tr1])
+        self.report.counts += counts0
+        if status0 == k.CORRUPT:
+            self._raise_corrupt(words, i0, cat0)
+        self.state[:] = state0
+        self.words_done += len(words)
+        return _trimmed(ev, n0), tr0
+
 
 def _trimmed(ev: np.ndarray, n: int) -> np.ndarray:
     """The first ``n`` events; a copy when the output is mostly empty (EVT3 makes room for 12 events
@@ -201,21 +242,46 @@ def _trimmed(ev: np.ndarray, n: int) -> np.ndarray:
     return ev[:n].copy() if 2 * n < len(ev) else ev[:n]
 
 
+class _ShortRead(Exception):
+    """The file held fewer bytes than its size said when it was read (it shrank meanwhile)."""
+
+
 def read_words(layout: WordLayout, path: Path, header: FileHeader, strict: bool):
     """Decode a whole file at once; return ``(events, triggers, report)``."""
-    dec = WordDecoder(layout, path, header, strict)
     with open(path, "rb", buffering=0) as f:
         raw = np.empty(max(os.fstat(f.fileno()).st_size - header.data_offset, 0), np.uint8)
+        n_words = len(raw) // layout.word_bytes
+        if layout.prescan is not None and n_words >= SPLIT_MIN_WORDS and _cores() > 1 and _idle_core():
+            try:
+                return _read_split(layout, path, header, strict, f, raw)
+            except _ShortRead:
+                pass  # (read it again as it is now, serially)
         f.seek(header.data_offset)
         raw = raw[: f.readinto(memoryview(raw))]
+    dec = WordDecoder(layout, path, header, strict)
+    whole = len(raw) - len(raw) % layout.word_bytes
+    if whole < len(raw):
+        dec.report.truncated(len(raw) - whole, header.data_offset + whole, layout.word_bytes, strict)
+    events, triggers = dec.decode(dec.as_words(raw[:whole]))
+    return events, triggers, dec.report
+
+
+def _read_split(layout: WordLayout, path: Path, header: FileHeader, strict: bool, f, raw: np.ndarray):
+    """:func:`read_words` in two parts at once: the worker thread is started before the file is read
+    into ``raw`` (its start-up, about 0.1 ms, overlaps the read). Raises :class:`_ShortRead` when the
+    file yields fewer bytes than ``raw`` holds."""
+    dec = WordDecoder(layout, path, header, strict)
     whole = len(raw) - len(raw) % layout.word_bytes
     if whole < len(raw):
         dec.report.truncated(len(raw) - whole, header.data_offset + whole, layout.word_bytes, strict)
     words = dec.as_words(raw[:whole])
-    if layout.prescan is not None and len(words) >= SPLIT_MIN_WORDS and _cores() > 1:
-        events, triggers = dec.decode_split(words, int(len(words) * SPLIT_SHARE))
-    else:
-        events, triggers = dec.decode(words)
+
+    def fill() -> None:
+        f.seek(header.data_offset)
+        if f.readinto(memoryview(raw)) != len(raw):
+            raise _ShortRead
+
+    events, triggers = dec.decode_split(words, int(len(words) * layout.split_share), fill)
     return events, triggers, dec.report
 
 

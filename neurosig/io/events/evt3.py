@@ -20,7 +20,9 @@ from neurosig.kernels.event_decoders import MAX_EVENTS_PER_WORD, decode_evt3, en
 __all__ = ["NAME", "probe", "read", "blocks", "writer"]
 
 NAME = "evt3"
-LAYOUT = WordLayout(decode_evt3, "<u2", 1, (0, -1, 0, -1, -1, 0), MAX_EVENTS_PER_WORD, prescan_evt3)
+LAYOUT = WordLayout(
+    decode_evt3, "<u2", 1, (0, -1, 0, -1, -1, 0), MAX_EVENTS_PER_WORD, prescan_evt3, split_share=0.58
+)
 
 
 def probe(path: Path, sensor_size=None) -> FileHeader:

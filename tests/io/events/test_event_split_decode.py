@@ -175,14 +175,19 @@ def test_whole_file_reads_split_the_real_samples(name, module, monkeypatch, samp
     calls = []
     real = W.WordDecoder.decode_split
 
-    def spy(self, words, split):
+    def spy(self, words, split, fill=None):
         calls.append(split)
-        return real(self, words, split)
+        return real(self, words, split, fill)
 
     monkeypatch.setattr(W, "_cores", lambda: 2)
+    monkeypatch.setattr(W, "_idle_core", lambda: False)
     monkeypatch.setattr(W.WordDecoder, "decode_split", spy)
+    busy = read_events(path).events
+    assert not calls, "a whole-file read split while every core was busy"
+    monkeypatch.setattr(W, "_idle_core", lambda: True)
     split = read_events(path).events
     assert calls, "the whole-file read of the sample was not split"
+    np.testing.assert_array_equal(busy, split)
     monkeypatch.setattr(W, "_cores", lambda: 1)
     serial = read_events(path).events
     np.testing.assert_array_equal(split, serial)
@@ -193,3 +198,85 @@ def test_whole_file_reads_split_the_real_samples(name, module, monkeypatch, samp
         dec = W.WordDecoder(module.LAYOUT, path, header, True)
         events, _ = dec.decode_split(words, where)
         np.testing.assert_array_equal(events, serial)
+
+
+def test_evt2_split_decodes_on_serially_when_the_presumed_time_base_is_wrong(monkeypatch):
+    # the EVT2 pre-scan presumes (raw, raw) of the last TIME_HIGH before the split: wrong after a
+    # counter wrap or after a TIME_HIGH that stepped back; the worker's part is then discarded
+    def cd(x: int) -> int:
+        return (1 << 28) | (5 << 22) | (x << 11) | 3
+
+    def th(raw: int) -> int:
+        return (0x8 << 28) | raw
+
+    wrap = np.array([th((1 << 28) - 2), cd(1), th(1), cd(2), cd(3), th(2), cd(4)], "<u4")
+    back = np.array([th(100), cd(1), th(99), cd(2), cd(3), th(101), cd(4)], "<u4")
+    clean = np.array([th(100), cd(1), th(101), cd(2), cd(3), th(102), cd(4)], "<u4")
+    calls = []
+    real = W.WordDecoder._decode_on
+
+    def spy(self, *args):
+        calls.append(args[1])
+        return real(self, *args)
+
+    monkeypatch.setattr(W.WordDecoder, "_decode_on", spy)
+    for words, strict, discarded in ((wrap, True, True), (back, False, True), (clean, True, False)):
+        calls.clear()
+        want = _decode(evt2, words, strict, None)
+        got = _decode(evt2, words, strict, 4, Ready())
+        assert got[2:] == want[2:]
+        np.testing.assert_array_equal(got[0], want[0])
+        assert calls == ([4] if discarded else [])
+
+
+def test_idle_core_counts_runnable_tasks_and_assumes_idle_where_it_cannot_tell(monkeypatch):
+    monkeypatch.setattr(W, "_cores", lambda: 64)
+    assert W._idle_core() is True or not Path("/proc/loadavg").exists()
+    monkeypatch.setattr(W, "_cores", lambda: 1)
+    assert W._idle_core() is False or not Path("/proc/loadavg").exists()  # (this thread is runnable)
+
+    def no_proc(*args):
+        raise FileNotFoundError("/proc/loadavg")
+
+    monkeypatch.setattr(W.os, "open", no_proc)
+    assert W._idle_core() is True
+
+
+def test_a_file_that_shrinks_while_a_split_read_reads_it_is_read_again_serially(monkeypatch, sample):
+    # the split read starts the worker, then reads as many bytes as the file's size said
+    path = sample("evt2")
+    want = read_events(path).events
+    real = W.os.fstat
+
+    class Grown:
+        def __init__(self, st):
+            self.st_size = st.st_size + 4096
+
+    monkeypatch.setattr(W, "_cores", lambda: 2)
+    monkeypatch.setattr(W, "_idle_core", lambda: True)
+    monkeypatch.setattr(W.os, "fstat", lambda fd: Grown(real(fd)))
+    calls = []
+    real_split = W.WordDecoder.decode_split
+
+    def spy(self, words, split, fill=None):
+        calls.append(split)
+        return real_split(self, words, split, fill)
+
+    monkeypatch.setattr(W.WordDecoder, "decode_split", spy)
+    np.testing.assert_array_equal(read_events(path).events, want)
+    assert calls, "the read was not split"
+
+
+def test_a_failed_fill_releases_the_worker():
+    words = evt2_words(3, 200, corrupt=False)
+    header = FileHeader(evt2.NAME, DATA_OFFSET, SENSOR, "argument")
+    dec = W.WordDecoder(evt2.LAYOUT, Path("stream.raw"), header, False)
+
+    def fill():
+        raise W._ShortRead
+
+    with pytest.raises(W._ShortRead):
+        dec.decode_split(words, 100, fill)
+    dec = W.WordDecoder(evt2.LAYOUT, Path("stream.raw"), header, False)
+    events, _ = dec.decode_split(words, 100)  # (the worker is free again: this read does not hang)
+    np.testing.assert_array_equal(events, _decode(evt2, words, False, None)[0])
