@@ -321,8 +321,10 @@ def main() -> None:
             for r in chain_rows:
                 r["runs"] = args.runs  # the other rows' runs are at the top
             kept = [r for r in previous["rows"] if not r["pipeline"].startswith("neurosig, whole chain")]
-            extra = {k: v for k, v in previous.items() if k not in ("benchmark", "machine", "rows")}
-            save("dataset", kept + chain_rows, **extra, machine_of_other_rows=previous["machine"])
+            other = previous.get("machine_of_other_rows", previous["machine"])  # after an earlier --scaling
+            skip = ("benchmark", "machine", "machine_of_other_rows", "rows")
+            extra = {k: v for k, v in previous.items() if k not in skip}
+            save("dataset", kept + chain_rows, **extra, machine_of_other_rows=other)
             return
 
         mne_script(args.runs[:1], tmp / "warmup-mne")  # imports and caches outside the timings

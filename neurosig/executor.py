@@ -395,9 +395,9 @@ def limit_threads(threads: int) -> None:
     """Hold this process's compute libraries to ``threads`` threads: torch's intra-op pool and every
     OpenMP and BLAS pool loaded so far (threadpoolctl).
 
-    Libraries size their pools from the machine's cores, so two worker processes on two cores run
+    Libraries size their pools from the machine's cores, so two worker processes on two cores can run
     four compute threads that take turns; and a setting made once does not hold (torch's intra-op
-    count of a Dask worker's task thread was seen back at 2 after the first recording).
+    count of a Dask worker's task thread was seen back at 2 from its second recording on).
     """
     import threadpoolctl
     import torch
