@@ -7,7 +7,13 @@ the annotations). Measured, one thread per process (``OMP_NUM_THREADS=1``, torch
   FASTER with a 20-component ICA → RVQ tokens of the small preset, cleaned epochs and tokens
   stored, the dataset report), on a Dask LocalCluster of 1 and of 2 workers: recordings per minute,
   real-time factor, and the scaling efficiency (speed-up / 2). The tokenizer is the small preset
-  untrained (kmeans off): encoding costs the same whatever the weights;
+  untrained (kmeans off): encoding costs the same whatever the weights. Each side's wall is split
+  into the map (cluster start included) and the report, beside the sum of the recordings' own
+  times and the CPU time of the whole machine (``/proc/stat``: ours and other sessions', so
+  ``cpu_busy_share`` near 1 with a short map means the cores were busy, not ours idle). With
+  ``--scaling`` only this part runs (``--scaling-rounds`` paired rounds, the order alternating:
+  1 then 2 workers, then 2 then 1), and its rows replace the whole-chain rows of ``dataset.json``,
+  keeping the others;
 - side by side on one core, the same steps as the script a user writes today with MNE and
   mne-faster: read, notch and band-pass filter, 2-s epochs, mne-faster steps 1, 2 and 4 with the
   interpolations, save the epochs as FIF; ours is ``neurosig run`` of the same steps (``faster``
@@ -24,7 +30,8 @@ one (the process's floor: imports, models), and a long one (default 60 minutes) 
 default ``block_mib`` and with a ``block_mib`` above the recording (in one piece, as before the
 blocked path), beside the recording's size. Writes ``benchmarks/results/dataset_memory.json``.
 
-Run: ``python benchmarks/bench_dataset.py [--runs 1 2 ...] [--skip-workers] [--memory [--minutes 60]]``
+Run: ``python benchmarks/bench_dataset.py [--runs 1 2 ...] [--skip-workers | --scaling]``, or
+``... --memory [--minutes 60]``.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -45,9 +53,9 @@ from pathlib import Path  # noqa: E402
 import yaml  # noqa: E402
 
 try:
-    from _common import save
+    from _common import RESULTS, save
 except ImportError:  # run as a module from the repository root
-    from benchmarks._common import save
+    from benchmarks._common import RESULTS, save
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = (
@@ -191,10 +199,89 @@ def memory(minutes: float) -> None:
     save("dataset_memory", rows, note=note + "; the 2-minute recording shows the process's floor")
 
 
+CHAIN = "neurosig, whole chain (AT-AT, ICA, tokens, report)"
+
+
+def _cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU time of the whole machine so far, in clock ticks (Linux ``/proc/stat``)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def whole_chain_side(root: Path, out: Path, checkpoint: str, workers: int) -> dict:
+    """The whole chain over the BIDS dataset on a LocalCluster of ``workers``: walls and CPU."""
+    from neurosig.jobs.dataset import process_dataset, write_report
+
+    load = os.getloadavg()
+    busy0, total0 = _cpu_jiffies()
+    t0 = time.perf_counter()
+    results, _ = process_dataset(
+        whole_chain(checkpoint),
+        out,
+        bids_root=root,
+        executor="dask",
+        n_workers=workers,
+        report=False,
+        threads=1,
+    )
+    t_map = time.perf_counter() - t0
+    write_report(results, out)
+    wall = time.perf_counter() - t0
+    busy1, total1 = _cpu_jiffies()
+    failed = [r.error for r in results if r.status != "done"]
+    assert not failed, failed
+    return {
+        "wall": wall,
+        "map_s": round(t_map, 2),
+        "report_s": round(wall - t_map, 2),
+        "recording_seconds_sum": round(sum(r.seconds for r in results), 2),
+        "cpu_busy_share": round((busy1 - busy0) / (total1 - total0), 3),
+        "load_average_before": [round(x, 2) for x in load],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def scaling(root: Path, tmp: Path, rounds: int, row) -> list[dict]:
+    """Paired rounds of the whole chain on 1 and on 2 workers (order alternating); median rows."""
+    from neurosig.eeg.rvq.tokenizer import Tokenizer
+
+    checkpoint = str(Tokenizer.from_preset("small", seed=0, kmeans_init=False).save(tmp / "small.pt"))
+    sides: dict[int, list[dict]] = {1: [], 2: []}
+    for k in range(rounds):
+        for workers in (1, 2) if k % 2 == 0 else (2, 1):
+            sides[workers].append(whole_chain_side(root, tmp / f"chain{workers}-{k}", checkpoint, workers))
+            print(f"round {k}, {workers} worker(s):", sides[workers][-1], flush=True)
+    walls = {w: [r["wall"] for r in rs] for w, rs in sides.items()}
+    speedups = [a / b for a, b in zip(walls[1], walls[2], strict=True)]
+    rows = []
+    for workers, runs in sides.items():
+        extra = {}
+        if workers == 2:
+            extra["speedup"] = round(statistics.median(speedups), 2)
+            extra["scaling_efficiency"] = round(statistics.median(speedups) / 2, 2)
+        rounds_detail = [{k: v for k, v in r.items() if k != "wall"} for r in runs]
+        rows.append(
+            row(
+                CHAIN,
+                workers,
+                statistics.median(walls[workers]),
+                **extra,
+                rounds_s=[round(w, 2) for w in walls[workers]],
+                rounds=rounds_detail,
+            )
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, nargs="+", default=list(range(1, 15)))
     parser.add_argument("--skip-workers", action="store_true", help="only the one-core comparison")
+    parser.add_argument(
+        "--scaling", action="store_true", help="only the whole chain on 1 and 2 workers (into dataset.json)"
+    )
+    parser.add_argument("--scaling-rounds", type=int, default=1, help="paired rounds of 1 and 2 workers")
     parser.add_argument("--rounds", type=int, default=3, help="paired rounds of the one-core comparison")
     parser.add_argument("--memory", action="store_true", help="peak RSS on long simulated recordings instead")
     parser.add_argument("--minutes", type=float, default=60.0, help="with --memory: the long recording")
@@ -204,9 +291,7 @@ def main() -> None:
         return
     import torch
 
-    from neurosig.eeg.rvq.tokenizer import Tokenizer
     from neurosig.executor import map_pipeline
-    from neurosig.jobs.dataset import process_dataset
 
     torch.set_num_threads(1)
     rows = []
@@ -229,6 +314,18 @@ def main() -> None:
                 "scaling_efficiency": "",
                 **extra,
             }
+
+        if args.scaling:
+            chain_rows = scaling(root, tmp, args.scaling_rounds, row)
+            previous = json.loads((RESULTS / "dataset.json").read_text())
+            for r in chain_rows:
+                r["runs"] = args.runs  # the other rows' runs are at the top
+            kept = [r for r in previous["rows"] if not r["pipeline"].startswith("neurosig, whole chain")]
+            other = previous.get("machine_of_other_rows", previous["machine"])  # after an earlier --scaling
+            skip = ("benchmark", "machine", "machine_of_other_rows", "rows")
+            extra = {k: v for k, v in previous.items() if k not in skip}
+            save("dataset", kept + chain_rows, **extra, machine_of_other_rows=other)
+            return
 
         mne_script(args.runs[:1], tmp / "warmup-mne")  # imports and caches outside the timings
         map_pipeline(same_steps(), files[:1], tmp / "warmup-ours")
@@ -263,30 +360,8 @@ def main() -> None:
                     rounds_s=[round(t, 2) for t in sides[side]],
                 )
             )
-
         if not args.skip_workers:
-            checkpoint = str(Tokenizer.from_preset("small", seed=0, kmeans_init=False).save(tmp / "small.pt"))
-            walls = {}
-            for workers in (1, 2):
-                t0 = time.perf_counter()
-                results, _ = process_dataset(
-                    whole_chain(checkpoint),
-                    tmp / f"chain{workers}",
-                    bids_root=root,
-                    executor="dask",
-                    n_workers=workers,
-                )
-                walls[workers] = time.perf_counter() - t0
-                failed = [r.error for r in results if r.status != "done"]
-                assert not failed, failed
-                extra = {}
-                if workers == 2:
-                    extra["scaling_efficiency"] = round(walls[1] / walls[2] / 2, 2)
-                rows.append(
-                    row(
-                        "neurosig, whole chain (AT-AT, ICA, tokens, report)", workers, walls[workers], **extra
-                    )
-                )
+            rows += scaling(root, tmp, args.scaling_rounds, row)
     save(
         "dataset",
         rows,

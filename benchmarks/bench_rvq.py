@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import markdown_table, median_seconds, save  # noqa: E402
 
 from neurosig.core.config import build_job, build_pipeline  # noqa: E402
-from neurosig.eeg.rvq.data import DEFAULT_PREPROCESSING, expand, preprocess  # noqa: E402
+from neurosig.core.validate import expand_files  # noqa: E402
+from neurosig.eeg.rvq.data import DEFAULT_PREPROCESSING, preprocess  # noqa: E402
 from neurosig.eeg.rvq.evaluate import BANDS, evaluate  # noqa: E402
 from neurosig.eeg.rvq.tokenizer import Tokenizer  # noqa: E402
 
@@ -67,7 +68,7 @@ def main() -> None:
         "rvq": Tokenizer.load(out / "rvq" / "model.pt"),
         "single": Tokenizer.load(out / "single" / "model.pt"),
     }
-    held_files = expand(job.held_out_files, "held_out_files")
+    held_files = expand_files(job.held_out_files, "held_out_files")
     held = [job.prepare(f, 200) for f in held_files]
     torch.set_num_threads(1)
     results = {name: evaluate(tok, [(r.data, r.sfreq) for r in held]) for name, tok in models.items()}

@@ -10,6 +10,7 @@ without touching the others.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import time
@@ -30,8 +31,18 @@ from neurosig.core.config import (
     load_config,
 )
 from neurosig.core.errors import ConfigError, NeurosigError
+from neurosig.core.validate import check_positive
 
-__all__ = ["TaskResult", "map_pipeline", "map_tasks", "MemberResult", "SuiteResult", "run_suite"]
+__all__ = [
+    "TaskResult",
+    "map_pipeline",
+    "map_tasks",
+    "limit_threads",
+    "THREAD_VARIABLES",
+    "MemberResult",
+    "SuiteResult",
+    "run_suite",
+]
 
 # Parameters through which stages and jobs name the folder they write into.
 _OUTPUT_DIR_PARAMS = ("report_dir", "out_dir", "output_dir", "output")
@@ -307,6 +318,7 @@ def map_pipeline(
     retries: int = 1,
     progress: bool = False,
     bids_root: str | Path | None = None,
+    threads: int | None = None,
 ) -> list[TaskResult]:
     """Run a file-to-HDF5 pipeline (or a suite of them) on every input, one output each.
 
@@ -339,6 +351,10 @@ def map_pipeline(
         a ``file`` source becomes the ``bids`` source (sidecars read), and outputs go to their BIDS
         paths under ``out_dir`` with a ``desc-`` entity (``desc-MEMBER`` for a suite, the pipeline's
         name otherwise): ``OUT/sub-01/eeg/sub-01_task-rest_run-1_desc-clean_eeg.h5``.
+    threads : int | None
+        On Dask, compute threads per task (see :func:`map_tasks`); ``None``: the worker's cores
+        shared between the worker threads on its host. The largest recordings (in bytes on disk) are
+        started first, so that a short one, not a long one, ends the run.
 
     Returns
     -------
@@ -361,7 +377,62 @@ def map_pipeline(
         raise ConfigError("two inputs share a file name, so their outputs would collide; rename one.")
     tasks = _plan(config, paths, stems, bids_root is not None, retries)
     out_dir.mkdir(parents=True, exist_ok=True)
-    return map_tasks(_run_one, tasks, executor, scheduler, n_workers, progress)
+    cost = [_recording_bytes(p) for p in paths]
+    return map_tasks(_run_one, tasks, executor, scheduler, n_workers, progress, cost=cost, threads=threads)
+
+
+def _recording_bytes(path: Path) -> int:
+    """Bytes on disk of a recording: its file and those beside it sharing its stem (BrainVision's
+    ``.eeg`` and ``.vmrk`` beside the ``.vhdr``), a stand-in for how long it takes to process."""
+    return sum(f.stat().st_size for f in path.parent.glob(f"{glob.escape(path.stem)}.*") if f.is_file())
+
+
+#: The environment variables that size the thread pools of OpenMP, BLAS and numba at start-up.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def limit_threads(threads: int) -> None:
+    """Hold this process's compute libraries to ``threads`` threads: torch's intra-op pool and every
+    OpenMP and BLAS pool loaded so far (threadpoolctl).
+
+    Libraries size their pools from the machine's cores, so two worker processes on two cores can run
+    four compute threads that take turns; and a setting made once does not hold (torch's intra-op
+    count of a Dask worker's task thread was seen back at 2 from its second recording on).
+    """
+    import threadpoolctl
+    import torch
+
+    threadpoolctl.threadpool_limits(threads)
+    torch.set_num_threads(threads)
+
+
+def _host_threads(nthreads: dict[str, int]) -> dict[str, int]:
+    """Worker threads per host, from Dask's ``{worker address: threads}``."""
+    from distributed.comm import get_address_host
+
+    per_host: dict[str, int] = {}
+    for address, n in nthreads.items():
+        host = get_address_host(address)
+        per_host[host] = per_host.get(host, 0) + n
+    return per_host
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _on_worker(function: Callable[..., Any], threads: int | dict[str, int], task: Any, *extra: Any) -> Any:
+    """Run one task on a Dask worker with its compute threads held to ``threads``, or, given worker
+    threads per host, to this host's cores shared between them."""
+    if isinstance(threads, dict):
+        from distributed import get_worker
+        from distributed.comm import get_address_host
+
+        worker = get_worker()
+        sharing = threads.get(get_address_host(worker.address), worker.state.nthreads)
+        threads = max(1, _cores() // sharing)
+    limit_threads(threads)
+    return function(task, *extra)
 
 
 def map_tasks(
@@ -373,6 +444,8 @@ def map_tasks(
     progress: bool = False,
     unit: str = "recording",
     shared: Any = None,
+    cost: Sequence[float] | None = None,
+    threads: int | None = None,
 ) -> list[Any]:
     """Apply ``function`` to every task, locally or on a Dask cluster; results in task order.
 
@@ -381,8 +454,18 @@ def map_tasks(
     dataset every task reads), ``function(task, shared)`` is called, and Dask sends ``shared`` to
     each worker once. On Dask, a task whose worker dies is rerun on another worker; the dashboard's
     address is printed when the cluster has one.
+
+    On Dask, tasks of higher ``cost`` (any measure of their size, one per task) start first; and
+    every task runs with its compute libraries held to ``threads`` threads (:func:`limit_threads`),
+    by default the worker's cores shared between the worker threads on its host: one each for two
+    workers of one thread on two cores. A LocalCluster's workers also start with
+    :data:`THREAD_VARIABLES` set to it. The local executor runs the tasks in order, as they are.
     """
     extra = () if shared is None else (shared,)
+    if threads is not None:
+        check_positive("threads", threads)
+    if cost is not None and len(cost) != len(tasks):
+        raise ValueError(f"map_tasks: {len(cost)} costs for {len(tasks)} tasks; give one per task.")
     if executor == "local":
         return [function(t, *extra) for t in tqdm(tasks, disable=not progress, unit=unit)]
     if executor != "dask":
@@ -395,7 +478,13 @@ def map_tasks(
         ) from None
     cluster: Any = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, dashboard_address=None)
+        per_worker = threads or max(1, _cores() // n_workers)
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            dashboard_address=None,
+            env=dict.fromkeys(THREAD_VARIABLES, str(per_worker)),
+        )
     client = Client(scheduler or cluster)
     try:
         if "dashboard" in client.scheduler_info().get("services", {}):
@@ -403,10 +492,24 @@ def map_tasks(
         run = uuid.uuid4().hex[:8]
         if extra:
             extra = (client.scatter(shared, broadcast=True),)
-        futures = [
-            client.submit(function, t, *extra, pure=False, key=f"neurosig-{run}-{i}")
-            for i, t in enumerate(tasks)
-        ]
+        limit = threads or _host_threads(client.nthreads())
+        # Costliest first, in submission as in priority (higher first), so that the first to arrive
+        # at an idle worker is the costliest too; the sort is stable, so ties keep their order.
+        order = sorted(range(len(tasks)), key=lambda i: -cost[i]) if cost is not None else range(len(tasks))
+        submitted = {
+            i: client.submit(
+                _on_worker,
+                function,
+                limit,
+                tasks[i],
+                *extra,
+                pure=False,
+                key=f"neurosig-{run}-{i}",
+                priority=len(tasks) - rank,
+            )
+            for rank, i in enumerate(order)
+        }
+        futures = [submitted[i] for i in range(len(tasks))]
         bar = tqdm(total=len(futures), disable=not progress, unit=unit)
         for _ in as_completed(futures):
             bar.update()

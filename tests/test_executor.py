@@ -108,3 +108,55 @@ pipelines:
     assert summary[-3:-1] == ["Reports:", f"  {out}/feast/feast_report.json"]
     assert summary[-1].startswith("Total time: ") and summary[-1].endswith(" s")
     assert not any(line.lstrip().startswith(("{", '"')) for line in lines)  # no JSON on the screen
+
+
+def _threads_seen(leave: int) -> tuple[int, int, str]:
+    """Compute threads at a task's start; then leaves them at ``leave``, as a careless stage would."""
+    import os
+
+    import threadpoolctl
+    import torch
+
+    seen = (torch.get_num_threads(), max(p["num_threads"] for p in threadpoolctl.threadpool_info()))
+    torch.set_num_threads(leave)
+    threadpoolctl.threadpool_limits(leave)
+    return (*seen, os.environ.get("NUMBA_NUM_THREADS", ""))
+
+
+def test_dask_tasks_start_with_their_share_of_the_cores_each_time():
+    pytest.importorskip("dask.distributed")
+    from neurosig.executor import _cores, map_tasks
+
+    share = max(1, _cores() // 2)  # two one-thread workers on this host
+    seen = map_tasks(_threads_seen, [share + 2] * 4, "dask", n_workers=2, unit="task")
+    assert seen == [(share, share, str(share))] * 4  # 4 tasks on 2 workers: one ran after another
+    assert map_tasks(_threads_seen, [5, 5], "dask", n_workers=1, threads=3, unit="task") == [(3, 3, "3")] * 2
+
+
+def _started(_task: int) -> int:
+    import time
+
+    return time.monotonic_ns()
+
+
+def test_dask_starts_the_costliest_tasks_first_and_returns_results_in_task_order():
+    pytest.importorskip("dask.distributed")
+    from neurosig.executor import map_tasks
+
+    cost = [1.0, 5.0, 3.0, 5.0, 2.0]
+    started = map_tasks(_started, list(range(5)), "dask", n_workers=1, cost=cost, unit="task")
+    assert sorted(range(5), key=started.__getitem__) == [1, 3, 2, 4, 0]  # ties in task order
+
+
+def test_a_recording_weighs_its_files_sharing_its_stem(tmp_path):
+    from neurosig.executor import _recording_bytes
+
+    for name, size in (
+        ("a.vhdr", 10),
+        ("a.vmrk", 20),
+        ("a.eeg", 300),
+        ("a_channels.tsv", 4000),
+        ("b.eeg", 5),
+    ):
+        (tmp_path / name).write_bytes(b"x" * size)
+    assert _recording_bytes(tmp_path / "a.vhdr") == 330

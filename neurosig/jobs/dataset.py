@@ -285,6 +285,7 @@ def process_dataset(
     n_workers: int = 2,
     progress: bool = False,
     report: bool = True,
+    threads: int | None = None,
 ) -> tuple[list[TaskResult], dict[str, str]]:
     """Process a dataset: every recording through the pipeline, then the dataset report.
 
@@ -300,8 +301,9 @@ def process_dataset(
     bids_root : path | None
         A BIDS dataset; its recordings are found with mne-bids, filtered by ``subjects``,
         ``sessions``, ``tasks`` and ``runs`` (entity values without their prefix).
-    executor, scheduler, n_workers, progress
-        As in :func:`~neurosig.executor.map_pipeline`.
+    executor, scheduler, n_workers, progress, threads
+        As in :func:`~neurosig.executor.map_pipeline` (on Dask, the largest recordings start first and
+        each task's compute threads are held to its share of the host's cores).
     report : bool
         Write ``report.html``, ``summary.json`` and ``summary.md`` into ``out_dir``.
 
@@ -331,7 +333,15 @@ def process_dataset(
             "--subjects, --sessions, --tasks and --runs select BIDS recordings; add --bids-root."
         )
     results = map_pipeline(
-        config, inputs, out_dir, executor, scheduler, n_workers, progress=progress, bids_root=bids_root
+        config,
+        inputs,
+        out_dir,
+        executor,
+        scheduler,
+        n_workers,
+        progress=progress,
+        bids_root=bids_root,
+        threads=threads,
     )
     if report:
         files.update(write_report(results, out_dir, title=f"{config.name}: {len(results)} recordings"))
@@ -403,6 +413,9 @@ class DatasetJob(Job):
         A running Dask scheduler's address.
     workers : int
         LocalCluster workers when ``executor`` is ``dask`` without a scheduler.
+    threads : int | None
+        On Dask, compute threads per recording; by default the host's cores shared between its worker
+        threads.
     """
 
     name = "dataset"
@@ -421,6 +434,7 @@ class DatasetJob(Job):
         executor: Literal["local", "dask"] = "local",
         scheduler: str | None = None,
         workers: Annotated[int, pydantic.Field(ge=1)] = 2,
+        threads: Annotated[int, pydantic.Field(ge=1)] | None = None,
     ):
         self.pipeline = pipeline
         self.out_dir = out_dir
@@ -434,6 +448,7 @@ class DatasetJob(Job):
         self.executor = executor
         self.scheduler = scheduler
         self.workers = workers
+        self.threads = threads
 
     def run(self, progress: bool = False) -> dict[str, Any]:
         """Simulate (if asked), process every recording, report; return counts and the report's paths."""
@@ -461,6 +476,7 @@ class DatasetJob(Job):
             scheduler=self.scheduler,
             n_workers=self.workers,
             progress=progress,
+            threads=self.threads,
         )
         counts = {s: sum(r.status == s for r in results) for s in ("done", "skipped", "failed")}
         return {"recordings": counts, "failures": {r.input: r.error for r in results if r.error}, **files}
