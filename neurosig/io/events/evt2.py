@@ -19,7 +19,7 @@ from neurosig.kernels.event_decoders import decode_evt2, encode_evt2, prescan_ev
 __all__ = ["NAME", "probe", "read", "blocks", "writer"]
 
 NAME = "evt2"
-LAYOUT = WordLayout(decode_evt2, "<u4", 1, (0, -1), prescan=prescan_evt2, split_share=0.55)
+LAYOUT = WordLayout(decode_evt2, "<u4", 1, (0, -1), prescan=prescan_evt2, split_share=0.75)
 
 
 def probe(path: Path, sensor_size=None) -> FileHeader:
