@@ -5,7 +5,8 @@
 - ``PATH.neurosig-lock`` is held with ``flock`` (exclusive, non-blocking) and names its owner (pid,
   host, start time). A second writer fails at once with :class:`OutputBusyError`. The kernel drops
   the lock when its process dies, so a lock file left by a killed run is *stale*: the next writer
-  takes the lock and the file over.
+  takes the lock and the file over, and a rerun that skips a complete output removes a stale lock
+  beside it (:func:`clear_stale_lock`).
 - Data goes to ``PATH.neurosig-PID.partial`` (created with ``O_EXCL``), is flushed to disk, and is
   renamed to ``PATH`` only on :meth:`~ExclusiveOutput.commit`. Whatever is killed when, ``PATH`` is
   either absent, the previous complete file, or the new complete file.
@@ -49,6 +50,7 @@ __all__ = [
     "ExclusiveOutput",
     "write_text",
     "lock_path",
+    "clear_stale_lock",
     "partial_path",
     "Checkpoint",
     "save_checkpoint",
@@ -103,6 +105,44 @@ def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def clear_stale_lock(path: str | Path) -> bool:
+    """Remove ``PATH.neurosig-lock`` when no live process holds it.
+
+    A writer killed after renaming its output into place, but before removing its lock, leaves a
+    complete file beside a stale lock; a rerun that skips the complete file calls this to tidy up.
+
+    Parameters
+    ----------
+    path : str | Path
+        The output file whose lock to check.
+
+    Returns
+    -------
+    removed : bool
+        Whether a stale lock file was removed (``False`` when there is none or its owner is alive).
+    """
+    lock = lock_path(path)
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        try:  # the lock file may have been replaced between our open and flock
+            current, mine = os.stat(lock), os.fstat(fd)
+        except FileNotFoundError:
+            return False
+        if (current.st_ino, current.st_dev) != (mine.st_ino, mine.st_dev):
+            return False
+        lock.unlink(missing_ok=True)  # held by us: nobody else can own it right now
+        return True
     finally:
         os.close(fd)
 

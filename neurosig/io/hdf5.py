@@ -41,7 +41,7 @@ import pydantic
 from neurosig._version import __version__
 from neurosig.core.chunks import CHUNK_TYPES, Chunk, info_from_dict
 from neurosig.core.errors import ConfigError, DataError, FormatError
-from neurosig.core.persist import ExclusiveOutput
+from neurosig.core.persist import ExclusiveOutput, clear_stale_lock
 from neurosig.core.stage import RunMeta, Sink, Source
 from neurosig.core.validate import check_existing_file
 
@@ -334,8 +334,12 @@ class HDF5Sink(Sink):
         return Path(self.path)
 
     def is_complete(self, meta: RunMeta) -> bool:
-        """Whether ``path`` already holds the complete output of this very run."""
-        return _check_target(self._final, self.overwrite, meta)
+        """Whether ``path`` already holds the complete output of this very run (a stale lock file
+        left beside it by a writer killed after its rename is then removed)."""
+        complete = _check_target(self._final, self.overwrite, meta)
+        if complete:
+            clear_stale_lock(self._final)
+        return complete
 
     def open(self, meta: RunMeta) -> None:
         """Own ``PATH`` for this run and start its partial file with the provenance attributes.

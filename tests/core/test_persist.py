@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import multiprocessing
 import os
@@ -23,6 +24,7 @@ from neurosig.core.persist import (
     ArraySpill,
     ExclusiveOutput,
     OutputBusyError,
+    clear_stale_lock,
     load_checkpoint,
     lock_path,
     partial_path,
@@ -288,3 +290,22 @@ def test_spill_reads_rows_like_an_array():
         spill.append(np.zeros((1, 3, 5), dtype=np.float32))
     spill.close()
     assert spill.n_rows == 0
+
+
+def test_rerun_skipping_a_complete_output_removes_a_stale_lock_but_never_a_live_one(tmp_path):
+    out = tmp_path / "run.h5"
+    _pipeline(out, duration=2.0).run()
+    lock = lock_path(out)
+    lock.write_text('{"pid": 1, "host": "gone", "started": "then"}')  # its writer died after the rename
+    assert _pipeline(out, duration=2.0).run().skipped
+    assert sorted(tmp_path.iterdir()) == [out]
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT)  # a live owner (another open file holds the flock)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert not clear_stale_lock(out)
+        assert _pipeline(out, duration=2.0).run().skipped
+        assert lock.exists()
+    finally:
+        os.close(fd)
+    assert clear_stale_lock(out) and not lock.exists()
+    assert not clear_stale_lock(out)
