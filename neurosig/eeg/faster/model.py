@@ -471,21 +471,26 @@ class FasterModel:
         self.info_ = kept.info
         self.ica_, self.excluded_, self.ica_info_ = None, [], {}
         if self.ica:
-            self.ica_ = fit_ica(kept, self.good_, self.n_components, self.ica_method, self.random_state)
-            self.steps_["components"] = find_bad_components_ica(
-                self.ica_, kept, self.profile, self.thresholds["components"], self.max_iter,
-                self.use_metrics.get("components"), self.band,
-            )  # fmt: skip
-            self.excluded_ = [int(i) for i in np.flatnonzero(self.steps_["components"].bad)]
-            self.ica_info_ = {
-                "random_state": self.random_state,
-                "method": self.ica_method,
-                "n_components": int(self.ica_.n_components_),
-                "excluded": self.excluded_,
-            }
+            self._learn_components(kept)
             self.remove_components(kept)
         self.channel_means_ = channel_means(kept.get_data(picks=self.good_))
         return kept
+
+    def _learn_components(self, epochs: Any) -> None:
+        """Step 3: fit the ICA on ``epochs`` (``mne.Epochs``), score its components, record the
+        excluded ones and what the report says of the fit."""
+        self.ica_ = fit_ica(epochs, self.good_, self.n_components, self.ica_method, self.random_state)
+        self.steps_["components"] = find_bad_components_ica(
+            self.ica_, epochs, self.profile, self.thresholds["components"], self.max_iter,
+            self.use_metrics.get("components"), self.band,
+        )  # fmt: skip
+        self.excluded_ = [int(i) for i in np.flatnonzero(self.steps_["components"].bad)]
+        self.ica_info_ = {
+            "random_state": self.random_state,
+            "method": self.ica_method,
+            "n_components": int(self.ica_.n_components_),
+            "excluded": self.excluded_,
+        }
 
     def learn_blocked(self, data: Any, info: Any, block_bytes: int, ica_bytes: int | None = None) -> None:
         """Steps 1–3 as in :meth:`learn`, reading the epochs a block at a time.
@@ -586,18 +591,7 @@ class FasterModel:
             ica_epochs = _per_block(block_bytes if ica_bytes is None else ica_bytes, n_ch * n_t * 8)
             sample = kept[_even_subset(len(kept), ica_epochs)]
             fit_on = mne.EpochsArray(np.asarray(data[sample], dtype=np.float64), self.info_, verbose="error")
-            self.ica_ = fit_ica(fit_on, self.good_, self.n_components, self.ica_method, self.random_state)
-            self.steps_["components"] = find_bad_components_ica(
-                self.ica_, fit_on, self.profile, self.thresholds["components"], self.max_iter,
-                self.use_metrics.get("components"), self.band,
-            )  # fmt: skip
-            self.excluded_ = [int(i) for i in np.flatnonzero(self.steps_["components"].bad)]
-            self.ica_info_ = {
-                "random_state": self.random_state,
-                "method": self.ica_method,
-                "n_components": int(self.ica_.n_components_),
-                "excluded": self.excluded_,
-            }
+            self._learn_components(fit_on)
             if len(sample) < len(kept):
                 self.ica_info_["fit_epochs"] = [int(i) for i in sample]
             del fit_on
