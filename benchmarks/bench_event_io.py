@@ -21,7 +21,9 @@ therefore not paired. An anchor that is missing is skipped with the reason in th
 Run: ``.venv/bin/python benchmarks/bench_event_io.py [--repeats 41] [--data ../shared/data] [--quick]``.
 Writes ``benchmarks/results/event_io.json`` and prints a markdown table. ``--quick`` times EVT2 and
 EVT3 only, without faery, evlib and the memory peaks, 21 rounds (a few seconds), and writes
-``event_io_quick.json``.
+``event_io_quick.json``. ``--split-sizes`` times split against serial whole reads of the EVT2 sample
+repeated 1 to 32 times end to end, written as EVT2 and as EVT3 (15 paired rounds; about a minute), to
+place each layout's ``split_min_words``, and writes ``event_io_split_sizes.json``.
 """
 
 from __future__ import annotations
@@ -43,11 +45,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine  # noqa: E402
 
-from neurosig.io.events import _words, convert, iter_events, read_events  # noqa: E402
+from neurosig.io.events import _words, convert, evt2, evt3, iter_events, read_events  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "event_io.json"
 QUICK_RESULTS = RESULTS.with_name("event_io_quick.json")
+SPLIT_RESULTS = RESULTS.with_name("event_io_split_sizes.json")
 FILES = {
     "EVT2": "events/expelliarmus_evt2_sample.raw",
     "EVT3": "events/expelliarmus_evt3_sample.raw",
@@ -276,6 +279,98 @@ def bench(data: Path, repeats: int, tmp: Path, evlib_python: str | None = None, 
     }
 
 
+def _tiled(events: np.ndarray, copies: int) -> np.ndarray:
+    """``copies`` copies of ``events`` one after the other in time, each shifted past the last."""
+    span = int(events["t"][-1] - events["t"][0]) + 1
+    tiled = np.concatenate([events] * copies)
+    tiled["t"] += np.repeat(np.arange(copies, dtype=np.int64) * span, len(events))
+    return tiled
+
+
+def bench_split_sizes(data: Path, repeats: int, tmp: Path, copies=(1, 2, 4, 8, 16, 32)) -> dict:
+    """Whole-file reads decoded in two parts against the serial decoder, by file size.
+
+    The EVT2 sample's events, repeated end to end ``copies`` times, are written as EVT2 and EVT3 by
+    neurosig's writers; each file is read with the split forced and with the serial decoder forced,
+    in turn, ``repeats`` times (paired), and expelliarmus reads it in the same rounds for scale. The
+    crossover gives each layout's ``split_min_words``.
+    """
+    from neurosig.io.events import write_events
+
+    source = read_events(data / FILES["EVT2"])
+    rows = []
+    real = _words._split_wanted
+    for fmt in ("evt2", "evt3"):
+        layout = {"evt2": evt2.LAYOUT, "evt3": evt3.LAYOUT}[fmt]
+        for n in copies:
+            path = tmp / f"{fmt}_x{n}.raw"
+            write_events(path, _tiled(source.events, n), fmt, sensor_size=source.info.sensor_size)
+            words = (path.stat().st_size - _header_bytes(path)) // layout.word_bytes
+
+            def forced(split: bool, path=path):
+                _words._split_wanted = lambda layout, n_words: split
+                try:
+                    return read_events(path)
+                finally:
+                    _words._split_wanted = real
+
+            anchor = _anchor(fmt.upper(), path)[1]
+            count = len(forced(True))
+            assert len(forced(False)) == count == len(anchor())
+            split, serial, theirs = _alternated(
+                [lambda: forced(True), lambda: forced(False), anchor], repeats
+            )
+            rows.append(
+                {
+                    "format": fmt,
+                    "copies": n,
+                    "words": int(words),
+                    "mb": path.stat().st_size / 1e6,
+                    "events": count,
+                    "split_ms": 1e3 * statistics.median(split),
+                    "serial_ms": 1e3 * statistics.median(serial),
+                    "expelliarmus_ms": 1e3 * statistics.median(theirs),
+                    "split_speedup_paired": statistics.median(
+                        b / a for a, b in zip(split, serial, strict=True)
+                    ),
+                    "split_min_words": layout.split_min_words,
+                }
+            )
+            path.unlink()
+    return {
+        "benchmark": "event_io_split_sizes",
+        "command": f"python benchmarks/bench_event_io.py --split-sizes --repeats {repeats}",
+        "machine": {**machine(), "load_average_1min": os.getloadavg()[0]},
+        "repeats": repeats,
+        "rows": rows,
+    }
+
+
+def _header_bytes(path: Path) -> int:
+    raw = path.read_bytes()[:4096]
+    return raw.index(b"% end\n") + len(b"% end\n")
+
+
+def split_table(result: dict) -> str:
+    """The split-size result as a markdown table."""
+    lines = [
+        "| format | words | MB | split ms | serial ms | split speed-up (paired) | expelliarmus ms "
+        "| splits from |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in result["rows"]:
+        lines.append(
+            f"| {r['format']} | {r['words']:,} | {r['mb']:.1f} | {r['split_ms']:.2f} | "
+            f"{r['serial_ms']:.2f} | {r['split_speedup_paired']:.2f}x | {r['expelliarmus_ms']:.2f} | "
+            f"{r['split_min_words']:,} words |"
+        )
+    m = result["machine"]
+    lines.append(
+        f"\nCPU: {m['cpu_model']}, {m['cpu_count']} cores; load average {m['load_average_1min']:.2f}."
+    )
+    return "\n".join(lines)
+
+
 def table(result: dict) -> str:
     """The result as a markdown table."""
     lines = [
@@ -333,14 +428,22 @@ def main() -> None:
         default=os.environ.get("NEUROSIG_EVLIB_PYTHON"),
         help="the python of a separate environment with evlib installed (else evlib is skipped)",
     )
+    parser.add_argument(
+        "--split-sizes",
+        action="store_true",
+        help="time split against serial reads of the EVT2 sample tiled 1-32x, as EVT2 and EVT3 (15 rounds)",
+    )
     args = parser.parse_args()
-    repeats = args.repeats or (21 if args.quick else 41)
+    repeats = args.repeats or (15 if args.split_sizes else 21 if args.quick else 41)
     with tempfile.TemporaryDirectory() as tmp:
-        result = bench(args.data, repeats, Path(tmp), args.evlib_python, args.quick)
-    out = QUICK_RESULTS if args.quick else RESULTS
+        if args.split_sizes:
+            result, out, text = bench_split_sizes(args.data, repeats, Path(tmp)), SPLIT_RESULTS, split_table
+        else:
+            result = bench(args.data, repeats, Path(tmp), args.evlib_python, args.quick)
+            out, text = (QUICK_RESULTS if args.quick else RESULTS), table
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(table(result))
+    print(text(result))
     print(f"\nwrote {out}")
 
 

@@ -19,11 +19,6 @@ __all__ = ["WordLayout", "WordDecoder", "read_words", "iter_words"]
 #: Default block size of chunked reading, in bytes (rounded down to whole words).
 BLOCK_BYTES = 1 << 22
 
-#: Whole-file reads of at least this many words are decoded in two parts at once (layouts with a
-#: pre-scan, on a machine with two cores or more, one of them idle); below it, starting the second
-#: thread costs more.
-SPLIT_MIN_WORDS = 1 << 16
-
 _POOL: ThreadPoolExecutor | None = None
 
 
@@ -81,6 +76,10 @@ class WordLayout:
         Share of the words that the calling thread decodes in a split read: the other thread first
         pre-scans those words, then decodes the rest, so that both finish together (about 0.5 when
         the pre-scan is one vectorised count; more when it walks the words as EVT3's does).
+    split_min_words : int
+        Whole-file reads of at least this many words are decoded in two parts at once (on a machine
+        with two cores or more, one of them idle); below it, waking the second thread and its core
+        costs more than it saves (measured by ``bench_event_io.py --split-sizes``).
     """
 
     kernel: Callable
@@ -90,6 +89,7 @@ class WordLayout:
     events_per_word: int = 1
     prescan: Callable | None = None
     split_share: float = 0.5
+    split_min_words: int = 1 << 16
 
     @property
     def word_bytes(self) -> int:
@@ -246,12 +246,17 @@ class _ShortRead(Exception):
     """The file held fewer bytes than its size said when it was read (it shrank meanwhile)."""
 
 
+def _split_wanted(layout: WordLayout, n_words: int) -> bool:
+    """Whether a whole-file read of ``n_words`` words is decoded in two parts at once."""
+    return layout.prescan is not None and n_words >= layout.split_min_words and _cores() > 1 and _idle_core()
+
+
 def read_words(layout: WordLayout, path: Path, header: FileHeader, strict: bool):
     """Decode a whole file at once; return ``(events, triggers, report)``."""
     with open(path, "rb", buffering=0) as f:
         raw = np.empty(max(os.fstat(f.fileno()).st_size - header.data_offset, 0), np.uint8)
         n_words = len(raw) // layout.word_bytes
-        if layout.prescan is not None and n_words >= SPLIT_MIN_WORDS and _cores() > 1 and _idle_core():
+        if _split_wanted(layout, n_words):
             try:
                 return _read_split(layout, path, header, strict, f, raw)
             except _ShortRead:

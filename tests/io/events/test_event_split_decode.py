@@ -7,6 +7,7 @@ state and the strict error's byte offset must all be equal.
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -180,8 +181,12 @@ def test_whole_file_reads_split_the_real_samples(name, module, monkeypatch, samp
         return real(self, words, split, fill)
 
     monkeypatch.setattr(W, "_cores", lambda: 2)
-    monkeypatch.setattr(W, "_idle_core", lambda: False)
+    monkeypatch.setattr(W, "_idle_core", lambda: True)
     monkeypatch.setattr(W.WordDecoder, "decode_split", spy)
+    read_events(path)
+    assert not calls, "a whole-file read of a file under split_min_words split"
+    monkeypatch.setattr(module, "LAYOUT", dataclasses.replace(module.LAYOUT, split_min_words=1))
+    monkeypatch.setattr(W, "_idle_core", lambda: False)
     busy = read_events(path).events
     assert not calls, "a whole-file read split while every core was busy"
     monkeypatch.setattr(W, "_idle_core", lambda: True)
@@ -254,6 +259,7 @@ def test_a_file_that_shrinks_while_a_split_read_reads_it_is_read_again_serially(
 
     monkeypatch.setattr(W, "_cores", lambda: 2)
     monkeypatch.setattr(W, "_idle_core", lambda: True)
+    monkeypatch.setattr(evt2, "LAYOUT", dataclasses.replace(evt2.LAYOUT, split_min_words=1))
     monkeypatch.setattr(W.os, "fstat", lambda fd: Grown(real(fd)))
     calls = []
     real_split = W.WordDecoder.decode_split
