@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine  # noqa: E402
 
 from neurosig.data.denoise import build_from_recordings
 from neurosig.eeg.atat.baselines import bandpass_reference
@@ -152,7 +155,7 @@ def main() -> None:
 
     report = {
         "benchmark": "atat",
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "torch_threads": 1},
+        "machine": {**machine(), "torch_threads": 1},
         "data": {
             **data.provenance,
             "build_seconds": build_seconds,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,6 +30,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine  # noqa: E402
 
 from neurosig.bci.evaluation import evaluate
 from neurosig.bci.metrics import summarise
@@ -168,12 +171,7 @@ def main() -> None:
     torch.set_num_threads(1)
     training = {"epochs": args.epochs, "batch_size": 32, "lr": 1e-3, "validation": 0.0}
     results: dict = {
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "torch": torch.__version__,
-            "threads": 1,
-        },
+        "machine": {**machine(), "torch": torch.__version__, "threads": 1},
         "settings": {
             "training": training,
             "folds": 5,
