@@ -310,7 +310,7 @@ def _evt3_run(words, i, ev, n, th, last, tl, cy, base, vp, width, height):
         elif typ == 0x4 or typ == 0x5:
             nbits = 12 if typ == 0x4 else 8
             mask = w & ((1 << nbits) - 1)
-            if base < 0 or cy >= height or base + nbits > width:
+            if base < 0 or cy < 0 or cy >= height or base + nbits > width:
                 break
             tt = (th << 12) | tl
             while mask:
@@ -486,6 +486,9 @@ def decode_evt3(words, start, state, ev, n, trig, n_trig, width, height, strict,
                 cat = BAD_VECT_BASE
             elif last < 0:
                 cat = BAD_NO_TIME_BASE
+            elif cy < 0:  # no ADDR_Y yet: the row is unknown (the base moves on, as outside the sensor)
+                cat = BAD_NO_TIME_BASE
+                base += nbits
             elif cy >= height:
                 cat = BAD_OUTSIDE_SENSOR
                 base += nbits

@@ -78,6 +78,17 @@ def test_evt3_partial_vector_and_early_events(tmp_path):
     assert err.value.offset == H3 + 2
 
 
+def test_evt3_vector_before_any_row_is_rejected_not_put_on_row_65535(tmp_path):
+    # TIME_HIGH, TIME_LOW, VECT_BASE_X 5, VECT_12 (pixel 5): no ADDR_Y yet, so the row is unknown
+    path = _evt3(tmp_path, [0x8000 | 100, 0x6000 | 5, 0x3000 | 5, 0x4000 | 0b1, 0x0000 | 10, 0x2000 | 20])
+    with pytest.raises(FormatError, match="before the first TIME_HIGH") as err:
+        read_events(path)
+    assert err.value.offset == H3 + 2 * 3
+    chunk, message = _lenient(path)
+    assert "before_time_base" in message
+    assert [tuple(e) for e in chunk.events.tolist()] == [(100 << 12 | 5, 20, 10, 0)]
+
+
 def test_evt3_vendor_words_are_consumed_not_rejected(tmp_path):
     # OTHERS + CONTINUED_12 + CONTINUED_4, and an EXT_TRIGGER: legitimate words, no error
     path = _evt3(
