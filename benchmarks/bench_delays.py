@@ -16,7 +16,10 @@
 4. FEAST (8 neurons, 7x7 context) on oriented moving edges: events per second while learning.
 5. The floor: what one scattered add costs on this CPU, by loop (a plain store, a load-add-store,
    a pair of them from one table load, and 16 at a time with vector gather and scatter), in ns and in
-   cycles at the measured clock (``scatter_floor`` in the JSON; see ``_delay_floor.py``).
+   cycles at the measured clock (``scatter_floor`` in the JSON; see ``_delay_floor.py``); and what the
+   vectorised alternative, pulling each output's steps from every input's delayed spike train 16
+   steps per vector op (fused multiply-adds on float spikes, or AVX-512 masked adds on spike bits),
+   costs per output-input pair and per add the event kernel would do (``pull_floor``).
 
 Medians over repeats after a warm-up (Numba compilation excluded). The two sides of each ratio
 are timed in alternation, round by round, and the ratio is the median over rounds of the two sides
@@ -54,7 +57,7 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import save  # noqa: E402
-from _delay_floor import scatter_floor  # noqa: E402
+from _delay_floor import pull_floor, scatter_floor  # noqa: E402
 
 from neurosig.core.figures import save_figure, subplots  # noqa: E402
 from neurosig.kernels._numba import cuda_enabled  # noqa: E402
@@ -397,6 +400,8 @@ def main() -> None:
     sweep = bench_density(max(3, args.repeats // 2))
     floor = scatter_floor()
     print("cost of one scattered add, by loop:", {k: round(v, 3) for k, v in floor.items()})
+    pull = pull_floor()
+    print("vectorised pull loops instead:", {k: round(v, 3) for k, v in pull.items()})
     path = save(
         "delays" if aten is None else f"delays_aten_{aten.lower()}",
         rows,
@@ -407,6 +412,7 @@ def main() -> None:
         load_average_before_after=[load_before, os.getloadavg()],
         density_sweep=sweep,
         scatter_floor=floor,
+        pull_floor=pull,
     )
     plot_density(sweep, path.with_name(f"{path.stem}_density.png"))
 
