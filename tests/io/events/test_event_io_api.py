@@ -6,7 +6,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import random_events
+from _event_streams import random_events
 
 from neurosig.core.chunks import EVENTS_DTYPE, EventChunk, EventInfo
 from neurosig.core.config import build_pipeline

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import random_events
+from _event_streams import random_events
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

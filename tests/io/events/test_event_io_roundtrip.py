@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from _event_spec import as_tuples, spec_evt2, spec_evt3
-from conftest import random_events
+from _event_streams import random_events
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
