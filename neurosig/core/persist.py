@@ -39,11 +39,12 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from neurosig._version import __version__
-from neurosig.core.errors import DataError, FormatError, NeurosigError
+from neurosig.core.errors import ConfigError, DataError, FormatError, NeurosigError
 
 __all__ = [
     "OutputBusyError",
@@ -55,6 +56,7 @@ __all__ = [
     "Checkpoint",
     "save_checkpoint",
     "load_checkpoint",
+    "shipped_weights",
     "restore",
     "ArraySpill",
 ]
@@ -457,6 +459,31 @@ def load_checkpoint(path: str | Path, kind: str | tuple[str, ...], map_location:
         extra=payload["extra"],
         neurosig_version=str(payload.get("neurosig_version", "")),
     )
+
+
+def shipped_weights(package: str, name: str, what: str, instead: str) -> Path:
+    """The path of a checkpoint shipped inside ``package``'s ``weights/`` folder.
+
+    Parameters
+    ----------
+    package : str
+        The package that ships it (``"neurosig.eeg.rvq"``).
+    name : str
+        Its file name in ``weights/``.
+    what : str
+        What it is, for the error (``"RVQ tokenizer"``).
+    instead : str
+        How to pass a checkpoint of one's own, for the error.
+
+    Raises
+    ------
+    ConfigError
+        If the packaged file is missing (a broken install).
+    """
+    path = Path(str(resources.files(package) / "weights" / name))
+    if not path.is_file():
+        raise ConfigError(f"the packaged {what} ({path}) is missing; reinstall neurosig, or {instead}.")
+    return path
 
 
 def restore(

@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from neurosig.core.config import build_pipeline
-from neurosig.core.errors import DataError, FormatError
+from neurosig.core.errors import ConfigError, DataError, FormatError
 from neurosig.core.persist import (
     ArraySpill,
     ExclusiveOutput,
@@ -30,6 +30,7 @@ from neurosig.core.persist import (
     partial_path,
     restore,
     save_checkpoint,
+    shipped_weights,
     write_text,
 )
 
@@ -309,3 +310,14 @@ def test_rerun_skipping_a_complete_output_removes_a_stale_lock_but_never_a_live_
         os.close(fd)
     assert clear_stale_lock(out) and not lock.exists()
     assert not clear_stale_lock(out)
+
+
+@pytest.mark.parametrize(
+    ("package", "name"), [("neurosig.eeg.rvq", "rvq_small.pt"), ("neurosig.eeg.atat", "atat_small.pt")]
+)
+def test_shipped_weights_are_found_in_their_package_or_named_as_missing(package, name):
+    assert shipped_weights(package, name, "weights", "pass weights=PATH").is_file()
+    with pytest.raises(
+        ConfigError, match=r"packaged AT-AT weights \(.*gone\.pt\) is missing; reinstall .*weights=PATH"
+    ):
+        shipped_weights(package, "gone.pt", "AT-AT weights", "pass weights=PATH")

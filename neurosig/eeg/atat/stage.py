@@ -13,7 +13,6 @@ The stage holds back one window (2 s) of signal: its latency is 2 s.
 from __future__ import annotations
 
 from fractions import Fraction
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
@@ -22,7 +21,8 @@ import pydantic
 from scipy import signal
 
 from neurosig.core.chunks import Marker, SignalChunk, SignalInfo
-from neurosig.core.errors import ConfigError, DataError
+from neurosig.core.errors import DataError
+from neurosig.core.persist import shipped_weights
 from neurosig.core.stage import Stage
 
 __all__ = ["ATATDenoise", "DEFAULT_WEIGHTS", "FLAT_STD", "GATE_OPEN"]
@@ -36,13 +36,12 @@ GATE_OPEN = 0.5
 
 
 def _default_weights() -> Path:
-    path = Path(str(resources.files("neurosig.eeg.atat") / "weights" / DEFAULT_WEIGHTS))
-    if not path.is_file():
-        raise ConfigError(
-            f"the packaged AT-AT weights ({path}) are missing; pass weights=PATH to a model trained "
-            "with `neurosig run pipelines/atat_train.yaml`."
-        )
-    return path
+    return shipped_weights(
+        "neurosig.eeg.atat",
+        DEFAULT_WEIGHTS,
+        "AT-AT weights",
+        "pass weights=PATH to a model trained with `neurosig run pipelines/atat_train.yaml`",
+    )
 
 
 class ATATDenoise(Stage):

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 from scipy.signal import resample_poly
 
-from neurosig.core.errors import ConfigError, DataError
-from neurosig.core.persist import restore, save_checkpoint
+from neurosig.core.errors import DataError
+from neurosig.core.persist import restore, save_checkpoint, shipped_weights
 from neurosig.core.validate import check_finite
 from neurosig.eeg.rvq.config import TokenizerConfig, preset
 from neurosig.eeg.rvq.model import TokenizerNet
@@ -33,13 +32,12 @@ def shipped_checkpoint() -> Path:
     ConfigError
         If the packaged file is missing (a broken install).
     """
-    path = Path(str(resources.files("neurosig.eeg.rvq") / "weights" / SHIPPED_CHECKPOINT))
-    if not path.is_file():
-        raise ConfigError(
-            f"the packaged RVQ tokenizer ({path}) is missing; reinstall neurosig, or pass "
-            "checkpoint=PATH to a tokenizer trained with `neurosig run pipelines/rvq_train.yaml`."
-        )
-    return path
+    return shipped_weights(
+        "neurosig.eeg.rvq",
+        SHIPPED_CHECKPOINT,
+        "RVQ tokenizer",
+        "pass checkpoint=PATH to a tokenizer trained with `neurosig run pipelines/rvq_train.yaml`",
+    )
 
 
 class Tokenizer:
