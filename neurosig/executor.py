@@ -31,6 +31,7 @@ from neurosig.core.config import (
     load_config,
 )
 from neurosig.core.errors import ConfigError, NeurosigError
+from neurosig.core.host import usable_cores
 from neurosig.core.validate import check_positive
 
 __all__ = [
@@ -417,10 +418,6 @@ def _host_threads(nthreads: dict[str, int]) -> dict[str, int]:
     return per_host
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def _on_worker(function: Callable[..., Any], threads: int | dict[str, int], task: Any, *extra: Any) -> Any:
     """Run one task on a Dask worker with its compute threads held to ``threads``, or, given worker
     threads per host, to this host's cores shared between them."""
@@ -430,7 +427,7 @@ def _on_worker(function: Callable[..., Any], threads: int | dict[str, int], task
 
         worker = get_worker()
         sharing = threads.get(get_address_host(worker.address), worker.state.nthreads)
-        threads = max(1, _cores() // sharing)
+        threads = max(1, usable_cores() // sharing)
     limit_threads(threads)
     return function(task, *extra)
 
@@ -478,7 +475,7 @@ def map_tasks(
         ) from None
     cluster: Any = None
     if scheduler is None:
-        per_worker = threads or max(1, _cores() // n_workers)
+        per_worker = threads or max(1, usable_cores() // n_workers)
         cluster = LocalCluster(
             n_workers=n_workers,
             threads_per_worker=1,

@@ -125,9 +125,9 @@ def _threads_seen(leave: int) -> tuple[int, int, str]:
 
 def test_dask_tasks_start_with_their_share_of_the_cores_each_time():
     pytest.importorskip("dask.distributed")
-    from neurosig.executor import _cores, map_tasks
+    from neurosig.executor import map_tasks, usable_cores
 
-    share = max(1, _cores() // 2)  # two one-thread workers on this host
+    share = max(1, usable_cores() // 2)  # two one-thread workers on this host
     seen = map_tasks(_threads_seen, [share + 2] * 4, "dask", n_workers=2, unit="task")
     assert seen == [(share, share, str(share))] * 4  # 4 tasks on 2 workers: one ran after another
     assert map_tasks(_threads_seen, [5, 5], "dask", n_workers=1, threads=3, unit="task") == [(3, 3, "3")] * 2

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neurosig.core.host import usable_cores
 from neurosig.io.events._common import DecodeReport, FileHeader, empty_events, empty_triggers
 from neurosig.kernels import event_decoders as k
 
@@ -30,10 +31,6 @@ def _pool() -> ThreadPoolExecutor:
     return _POOL
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def _idle_core() -> bool:
     """Whether a core is idle now: fewer runnable tasks than cores, this thread included (the kernel's
     count in ``/proc/loadavg``; ``True`` where it cannot be read). A split read waits for the slower
@@ -47,7 +44,7 @@ def _idle_core() -> bool:
             os.close(fd)
     except (OSError, ValueError, IndexError):
         return True
-    return running < _cores()
+    return running < usable_cores()
 
 
 @dataclass(frozen=True)
@@ -248,7 +245,12 @@ class _ShortRead(Exception):
 
 def _split_wanted(layout: WordLayout, n_words: int) -> bool:
     """Whether a whole-file read of ``n_words`` words is decoded in two parts at once."""
-    return layout.prescan is not None and n_words >= layout.split_min_words and _cores() > 1 and _idle_core()
+    return (
+        layout.prescan is not None
+        and n_words >= layout.split_min_words
+        and usable_cores() > 1
+        and _idle_core()
+    )
 
 
 def read_words(layout: WordLayout, path: Path, header: FileHeader, strict: bool):

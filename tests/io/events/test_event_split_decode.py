@@ -180,7 +180,7 @@ def test_whole_file_reads_split_the_real_samples(name, module, monkeypatch, samp
         calls.append(split)
         return real(self, words, split, fill)
 
-    monkeypatch.setattr(W, "_cores", lambda: 2)
+    monkeypatch.setattr(W, "usable_cores", lambda: 2)
     monkeypatch.setattr(W, "_idle_core", lambda: True)
     monkeypatch.setattr(W.WordDecoder, "decode_split", spy)
     read_events(path)
@@ -193,7 +193,7 @@ def test_whole_file_reads_split_the_real_samples(name, module, monkeypatch, samp
     split = read_events(path).events
     assert calls, "the whole-file read of the sample was not split"
     np.testing.assert_array_equal(busy, split)
-    monkeypatch.setattr(W, "_cores", lambda: 1)
+    monkeypatch.setattr(W, "usable_cores", lambda: 1)
     serial = read_events(path).events
     np.testing.assert_array_equal(split, serial)
     header = module.probe(path)
@@ -235,9 +235,9 @@ def test_evt2_split_decodes_on_serially_when_the_presumed_time_base_is_wrong(mon
 
 
 def test_idle_core_counts_runnable_tasks_and_assumes_idle_where_it_cannot_tell(monkeypatch):
-    monkeypatch.setattr(W, "_cores", lambda: 64)
+    monkeypatch.setattr(W, "usable_cores", lambda: 64)
     assert W._idle_core() is True or not Path("/proc/loadavg").exists()
-    monkeypatch.setattr(W, "_cores", lambda: 1)
+    monkeypatch.setattr(W, "usable_cores", lambda: 1)
     assert W._idle_core() is False or not Path("/proc/loadavg").exists()  # (this thread is runnable)
 
     def no_proc(*args):
@@ -257,7 +257,7 @@ def test_a_file_that_shrinks_while_a_split_read_reads_it_is_read_again_serially(
         def __init__(self, st):
             self.st_size = st.st_size + 4096
 
-    monkeypatch.setattr(W, "_cores", lambda: 2)
+    monkeypatch.setattr(W, "usable_cores", lambda: 2)
     monkeypatch.setattr(W, "_idle_core", lambda: True)
     monkeypatch.setattr(evt2, "LAYOUT", dataclasses.replace(evt2.LAYOUT, split_min_words=1))
     monkeypatch.setattr(W.os, "fstat", lambda fd: Grown(real(fd)))
