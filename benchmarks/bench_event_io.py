@@ -7,9 +7,10 @@ followed by an untimed 10 ms pause.
 Numba kernels are compiled (and cached) by a warm-up read before timing. Reported: median Mev/s of each
 side, the ratio of the medians, the median of the per-pair ratios and the ratio of the best runs
 (the least disturbed by other load), plus the peak memory of a chunked read next to a whole read.
-neurosig decodes whole EVT2/EVT3 files in two parts at once on machines with two cores or more, while
-a core is idle: the JSON records how many of the timed reads split, and for EVT2/EVT3 times the serial
-decoder too (forced, in the same alternation), with its own ratio to the anchor.
+neurosig decodes whole EVT2/EVT3 files of at least ``split_min_words`` words in two parts at once on
+machines with two cores or more, while a core is idle: the JSON records how many of the timed reads
+split, and for files that large times the serial decoder too (forced, in the same alternation), with
+its own ratio to the anchor.
 
 Optional anchors for EVT2 and EVT3, the Rust readers: faery (``pip install faery``), timed in the same
 alternation, and evlib, which imports torchvision and so cannot share a process with the CPU torch
@@ -175,6 +176,14 @@ def _cases(data: Path, tmp: Path, quick: bool = False) -> list[tuple[str, str, P
     return cases
 
 
+_LAYOUTS = {"EVT2": evt2.LAYOUT, "EVT3": evt3.LAYOUT}
+
+
+def _words_in(fmt: str, path: Path) -> int:
+    module = {"EVT2": evt2, "EVT3": evt3}[fmt]
+    return (path.stat().st_size - module.probe(path).data_offset) // _LAYOUTS[fmt].word_bytes
+
+
 class _Splits:
     """Counts whether whole reads split (a core idle), and forces the serial decoder on request."""
 
@@ -216,15 +225,19 @@ def bench(data: Path, repeats: int, tmp: Path, evlib_python: str | None = None, 
             finally:
                 splits.serial = False
 
-        whole = fmt in ("EVT2", "EVT3")  # (the formats whose whole reads split)
+        whole = fmt in ("EVT2", "EVT3")  # (the formats whose whole reads may split)
+        # the forced serial decoder is a reader of its own only where reads would split: below
+        # split_min_words it is the same read, and a third reader in the rotation follows the anchor
+        # twice as often as ours does (which cost it 7-15 % here)
+        splittable = whole and _words_in(fmt, path) >= _LAYOUTS[fmt].split_min_words
         faery_read, faery_why = _faery(fmt, path) if not quick else (None, "")
         if faery_read:
             assert len(faery_read()) == n, f"{fmt}: faery decodes a different number of events"
         splits.answers.clear()
-        a, b, *c = _alternated([ours, theirs] + ([serial] if whole else []), repeats, faery_read)
+        a, b, *c = _alternated([ours, theirs] + ([serial] if splittable else []), repeats, faery_read)
         split_reads = sum(splits.answers)
         others, skipped = [], {}
-        if whole:
+        if splittable:
             others.append(_other("neurosig serial decoder (forced)", n, a, c.pop(0), True))
         if faery_read:
             others.append(_other("faery", n, a, c[0], True))
