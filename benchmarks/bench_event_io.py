@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine  # noqa: E402
+from _common import machine, markdown_table  # noqa: E402
 
 from neurosig.io.events import _words, convert, evt2, evt3, iter_events, read_events  # noqa: E402
 
@@ -318,7 +318,7 @@ def bench_split_sizes(data: Path, repeats: int, tmp: Path, copies=(1, 2, 4, 8, 1
         for n in copies:
             path = tmp / f"{fmt}_x{n}.raw"
             write_events(path, _tiled(source.events, n), fmt, sensor_size=source.info.sensor_size)
-            words = (path.stat().st_size - _header_bytes(path)) // layout.word_bytes
+            words = _words_in(fmt.upper(), path)
 
             def forced(split: bool, path=path):
                 _words._split_wanted = lambda layout, n_words: split
@@ -359,29 +359,26 @@ def bench_split_sizes(data: Path, repeats: int, tmp: Path, copies=(1, 2, 4, 8, 1
     }
 
 
-def _header_bytes(path: Path) -> int:
-    raw = path.read_bytes()[:4096]
-    return raw.index(b"% end\n") + len(b"% end\n")
-
-
 def split_table(result: dict) -> str:
     """The split-size result as a markdown table."""
-    lines = [
-        "| format | words | MB | split ms | serial ms | split speed-up (paired) | expelliarmus ms "
-        "| splits from |",
-        "|---|---|---|---|---|---|---|---|",
+    rows = [
+        {
+            "format": r["format"],
+            "words": f"{r['words']:,}",
+            "MB": f"{r['mb']:.1f}",
+            "split ms": f"{r['split_ms']:.2f}",
+            "serial ms": f"{r['serial_ms']:.2f}",
+            "split speed-up (paired)": f"{r['split_speedup_paired']:.2f}x",
+            "expelliarmus ms": f"{r['expelliarmus_ms']:.2f}",
+            "splits from": f"{r['split_min_words']:,} words",
+        }
+        for r in result["rows"]
     ]
-    for r in result["rows"]:
-        lines.append(
-            f"| {r['format']} | {r['words']:,} | {r['mb']:.1f} | {r['split_ms']:.2f} | "
-            f"{r['serial_ms']:.2f} | {r['split_speedup_paired']:.2f}x | {r['expelliarmus_ms']:.2f} | "
-            f"{r['split_min_words']:,} words |"
-        )
-    m = result["machine"]
-    lines.append(
-        f"\nCPU: {m['cpu_model']}, {m['cpu_count']} cores; load average {m['load_average_1min']:.2f}."
-    )
-    return "\n".join(lines)
+    return markdown_table(rows) + "\n" + _machine_line(result["machine"])
+
+
+def _machine_line(m: dict) -> str:
+    return f"\nCPU: {m['cpu_model']}, {m['cpu_count']} cores; load average {m['load_average_1min']:.2f}."
 
 
 def table(result: dict) -> str:
@@ -413,10 +410,7 @@ def table(result: dict) -> str:
         for r in result["rows"]
         if r["split_reads"]
     ]
-    m = result["machine"]
-    lines.append(
-        f"\nCPU: {m['cpu_model']}, {m['cpu_count']} cores; load average {m['load_average_1min']:.2f}."
-    )
+    lines.append(_machine_line(result["machine"]))
     mem = result["memory"]
     if mem:
         lines.append(
