@@ -19,10 +19,11 @@ from neurosig.kernels.event_decoders import decode_evt2, encode_evt2, prescan_ev
 __all__ = ["NAME", "probe", "read", "blocks", "writer"]
 
 NAME = "evt2"
-#: Whole reads split from 4M words (16 MiB): with the 8-word vector block, split reads ran 0.74x / 0.98x
-#: as fast as serial ones at 0.54M / 2.2M words, 1.08x-1.17x from 4.3M (``bench_event_io --split-sizes``).
+#: Whole reads split from 8M words (32 MiB): with the 8-word vector block, split reads ran 0.92x-1.04x as
+#: fast as serial ones up to 2.2M words, 0.93x at 4.3M and 1.14x-1.20x from 8.6M
+#: (``bench_event_io --split-sizes``, split and serial alternating alone).
 LAYOUT = WordLayout(
-    decode_evt2, "<u4", 1, (0, -1), prescan=prescan_evt2, split_share=0.75, split_min_words=1 << 22
+    decode_evt2, "<u4", 1, (0, -1), prescan=prescan_evt2, split_share=0.75, split_min_words=1 << 23
 )
 
 

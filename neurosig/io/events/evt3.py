@@ -21,7 +21,7 @@ __all__ = ["NAME", "probe", "read", "blocks", "writer"]
 
 NAME = "evt3"
 #: Whole reads split from 512K words (1 MiB): split reads of the 309K-word Prophesee sample ran 0.94x as
-#: fast as serial ones, of neurosig-written files 1.19x at 0.84M words and 1.38x-1.47x from 1.7M
+#: fast as serial ones, of neurosig-written files 1.22x at 0.84M words and 1.23x-1.58x from 1.7M
 #: (``bench_event_io --split-sizes``).
 LAYOUT = WordLayout(
     decode_evt3,
