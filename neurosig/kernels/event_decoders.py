@@ -10,7 +10,7 @@ them all::
 ``state`` an int64 array that carries the decoder's state from one block to the next, ``events`` a
 preallocated EVENTS_DTYPE array filled from index ``n`` on, ``triggers`` the same for trigger words
 (TRIGGER_DTYPE). Records are written field by field through the structured array (faster than four
-strided field views).
+strided field views), except in EVT 2.0's vector block (:func:`_cd_block`), which stores whole records.
 Decoding stops at the end of ``words`` (:data:`DONE`), when an output is full (:data:`EVENTS_FULL`,
 :data:`TRIGGERS_FULL`: grow it and call again from ``next_word``), or in strict mode at the first
 corrupt word (:data:`CORRUPT`, with ``next_word`` its index and ``category`` one of the ``BAD_*``
@@ -93,9 +93,9 @@ def _advance_time_high(th, last, raw, bits):
 #: Words that :func:`_cd_block` decodes at once (8 x 32 bits: one AVX2 register; wider was slower).
 _CD_BLOCK = 8
 
-#: The record layout :func:`_cd_block` writes: ``t`` (8 bytes), ``x``, ``y`` (2 each), ``p`` (1), packed.
-#: Whether that layout holds here (and the host is little-endian, as the stores assume); if not, the
-#: scalar loop decodes every word.
+#: Whether :func:`_cd_block` may run: it writes the packed 13-byte record ``t`` (8 bytes), ``x``, ``y``
+#: (2 each), ``p`` (1) as little-endian integers; with any other layout or byte order the scalar loop
+#: decodes every word.
 _VECTOR_RECORDS = (
     sys.byteorder == "little"
     and EVENTS_DTYPE.itemsize == 13
