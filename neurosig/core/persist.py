@@ -6,7 +6,7 @@
   host, start time). A second writer fails at once with :class:`OutputBusyError`. The kernel drops
   the lock when its process dies, so a lock file left by a killed run is *stale*: the next writer
   takes the lock and the file over, and a rerun that skips a complete output removes a stale lock
-  beside it (:func:`clear_stale_lock`).
+  and dead writers' partial files beside it (:func:`clear_stale_files`).
 - Data goes to ``PATH.neurosig-PID.partial`` (created with ``O_EXCL``), is flushed to disk, and is
   renamed to ``PATH`` only on :meth:`~ExclusiveOutput.commit`. Whatever is killed when, ``PATH`` is
   either absent, the previous complete file, or the new complete file.
@@ -51,7 +51,7 @@ __all__ = [
     "ExclusiveOutput",
     "write_text",
     "lock_path",
-    "clear_stale_lock",
+    "clear_stale_files",
     "partial_path",
     "Checkpoint",
     "save_checkpoint",
@@ -111,42 +111,38 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def clear_stale_lock(path: str | Path) -> bool:
-    """Remove ``PATH.neurosig-lock`` when no live process holds it.
+def clear_stale_files(path: str | Path) -> list[Path]:
+    """Remove what killed writers left beside an output: a stale lock and their partial files.
 
     A writer killed after renaming its output into place, but before removing its lock, leaves a
-    complete file beside a stale lock; a rerun that skips the complete file calls this to tidy up.
+    stale lock beside a complete file; one killed while rewriting an output that another writer
+    completed meanwhile leaves its partial file. A rerun that skips the complete output calls this to
+    tidy up. Nothing is touched while a live process holds the output: the lock is taken for the
+    clean-up (created if absent) and removed after.
 
     Parameters
     ----------
     path : str | Path
-        The output file whose lock to check.
+        The output file.
 
     Returns
     -------
-    removed : bool
-        Whether a stale lock file was removed (``False`` when there is none or its owner is alive).
+    removed : list of Path
+        The stale lock and partial files removed; empty when there were none or the owner is alive.
     """
-    lock = lock_path(path)
+    output = ExclusiveOutput(path)
+    had_lock = output.lock.exists()
     try:
-        fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return False
+        output._acquire()
+    except OutputBusyError:
+        return []
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        try:  # the lock file may have been replaced between our open and flock
-            current, mine = os.stat(lock), os.fstat(fd)
-        except FileNotFoundError:
-            return False
-        if (current.st_ino, current.st_dev) != (mine.st_ino, mine.st_dev):
-            return False
-        lock.unlink(missing_ok=True)  # held by us: nobody else can own it right now
-        return True
+        partials = _owned_partials(output.path)
+        for stale in partials:
+            stale.unlink(missing_ok=True)
     finally:
-        os.close(fd)
+        output._release()
+    return ([output.lock] if had_lock else []) + partials
 
 
 class ExclusiveOutput:

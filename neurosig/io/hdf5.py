@@ -41,7 +41,7 @@ import pydantic
 from neurosig._version import __version__
 from neurosig.core.chunks import CHUNK_TYPES, Chunk, info_from_dict
 from neurosig.core.errors import ConfigError, DataError, FormatError
-from neurosig.core.persist import ExclusiveOutput, clear_stale_lock
+from neurosig.core.persist import ExclusiveOutput, clear_stale_files
 from neurosig.core.stage import RunMeta, Sink, Source
 from neurosig.core.validate import check_existing_file
 
@@ -334,11 +334,11 @@ class HDF5Sink(Sink):
         return Path(self.path)
 
     def is_complete(self, meta: RunMeta) -> bool:
-        """Whether ``path`` already holds the complete output of this very run (a stale lock file
-        left beside it by a writer killed after its rename is then removed)."""
+        """Whether ``path`` already holds the complete output of this very run (what killed writers
+        left beside it, a stale lock or partial files, is then removed)."""
         complete = _check_target(self._final, self.overwrite, meta)
         if complete:
-            clear_stale_lock(self._final)
+            clear_stale_files(self._final)
         return complete
 
     def open(self, meta: RunMeta) -> None:

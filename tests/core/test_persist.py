@@ -24,7 +24,7 @@ from neurosig.core.persist import (
     ArraySpill,
     ExclusiveOutput,
     OutputBusyError,
-    clear_stale_lock,
+    clear_stale_files,
     load_checkpoint,
     lock_path,
     partial_path,
@@ -293,23 +293,30 @@ def test_spill_reads_rows_like_an_array():
     assert spill.n_rows == 0
 
 
-def test_rerun_skipping_a_complete_output_removes_a_stale_lock_but_never_a_live_one(tmp_path):
+def test_rerun_skipping_a_complete_output_removes_stale_files_but_never_a_live_writers(tmp_path):
     out = tmp_path / "run.h5"
     _pipeline(out, duration=2.0).run()
     lock = lock_path(out)
     lock.write_text('{"pid": 1, "host": "gone", "started": "then"}')  # its writer died after the rename
+    dead = partial_path(out, pid=999_999)  # a writer killed while rewriting the complete output
+    dead.write_bytes(b"half")
+    mine = tmp_path / "run.h5.partial"  # a user's own file: never touched
+    mine.write_bytes(b"keep")
     assert _pipeline(out, duration=2.0).run().skipped
-    assert sorted(tmp_path.iterdir()) == [out]
+    assert sorted(tmp_path.iterdir()) == [out, mine]
+    dead.write_bytes(b"half")
     fd = os.open(lock, os.O_RDWR | os.O_CREAT)  # a live owner (another open file holds the flock)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        assert not clear_stale_lock(out)
+        assert clear_stale_files(out) == []
         assert _pipeline(out, duration=2.0).run().skipped
-        assert lock.exists()
+        assert lock.exists() and dead.exists()
     finally:
         os.close(fd)
-    assert clear_stale_lock(out) and not lock.exists()
-    assert not clear_stale_lock(out)
+    assert clear_stale_files(out) == [lock, dead]
+    assert sorted(tmp_path.iterdir()) == [out, mine]
+    assert clear_stale_files(out) == []
+    assert sorted(tmp_path.iterdir()) == [out, mine]
 
 
 @pytest.mark.parametrize(
