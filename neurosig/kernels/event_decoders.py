@@ -286,22 +286,36 @@ def decode_evt2(words, start, state, ev, n, trig, n_trig, width, height, strict,
 @njit
 def _evt3_run(words, i, ev, n, th, last, tl, cy, base, vp, width, height):
     """The hot path: well-formed events, rows, vectors and forward time words, until any other
-    (unsigned indices: no negative-index wrap)."""
+    (unsigned indices: no negative-index wrap). Runs of ADDR_X words, two thirds of a recording's
+    words, are decoded in an inner loop that checks only for the run's end (1.05-1.06x faster on the
+    sample than dispatching every word)."""
     nw = words.shape[0]
     cap = ev.shape[0] - MAX_EVENTS_PER_WORD
     while i < nw and n <= cap:
         w = np.int64(words[np.uint64(i)])
         typ = w >> 12
         if typ == 0x2:
-            xx = w & 0x7FF
-            if cy < 0 or xx >= width or cy >= height:
+            # a run of ADDR_X words shares its row and time: one loop, no type dispatch inside
+            if cy < 0 or cy >= height:
                 break
-            e = ev[np.uint64(n)]
-            e["t"] = (th << 12) | tl
-            e["x"] = xx
-            e["y"] = cy
-            e["p"] = (w >> 11) & 1
-            n += 1
+            t = (th << 12) | tl
+            while True:
+                xx = w & 0x7FF
+                if xx >= width:
+                    return i, n, th, last, tl, cy, base, vp
+                e = ev[np.uint64(n)]
+                e["t"] = t
+                e["x"] = xx
+                e["y"] = cy
+                e["p"] = (w >> 11) & 1
+                n += 1
+                i += 1
+                if i >= nw or n > cap:
+                    return i, n, th, last, tl, cy, base, vp
+                w = np.int64(words[np.uint64(i)])
+                if w >> 12 != 0x2:
+                    break
+            continue
         elif typ == 0x0:
             cy = w & 0x7FF
             base = -1
