@@ -127,22 +127,27 @@ def test_the_chain_does_not_depend_on_the_chunk_size(bids_root, tokenizer, suite
     assert (a_tokens.tokens == b_tokens.tokens).mean() > 0.99
 
 
-def test_dataset_job_simulates_a_bids_dataset_from_yaml(tokenizer, suite, tmp_path):
-    from neurosig.core.config import build_job
-
-    config = suite(tokenizer)
-    config["pipelines"][0]["stages"] = [  # a short chain keeps the test fast
+def _simulated_job(config: dict, tmp_path, duration: float, out_dir) -> dict:
+    """A dataset job over one simulated subject (``duration`` s) in ``tmp_path/bids``, its first
+    pipeline cut to a short chain (resample, epochs, FASTER without ICA) to keep the test fast."""
+    config["pipelines"][0]["stages"] = [
         {"type": "resample", "sfreq": 200.0},
         {"type": "epochs", "length": 2.0},
         {"type": "faster", "ica": False, "report_dir": "x"},
     ]
-    job = {
+    return {
         "type": "dataset",
-        "simulate": {"subjects": ["01"], "duration": 12.0, "seed": 4},
+        "simulate": {"subjects": ["01"], "duration": duration, "seed": 4},
         "bids_root": str(tmp_path / "bids"),
-        "out_dir": str(tmp_path / "bids" / "derivatives" / "neurosig"),
+        "out_dir": str(out_dir),
         "pipeline": config,
     }
+
+
+def test_dataset_job_simulates_a_bids_dataset_from_yaml(tokenizer, suite, tmp_path):
+    from neurosig.core.config import build_job
+
+    job = _simulated_job(suite(tokenizer), tmp_path, 12.0, tmp_path / "bids" / "derivatives" / "neurosig")
     summary = build_job({"job": job}).run()
     assert summary["recordings"] == {"done": 1, "skipped": 0, "failed": 0}
     folder = tmp_path / "bids" / "derivatives" / "neurosig" / "sub-01" / "eeg"
@@ -165,18 +170,7 @@ def test_committed_chain_tokenizes_with_the_shipped_tokenizer(suite, tmp_path):
     config = suite(None)
     tokens = config["pipelines"][1]
     assert "checkpoint" not in tokens["stages"][0] and "checkpoint" not in tokens["sink"]
-    config["pipelines"][0]["stages"] = [  # a short chain keeps the test fast
-        {"type": "resample", "sfreq": 200.0},
-        {"type": "epochs", "length": 2.0},
-        {"type": "faster", "ica": False, "report_dir": "x"},
-    ]
-    job = {
-        "type": "dataset",
-        "simulate": {"subjects": ["01"], "duration": 8.0, "seed": 4},
-        "bids_root": str(tmp_path / "bids"),
-        "out_dir": str(tmp_path / "out"),
-        "pipeline": config,
-    }
+    job = _simulated_job(config, tmp_path, 8.0, tmp_path / "out")
     assert build_job({"job": job}).run()["recordings"]["done"] == 1
     folder = tmp_path / "out" / "sub-01" / "eeg"
     epochs, _ = read_hdf5(folder / "sub-01_task-imagery_run-1_desc-clean_eeg.h5")
