@@ -6,6 +6,8 @@ The suite's ``tests/test_common.py`` runs these over every registered stage, lik
 
 from __future__ import annotations
 
+import signal
+import subprocess
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -13,7 +15,14 @@ import numpy as np
 from neurosig.core.chunks import Chunk, concat_chunks
 from neurosig.core.stage import Stage
 
-__all__ = ["chunk_length", "split_chunk", "run_stage", "assert_chunks_close", "check_streaming_invariance"]
+__all__ = [
+    "chunk_length",
+    "split_chunk",
+    "run_stage",
+    "assert_chunks_close",
+    "check_streaming_invariance",
+    "stop_process",
+]
 
 
 def chunk_length(chunk: Chunk) -> int:
@@ -82,3 +91,15 @@ def check_streaming_invariance(
     assert_chunks_close(whole, pieces, rtol, atol)
     again = run_stage(stage, [chunk])
     assert_chunks_close(whole, again, rtol, atol)
+
+
+def stop_process(proc: subprocess.Popen, sig: int = signal.SIGINT, timeout: float = 10.0) -> None:
+    """Stop a child process a test started: send ``sig`` (its clean stop), wait up to ``timeout``
+    seconds, then kill it; the process is gone when this returns."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

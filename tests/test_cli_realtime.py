@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import queue
-import signal
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ import pytest
 from neurosig.cli import REPO_ROOT, main
 from neurosig.core.chunks import SignalChunk
 from neurosig.io.hdf5 import read_hdf5
+from neurosig.testing import stop_process
 
 SFREQ = 160.0
 CHANNELS = ["C3", "C4", "Cz", "FC3", "FC4", "CP3", "CP4", "Pz"]
@@ -43,17 +43,6 @@ def _recording(path: Path, duration: float, onsets: list[float], labels: list[st
 
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-u", "-m", "neurosig.cli", *args]
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Ctrl-C (the replay's clean stop), then kill if it does not end; the process is gone after."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 @pytest.fixture
@@ -94,7 +83,7 @@ def replay():
 
     yield start
     for proc in started:
-        _stop(proc)
+        stop_process(proc)
 
 
 def test_stream_records_a_replay_to_complete_hdf5_and_leaves_no_process(tmp_path, replay):
@@ -128,7 +117,7 @@ sink: {{type: hdf5, path: {out}}}
         assert stream.returncode == 0, stream.stdout + stream.stderr
         assert player.poll() is None, "the replay stopped while the stream ran"
     finally:
-        _stop(player)
+        stop_process(player)
     assert player.returncode == 0  # Ctrl-C ends the replay cleanly
     assert elapsed < 30  # --duration stopped the run
 
@@ -218,7 +207,7 @@ def test_closed_loop_demo_decodes_s001r04_trials_online(shared_file, tmp_path, r
         )
         assert stream.returncode == 0, stream.stdout + stream.stderr
     finally:
-        _stop(player)
+        stop_process(player)
 
     live, attrs = read_hdf5(decisions)
     assert attrs["complete"]

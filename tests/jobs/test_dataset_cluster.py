@@ -23,6 +23,7 @@ pytest.importorskip("pybv")
 distributed = pytest.importorskip("dask.distributed")
 
 from neurosig.jobs.dataset import simulate_bids  # noqa: E402
+from neurosig.testing import stop_process  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -143,11 +144,5 @@ def test_killed_worker_loses_nothing_and_outputs_equal_a_local_run(suite, tmp_pa
         if client is not None:
             client.close()
         for process in reversed(processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop_process(process, signal.SIGTERM, timeout=20)
         shutil.rmtree(tmp_path / "dask-scratch-space", ignore_errors=True)
