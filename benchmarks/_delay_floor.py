@@ -29,6 +29,14 @@ from numba.extending import intrinsic
 _LANES = 16
 
 
+def _splat(builder, value, vec):
+    """``value`` in every lane of the vector type ``vec`` (of ``_LANES`` lanes)."""
+    one = builder.insert_element(ir.Constant(vec, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(
+        one, ir.Constant(vec, ir.Undefined), ir.Constant(ir.VectorType(ir.IntType(32), _LANES), [0] * _LANES)
+    )
+
+
 @njit(cache=True)
 def _chain(n, x):  # pragma: no cover - compiled
     for _ in range(n):
@@ -85,16 +93,11 @@ def _gather_add_scatter(typingctx, window_t, base_t, offset_t, weight_t, k_t):
         at = builder.load(builder.gep(offset_a.data, [k]), typ=ir.VectorType(i32, _LANES), align=4)
         w = builder.load(builder.gep(weight_a.data, [k]), typ=floats, align=4)
 
-        def splat(value):
-            one = builder.insert_element(ir.Constant(longs, ir.Undefined), value, ir.Constant(i32, 0))
-            return builder.shuffle_vector(
-                one, ir.Constant(longs, ir.Undefined), ir.Constant(ir.VectorType(i32, _LANES), [0] * _LANES)
-            )
-
         start = builder.ptrtoint(window_a.data, i64)
-        index = builder.add(builder.zext(at, longs), splat(base))
+        index = builder.add(builder.zext(at, longs), _splat(builder, base, longs))
         where = builder.inttoptr(
-            builder.add(splat(start), builder.mul(index, ir.Constant(longs, [4] * _LANES))), pointers
+            builder.add(_splat(builder, start, longs), builder.mul(index, ir.Constant(longs, [4] * _LANES))),
+            pointers,
         )
         every = ir.Constant(flags, [1] * _LANES)
         gather = cgutils.get_or_insert_function(
@@ -167,14 +170,6 @@ def scatter_floor(runs: int = 300) -> dict:
 _PULL_VECTORS = 7
 
 
-def _splat16(builder, value):
-    vec = ir.VectorType(ir.FloatType(), _LANES)
-    one = builder.insert_element(ir.Constant(vec, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
-    return builder.shuffle_vector(
-        one, ir.Constant(vec, ir.Undefined), ir.Constant(ir.VectorType(ir.IntType(32), _LANES), [0] * _LANES)
-    )
-
-
 def _pull_loop(context, builder, signature, args, add_input):
     """Shared body of the pull loops: for one output, over every input ``i``, ``acc += add_input(...)``
     on 7 register accumulators of 16 steps each, then store them to ``out[0:112]``."""
@@ -186,7 +181,7 @@ def _pull_loop(context, builder, signature, args, add_input):
     ]
     with cgutils.for_range(builder, n_in) as loop:
         i = loop.index
-        w = _splat16(builder, builder.load(builder.gep(arrays[1].data, [i])))
+        w = _splat(builder, builder.load(builder.gep(arrays[1].data, [i])), vec)
         d = builder.load(builder.gep(arrays[2].data, [i]))
         for j, acc in enumerate(accs):
             builder.store(add_input(builder, arrays, args, i, d, j, w, builder.load(acc)), acc)

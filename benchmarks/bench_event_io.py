@@ -314,7 +314,7 @@ def bench_split_sizes(data: Path, repeats: int, tmp: Path, copies=(1, 2, 4, 8, 1
     rows = []
     real = _words._split_wanted
     for fmt in ("evt2", "evt3"):
-        layout = {"evt2": evt2.LAYOUT, "evt3": evt3.LAYOUT}[fmt]
+        layout = _LAYOUTS[fmt.upper()]
         for n in copies:
             path = tmp / f"{fmt}_x{n}.raw"
             write_events(path, _tiled(source.events, n), fmt, sensor_size=source.info.sensor_size)
