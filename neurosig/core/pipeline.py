@@ -123,7 +123,9 @@ class Pipeline:
         self._seconds = {"source": 0.0, **dict.fromkeys(labels, 0.0)}
         for stage in self.stages:
             stage.reset()
-        bar = tqdm(total=self.source.n_chunks, disable=not progress, unit="chunk", desc="neurosig")
+        # no bar object at all without progress: even a disabled tqdm takes tqdm's lock, which is
+        # shared across fork, and a forked writer killed while holding it would hang its parent
+        bar = tqdm(total=self.source.n_chunks, unit="chunk", desc="neurosig") if progress else None
         iterator = iter(self.source)
         try:
             while True:
@@ -134,9 +136,10 @@ class Pipeline:
                     break
                 summary.chunks_in += 1
                 summary.stream_seconds += chunk.duration
-                if self.monitor is not None and not bar.disable:
-                    bar.set_postfix_str(self.monitor.postfix(), refresh=False)
-                bar.update()
+                if bar is not None:
+                    if self.monitor is not None:
+                        bar.set_postfix_str(self.monitor.postfix(), refresh=False)
+                    bar.update()
                 yield from self._push(0, chunk, labels)
             for index, stage in enumerate(self.stages):
                 t0 = time.perf_counter()
@@ -145,7 +148,8 @@ class Pipeline:
                 for out in outputs:
                     yield from self._push(index + 1, out, labels)
         finally:
-            bar.close()
+            if bar is not None:
+                bar.close()
             summary.stage_seconds = dict(self._seconds)
 
     def iter_chunks(self, progress: bool = False) -> Iterator[Chunk]:

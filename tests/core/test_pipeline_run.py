@@ -49,3 +49,25 @@ def test_failure_mid_run_leaves_no_output(tmp_path):
     with pytest.raises(DataError, match="boom"):
         Pipeline(source, [Explode(3)], HDF5Sink(str(target))).run()
     assert list(tmp_path.iterdir()) == []  # no output, no partial file, no lock
+
+
+def test_a_run_without_progress_makes_no_progress_bar(monkeypatch):
+    # even a disabled tqdm takes tqdm's lock, shared across fork: a forked writer killed while holding
+    # it hung the fifty-trial kill test's parent at its next run
+    from neurosig.core import pipeline as module
+
+    made = []
+    monkeypatch.setattr(module, "tqdm", lambda **kwargs: made.append(kwargs) or _NullBar())
+    source = SimulatedEEGSource(duration=2.0, n_channels=19, chunk_duration=0.5)
+    Pipeline(source, [BandPass(1.0, 40.0)]).run()
+    assert made == []
+    Pipeline(source, [BandPass(1.0, 40.0)]).run(progress=True)
+    assert len(made) == 1
+
+
+class _NullBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
