@@ -12,7 +12,9 @@
    ``T x in``; the listing, like the dense side's tensor, is made before timing); outputs compared.
 3. The same inference across spike densities (1 % to 50 %), prepared synapses against the dense
    convolution, so that the event-driven cost can be seen to grow with the spikes while the dense
-   one stays flat, and where the two cross: ``benchmarks/results/delays_density.png``.
+   one stays flat: ``benchmarks/results/delays_density.png``. Beside the default (each batch row
+   pulled or scattered by its density), every row pulled and every row scattered (``pull_density``
+   0 and inf): where those two cross sets ``neurosig.kernels.delays.PULL_DENSITY`` (in the JSON).
 4. FEAST (8 neurons, 7x7 context) on oriented moving edges: events per second while learning.
 5. The floor: what one scattered add costs on this CPU, by loop (a plain store, a load-add-store,
    a pair of them from one table load, and 16 at a time with vector gather and scatter), in ns and in
@@ -49,6 +51,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +70,7 @@ from neurosig.snn.feast import Feast  # noqa: E402
 from neurosig.snn.synthetic import moving_edges  # noqa: E402
 
 BATCH, T, N_IN, N_OUT, K, DENSITY = 64, 100, 140, 256, 25, 0.05
-SWEEP_DENSITIES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
+SWEEP_DENSITIES = (0.01, 0.02, 0.05, 0.08, 0.1, 0.2, 0.5)
 
 
 @dataclass
@@ -297,32 +300,37 @@ def _bench_cuda(
 
 def bench_density(repeats: int) -> list[dict]:
     """Prepared event-driven inference, from the spike tensor and from its events, against the dense
-    convolution at each of ``SWEEP_DENSITIES``."""
+    convolution at each of ``SWEEP_DENSITIES``; and from the tensor with every row pulled and with
+    every row scattered (``pull_density`` 0 and inf), whose crossing sets ``PULL_DENSITY``."""
     layer = _rounded_layer()
     weight, delay = layer.rounded_numpy()
     synapses = EventDrivenDelays(weight, delay)
+    pulled = EventDrivenDelays(weight, delay, pull_density=0)
+    scattered = EventDrivenDelays(weight, delay, pull_density=np.inf)
     rows = []
     for density in SWEEP_DENSITIES:
         spikes = _spikes(density)
         dense = _dense(layer, spikes)
-
-        def from_tensor(s=spikes):
-            return synapses(s)
-
+        calls = [partial(form, spikes) for form in (synapses, pulled, scattered)]
         from_events = _from_events(synapses, spikes)
 
         expected = dense().permute(0, 2, 1).numpy()
-        diff = max(float(np.abs(expected - f()).max()) for f in (from_tensor, from_events))
-        t_dense, t_tensor, t_events = interleaved_timings([dense, from_tensor, from_events], repeats)
+        diff = max(float(np.abs(expected - f()).max()) for f in (*calls, from_events))
+        t_dense, t_tensor, t_pulled, t_scattered, t_events = interleaved_timings(
+            [dense, *calls, from_events], repeats
+        )
         rows.append(
             {
                 "density": density,
                 "n_spikes": int(spikes.sum()),
                 "event_ms": 1e3 * t_tensor.seconds,
                 "events_input_ms": 1e3 * t_events.seconds,
+                "pulled_ms": 1e3 * t_pulled.seconds,
+                "scattered_ms": 1e3 * t_scattered.seconds,
                 "dense_ms": 1e3 * t_dense.seconds,
                 "speedup": t_tensor.speedup_over(t_dense),
                 "events_input_speedup": t_events.speedup_over(t_dense),
+                "pull_over_scatter": t_pulled.speedup_over(t_scattered),
                 "max_abs_diff": diff,
                 "adds": (adds := _adds(spikes, delay)),
                 "ns_per_add": 1e9 * t_tensor.seconds / adds,
@@ -331,10 +339,16 @@ def bench_density(repeats: int) -> list[dict]:
         )
         print(
             f"density {density:.0%}: event-driven {rows[-1]['event_ms']:.2f} ms "
-            f"(from events {rows[-1]['events_input_ms']:.2f} ms), dense {rows[-1]['dense_ms']:.1f} ms, "
+            f"(from events {rows[-1]['events_input_ms']:.2f} ms; all pulled {rows[-1]['pulled_ms']:.2f} ms, "
+            f"all scattered {rows[-1]['scattered_ms']:.2f} ms), dense {rows[-1]['dense_ms']:.1f} ms, "
             f"{rows[-1]['speedup']:.1f}x ({rows[-1]['events_input_speedup']:.1f}x)"
         )
     return rows
+
+
+def _finite_or_none(value: float) -> float | None:
+    """``value``, or None for infinity (which JSON cannot hold): no row is ever pulled."""
+    return value if np.isfinite(value) else None
 
 
 def plot_density(rows: list[dict], path: Path) -> None:
@@ -349,6 +363,8 @@ def plot_density(rows: list[dict], path: Path) -> None:
     ax_t.loglog(density, dense, "o-", label="dense causal conv1d (torch)")
     ax_t.loglog(density, event, "s-", label="event-driven, from the spike tensor")
     ax_t.loglog(density, events_input, "^-", label="event-driven, from (row, step, input) events")
+    ax_t.loglog(density, [r["pulled_ms"] for r in rows], "--", lw=1, label="every row pulled")
+    ax_t.loglog(density, [r["scattered_ms"] for r in rows], "--", lw=1, label="every row scattered")
     ax_t.loglog(density, events_input[0] * density / density[0], ":", color="grey", label="∝ spikes")
     ax_t.set(xlabel="spike density (%)", ylabel="ms per batch", title="SHD config, 2 threads each")
     ax_t.legend(loc="upper left", bbox_to_anchor=(0, 0.9), fontsize="small")
@@ -356,9 +372,11 @@ def plot_density(rows: list[dict], path: Path) -> None:
     ax_r.loglog(density, events_speedup, "^-", color="tab:green", label="from events")
     ax_r.axhline(1, color="grey", lw=0.8)
     ax_r.axhline(20, color="tab:red", lw=0.8, ls="--", label="issue target (5 %)")
-    for x, y_events, y_tensor in zip(density, events_speedup, speedup, strict=True):
-        for y, dy in ((y_events, 6), (y_tensor, -14)):
-            ax_r.annotate(f"{y:.1f}×", (x, y), textcoords="offset points", xytext=(0, dy), ha="center")
+    for x, y in zip(density, speedup, strict=True):
+        ax_r.annotate(f"{y:.1f}×", (x, y), textcoords="offset points", xytext=(0, 6), ha="center")
+    for ax in (ax_t, ax_r):
+        ax.set_xticks(density, [f"{d:g}" for d in density])
+        ax.minorticks_off()
     ax_r.set(xlabel="spike density (%)", ylabel="dense time / event-driven time", title="speed-up")
     ax_r.legend(fontsize="small")
     save_figure(fig, path, dpi=110)
@@ -410,6 +428,7 @@ def main() -> None:
         aten_cpu_capability_env=aten,
         repeats=args.repeats,
         load_average_before_after=[load_before, os.getloadavg()],
+        pull_density=_finite_or_none(EventDrivenDelays(*_rounded_layer().rounded_numpy()).pull_density),
         density_sweep=sweep,
         scatter_floor=floor,
         pull_floor=pull,

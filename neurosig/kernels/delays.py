@@ -15,7 +15,11 @@ need no ``T × in`` pass at all.
 
 from __future__ import annotations
 
+import functools
+
+import numba
 import numpy as np
+from llvmlite import binding as llvm
 from llvmlite import ir
 from numba import prange, types
 from numba.core import cgutils
@@ -24,12 +28,32 @@ from numba.extending import intrinsic
 
 from neurosig.errors import DataError
 from neurosig.kernels._delay_checks import check_n_steps, event_array, repeated_spike_error
+from neurosig.kernels._delay_pull import mask_stride, pull_row
 from neurosig.kernels._numba import njit, on_gpu
 
 __all__ = ["EventDrivenDelays", "check_delay_params", "check_binary", "delayed_scatter"]
 
 #: Two spikes of one input at most this many steps apart share one pass over its synapse table.
 PAIR_GAP = 25
+
+#: Spike density (spikes per input and output step) from which a batch row is pulled
+#: (:mod:`._delay_pull`) rather than scattered, on CPUs with AVX-512; from the crossover of
+#: ``benchmarks/bench_delays.py``'s density sweep.
+PULL_DENSITY = 0.09
+
+#: Most bytes of spike masks one thread may hold for a pulled row (else every row is scattered).
+_PULL_MASK_BYTES = 64 << 20
+
+
+@functools.cache
+def _pull_by_default() -> bool:
+    """Whether the kernels are compiled for this CPU and it has AVX-512 (the pull's 16-lane masked
+    adds; without it LLVM emulates them with blends, and the scatter is kept). Asked once: LLVM's
+    answer takes 0.3-0.6 ms, which the one-shot :func:`delayed_scatter` would pay every call."""
+    if numba.config.CPU_NAME not in (None, "host"):
+        return False
+    return bool(llvm.get_host_cpu_features().get("avx512f", False))
+
 
 _HUGE_PAGE = 2 << 20
 
@@ -233,27 +257,32 @@ def _add_spikes(ev_t, ev_i, ev_next, m, offset, weight_s, max_delay, gap, horizo
 
 
 @njit(parallel=True)
-def _scatter_cpu(spikes, offset, weight_s, max_delay, gap, out, bad):  # pragma: no cover - compiled
+def _synapses_cpu(
+    spikes, offset, weight_s, max_delay, gap, weight, rel, pull_from, out, bad
+):  # pragma: no cover - compiled
     """For every spike ``spikes[b, t, i] == 1`` and output ``o``: ``out[b, (t + delay[o, i]) * n_out + o]
     += weight[o, i]``, dropping what lands at or after the horizon ``out.shape[1] // n_out``.
 
     ``offset`` and ``weight_s`` come from :func:`_tables`; ``max_delay`` is the largest delay.
-    Batch rows run in parallel (each writes only its own row, and zeroes it first: the page faults
-    and the memset split across threads). A value that is neither 0 nor 1 marks ``bad[b]``, so the
-    caller can raise.
+    Batch rows run in parallel (each writes only its own row: the page faults split across
+    threads). A row of at least ``pull_from`` spikes is pulled (:func:`._delay_pull.pull_row`, with
+    ``weight`` and ``rel = max_delay - delay``), the others are zeroed and scattered. A value that is
+    neither 0 nor 1 marks ``bad[b]``, so the caller can raise.
     """
     n_batch, n_steps, n_in = spikes.shape
     horizon = out.shape[1] // offset.shape[1] if offset.shape[1] else 0
     for b in prange(n_batch):
         ev_t = np.empty(n_steps * n_in, np.int64)
         ev_i = np.empty(n_steps * n_in, np.int64)
-        ev_next = np.empty(n_steps * n_in, np.int64)
-        last = np.empty(n_in, np.int64)
         row = out[b]
-        row[:] = 0
         m, bad[b] = _list_dense(spikes[b], horizon, ev_t, ev_i)
-        _link(ev_t, ev_i, m, ev_next, last)
-        _add_spikes(ev_t, ev_i, ev_next, m, offset, weight_s, max_delay, gap, horizon, row)
+        if 0 < m and pull_from <= m:
+            pull_row(ev_t, ev_i, m, weight, rel, max_delay, horizon, row)
+        else:
+            row[:] = 0
+            ev_next = np.empty(m, np.int64)
+            _link(ev_t, ev_i, m, ev_next, np.empty(n_in, np.int64))
+            _add_spikes(ev_t, ev_i, ev_next, m, offset, weight_s, max_delay, gap, horizon, row)
 
 
 #: ``status`` bits set by :func:`_scatter_events_cpu` for a batch row it could not add.
@@ -261,8 +290,10 @@ _UNSORTED, _OUT_OF_RANGE, _REPEATED = 1, 2, 4
 
 
 @njit(parallel=True)
-def _scatter_events_cpu(starts, rows, steps, units, offset, weight_s, max_delay, gap, out, status):
-    """:func:`_scatter_cpu` for spikes given as events: batch row ``b`` owns the events
+def _synapses_events_cpu(
+    starts, rows, steps, units, offset, weight_s, max_delay, gap, weight, rel, pull_from, out, status
+):  # pragma: no cover - compiled
+    """:func:`_synapses_cpu` for spikes given as events: batch row ``b`` owns the events
     ``starts[b]:starts[b + 1]``, whose ``rows`` must all be ``b`` and whose steps must be in time
     order (``starts`` is found by bisection of sorted ``rows``; unsorted rows fail the first test).
     A row whose events are out of order, out of range or repeated is left at zero and flagged in
@@ -273,11 +304,9 @@ def _scatter_events_cpu(starts, rows, steps, units, offset, weight_s, max_delay,
         lo = starts[b]
         n = max(starts[b + 1] - lo, 0)
         row = out[b]
-        row[:] = 0
         ev_t = np.empty(n, np.int64)
         ev_i = np.empty(n, np.int64)
         ev_next = np.empty(n, np.int64)
-        last = np.empty(n_in, np.int64)
         flags = _UNSORTED if starts[b + 1] < lo else 0
         previous = 0
         m = 0
@@ -292,11 +321,15 @@ def _scatter_events_cpu(starts, rows, steps, units, offset, weight_s, max_delay,
             ev_t[m] = t
             ev_i[m] = i
             m += t < horizon
-        if flags == 0 and _link(ev_t, ev_i, m, ev_next, last):
+        if flags == 0 and _link(ev_t, ev_i, m, ev_next, np.empty(n_in, np.int64)):
             flags = _REPEATED
         status[b] = flags
-        if flags == 0:
-            _add_spikes(ev_t, ev_i, ev_next, m, offset, weight_s, max_delay, gap, horizon, row)
+        if flags == 0 and 0 < m and pull_from <= m:
+            pull_row(ev_t, ev_i, m, weight, rel, max_delay, horizon, row)
+        else:
+            row[:] = 0
+            if flags == 0:
+                _add_spikes(ev_t, ev_i, ev_next, m, offset, weight_s, max_delay, gap, horizon, row)
 
 
 def check_delay_params(weight: np.ndarray, delay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -350,18 +383,40 @@ class EventDrivenDelays:
         Synaptic weights.
     delay : ndarray of int, shape (out, in)
         Delays in time steps (``>= 0``).
+    pull_density : float | None
+        Spike density (spikes per input and output step) from which a batch row's output is pulled,
+        16 steps per vector instruction, instead of scattered spike by spike (the two agree to float
+        rounding; see ``docs/snn.md``). Default :data:`PULL_DENSITY` on CPUs with AVX-512, and never
+        (``inf``) on others.
 
     Raises
     ------
     DataError
-        On mismatched shapes, non-finite weights, or negative or non-integer delays.
+        On mismatched shapes, non-finite weights, negative or non-integer delays, or a negative
+        ``pull_density``.
     """
 
-    def __init__(self, weight: np.ndarray, delay: np.ndarray):
+    def __init__(self, weight: np.ndarray, delay: np.ndarray, *, pull_density: float | None = None):
         self.weight, self.delay = check_delay_params(weight, delay)
+        self.weight = np.ascontiguousarray(self.weight)
         self.max_delay = int(self.delay.max(initial=0))
+        if pull_density is None:
+            pull_density = PULL_DENSITY if _pull_by_default() else np.inf
+        if not float(pull_density) >= 0:
+            raise DataError(f"pull_density must be >= 0 (spikes per input and step); got {pull_density}.")
+        if mask_stride(self.max_delay) * self.weight.shape[1] * 2 > _PULL_MASK_BYTES:
+            pull_density = np.inf
+        self.pull_density = float(pull_density)
         self._offset, self._weight_s = _tables(self.weight, self.delay, self.max_delay)
+        self._rel = np.ascontiguousarray(self.max_delay - self.delay, dtype=np.int32)
         self._cuda = None
+
+    def _kernel_args(self, horizon: int) -> tuple:
+        """The CPU kernels' synapse arguments for an output of ``horizon`` steps, down to ``pull_from``
+        (the spike count from which a row is pulled)."""
+        limit = self.pull_density * self.weight.shape[1] * horizon
+        pull_from = int(np.ceil(limit)) if limit < 2**62 else 2**62
+        return (self._offset, self._weight_s, self.max_delay, PAIR_GAP, self.weight, self._rel, pull_from)
 
     def __call__(self, spikes, n_steps: int | None = None):
         """Summed weighted delayed spikes; see :func:`delayed_scatter` for the arguments and output."""
@@ -383,7 +438,7 @@ class EventDrivenDelays:
         flat = _empty_on_huge_pages((spikes.shape[0], horizon * n_out))
         spikes = np.ascontiguousarray(spikes, dtype=np.float32)
         bad = np.zeros(spikes.shape[0], dtype=np.bool_)
-        _scatter_cpu(spikes, self._offset, self._weight_s, self.max_delay, PAIR_GAP, flat, bad)
+        _synapses_cpu(spikes, *self._kernel_args(horizon), flat, bad)
         if bad.any() or horizon < spikes.shape[1]:  # the kernel reads no step at or after the horizon
             check_binary(spikes)  # raises, naming the first offending value
         out = flat.reshape(spikes.shape[0], horizon, n_out)
@@ -404,9 +459,8 @@ class EventDrivenDelays:
         if starts[0] != 0 or starts[-1] != rows.shape[0]:
             return _UNSORTED
         status = np.zeros(flat.shape[0], dtype=np.int64)
-        _scatter_events_cpu(
-            starts, rows, steps, units, self._offset, self._weight_s, self.max_delay, PAIR_GAP, flat, status
-        )
+        horizon = flat.shape[1] // max(self.weight.shape[0], 1)
+        _synapses_events_cpu(starts, rows, steps, units, *self._kernel_args(horizon), flat, status)
         return int(np.bitwise_or.reduce(status)) if status.size else 0
 
     def apply_events(self, steps, units, n_steps: int, rows=None, n_rows: int | None = None) -> np.ndarray:

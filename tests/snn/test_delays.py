@@ -182,6 +182,70 @@ def test_spike_events_of_an_shd_batch_equal_the_dense_call():
     assert synapses.apply_events(steps[:0], units[:0], 100, rows=rows[:0]).shape == (0, 100, 256)
 
 
+@settings(max_examples=40, deadline=None)
+@given(delay_problems())
+def test_pulled_rows_equal_naive_and_scattered_rows(problem):
+    """The pull (every row pulled) equals the naive twin and the scatter to float rounding, and its
+    events form equals its tensor form exactly."""
+    weight, delay, x, horizon = problem
+    pulled = EventDrivenDelays(weight, delay, pull_density=0)
+    scattered = EventDrivenDelays(weight, delay, pull_density=np.inf)
+    out = pulled(x, horizon)
+    assert out.shape == (x.shape[0], horizon, weight.shape[0]) and out.dtype == np.float32
+    np.testing.assert_allclose(out, naive_delays(x, weight, delay, horizon), atol=1e-4, rtol=1e-5)
+    np.testing.assert_allclose(out, scattered(x, horizon), atol=1e-5, rtol=1e-6)
+    rows, steps, units = np.nonzero(x)
+    np.testing.assert_array_equal(pulled.apply_events(steps, units, horizon, rows=rows, n_rows=len(x)), out)
+
+
+@pytest.mark.parametrize(
+    ("n_out", "n_in", "n_steps", "horizon", "max_delay"),
+    [
+        (256, 140, 100, 100, 24),
+        (33, 70, 130, 300, 40),
+        (16, 64, 16, 16, 15),
+        (5, 9, 400, 410, 300),
+        (20, 8, 50, 20, 3),
+    ],
+)
+def test_pull_over_passes_blocks_and_edges(n_out, n_in, n_steps, horizon, max_delay):
+    """Horizons over several passes of 128 steps, delays longer than a pass, outputs and steps that
+    are not multiples of 16 (the transposes' edges), more inputs than one L1 block, outputs cut short."""
+    rng = np.random.default_rng(n_out + horizon)
+    weight = rng.standard_normal((n_out, n_in)).astype(np.float32)
+    delay = rng.integers(0, max_delay + 1, (n_out, n_in))
+    x = _spikes(rng, (3, n_steps, n_in), 0.2)
+    out = EventDrivenDelays(weight, delay, pull_density=0)(x, horizon)
+    np.testing.assert_allclose(out, naive_delays(x, weight, delay, horizon), atol=1e-4, rtol=1e-5)
+
+
+def test_each_row_is_pulled_or_scattered_by_its_own_density():
+    rng = np.random.default_rng(3)
+    weight = rng.standard_normal((40, 30)).astype(np.float32)
+    delay = rng.integers(0, 20, (40, 30))
+    x = np.stack([_spikes(rng, (60, 30), 0.02), _spikes(rng, (60, 30), 0.3), np.zeros((60, 30), np.float32)])
+    mixed = EventDrivenDelays(weight, delay, pull_density=0.1)(x)
+    pulled = EventDrivenDelays(weight, delay, pull_density=0)(x)
+    scattered = EventDrivenDelays(weight, delay, pull_density=np.inf)(x)
+    assert not np.array_equal(pulled[1], scattered[1])  # the two sum in different orders
+    np.testing.assert_array_equal(mixed[0], scattered[0])
+    np.testing.assert_array_equal(mixed[1], pulled[1])
+    np.testing.assert_array_equal(mixed[2], 0)
+
+
+def test_pull_density_default_and_bad_values():
+    from neurosig.kernels import delays
+
+    weight, delay = np.ones((2, 3)), np.ones((2, 3), dtype=int)
+    expected = delays.PULL_DENSITY if delays._pull_by_default() else np.inf
+    assert EventDrivenDelays(weight, delay).pull_density == expected
+    for bad in (-0.1, np.nan):
+        with pytest.raises(DataError, match="pull_density must be >= 0"):
+            EventDrivenDelays(weight, delay, pull_density=bad)
+    delay[0, 0] = 10**9  # masks per input would need gigabytes: every row is scattered
+    assert EventDrivenDelays(weight, delay, pull_density=0).pull_density == np.inf
+
+
 def test_spike_events_bad_input():
     synapses = EventDrivenDelays(np.ones((2, 3)), np.ones((2, 3), dtype=int))
     steps, units = np.array([0, 1, 1]), np.array([2, 0, 1])
