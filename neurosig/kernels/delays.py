@@ -28,7 +28,7 @@ from numba.extending import intrinsic
 
 from neurosig.errors import DataError
 from neurosig.kernels._delay_checks import check_n_steps, event_array, repeated_spike_error
-from neurosig.kernels._delay_pull import mask_stride, pull_row
+from neurosig.kernels._delay_pull import LANES, PASS, mask_stride, pull_row
 from neurosig.kernels._numba import njit, on_gpu
 
 __all__ = ["EventDrivenDelays", "check_delay_params", "check_binary", "delayed_scatter"]
@@ -36,13 +36,21 @@ __all__ = ["EventDrivenDelays", "check_delay_params", "check_binary", "delayed_s
 #: Two spikes of one input at most this many steps apart share one pass over its synapse table.
 PAIR_GAP = 25
 
-#: Spike density (spikes per input and output step) from which a batch row is pulled
-#: (:mod:`._delay_pull`) rather than scattered, on CPUs with AVX-512; from the crossover of
-#: ``benchmarks/bench_delays.py``'s density sweep.
-PULL_DENSITY = 0.09
+#: Spike density from which a batch row is pulled (:mod:`._delay_pull`) rather than scattered, on
+#: CPUs with AVX-512: spikes per input and step of the pull's work, which is its output steps in whole
+#: vectors of 16 plus the building of its spike masks (weighed by :data:`_MASK_WEIGHT`), so that
+#: layers with few outputs or long delays need denser rows. From the crossing of
+#: ``benchmarks/bench_delays.py``'s density sweep: 8-10 % on the SHD configuration (256 outputs,
+#: delays up to 24), where this gives 9.3 %.
+PULL_DENSITY = 0.08
 
-#: Most bytes of spike masks one thread may hold for a pulled row (else every row is scattered).
-_PULL_MASK_BYTES = 64 << 20
+#: Cost of building one 16-bit spike mask against one 16-lane masked add (about 0.45 against 1.5
+#: cycles on the benchmark CPU).
+_MASK_WEIGHT = 0.3
+
+#: Most bytes of spike masks a pulled row may need (each thread holds one row's): beyond it, with
+#: very long delays, every row is scattered.
+_PULL_MASK_BYTES = 16 << 20
 
 
 @functools.cache
@@ -285,7 +293,7 @@ def _synapses_cpu(
             _add_spikes(ev_t, ev_i, ev_next, m, offset, weight_s, max_delay, gap, horizon, row)
 
 
-#: ``status`` bits set by :func:`_scatter_events_cpu` for a batch row it could not add.
+#: ``status`` bits set by :func:`_synapses_events_cpu` for a batch row it could not add.
 _UNSORTED, _OUT_OF_RANGE, _REPEATED = 1, 2, 4
 
 
@@ -386,8 +394,9 @@ class EventDrivenDelays:
     pull_density : float | None
         Spike density (spikes per input and output step) from which a batch row's output is pulled,
         16 steps per vector instruction, instead of scattered spike by spike (the two agree to float
-        rounding; see ``docs/snn.md``). Default :data:`PULL_DENSITY` on CPUs with AVX-512, and never
-        (``inf``) on others.
+        rounding; see ``docs/snn.md``), counted over the pull's work (:data:`PULL_DENSITY`). Default
+        :data:`PULL_DENSITY` on CPUs with AVX-512, and never (``inf``) on others; a value given is
+        used on any CPU.
 
     Raises
     ------
@@ -402,19 +411,27 @@ class EventDrivenDelays:
         self.max_delay = int(self.delay.max(initial=0))
         if pull_density is None:
             pull_density = PULL_DENSITY if _pull_by_default() else np.inf
-        if not float(pull_density) >= 0:
-            raise DataError(f"pull_density must be >= 0 (spikes per input and step); got {pull_density}.")
+        try:
+            density = float(pull_density)
+        except (TypeError, ValueError):
+            density = np.nan
+        if not density >= 0:
+            raise DataError(f"pull_density must be >= 0 (spikes per input and step); got {pull_density!r}.")
         if mask_stride(self.max_delay) * self.weight.shape[1] * 2 > _PULL_MASK_BYTES:
-            pull_density = np.inf
-        self.pull_density = float(pull_density)
+            density = np.inf
+        self.pull_density = density
         self._offset, self._weight_s = _tables(self.weight, self.delay, self.max_delay)
         self._rel = np.ascontiguousarray(self.max_delay - self.delay, dtype=np.int32)
         self._cuda = None
 
     def _kernel_args(self, horizon: int) -> tuple:
-        """The CPU kernels' synapse arguments for an output of ``horizon`` steps, down to ``pull_from``
-        (the spike count from which a row is pulled)."""
-        limit = self.pull_density * self.weight.shape[1] * horizon
+        """The CPU kernels' synapse arguments for an output of ``horizon`` steps, down to ``pull_from``:
+        the spike count from which a row is pulled, ``pull_density`` times the inputs times the pull's
+        work in steps (see :data:`PULL_DENSITY`)."""
+        n_out, n_in = self.weight.shape
+        vectors = -(-horizon // LANES)
+        masks = _MASK_WEIGHT * -(-vectors // PASS) * mask_stride(self.max_delay) / max(n_out, 1)
+        limit = self.pull_density * n_in * LANES * (vectors + masks)
         pull_from = int(np.ceil(limit)) if limit < 2**62 else 2**62
         return (self._offset, self._weight_s, self.max_delay, PAIR_GAP, self.weight, self._rel, pull_from)
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from neurosig.core.chunks import SpikeChunk, SpikeInfo
 from neurosig.core.errors import ConfigError, DataError
+from neurosig.kernels._delay_pull import pull_row
 from neurosig.kernels.delays import EventDrivenDelays, delayed_scatter
 from neurosig.snn.delays import DelayedSynapses, sigma_schedule
 from neurosig.snn.stream import SpikeDelay
@@ -103,14 +104,16 @@ def test_event_driven_edge_cases(shape):
 
 
 @st.composite
-def delay_problems(draw) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def delay_problems(
+    draw, max_out: int = 12, max_steps: int = 40, max_delay: int = 50
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """``(weight, delay, spikes, horizon)`` of any sizes and densities (pairs of spikes of one input
     near and far apart), delays beyond the horizon, and outputs shorter or longer than the input."""
-    n_batch, n_steps, n_out = (draw(st.integers(lo, hi)) for lo, hi in ((1, 4), (0, 40), (1, 12)))
+    n_batch, n_steps, n_out = (draw(st.integers(lo, hi)) for lo, hi in ((1, 4), (0, max_steps), (1, max_out)))
     n_in = draw(st.one_of(st.integers(1, 9), st.integers(60, 140)))  # the spikes are read 64 inputs at a time
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     weight = rng.standard_normal((n_out, n_in)).astype(np.float32)
-    delay = rng.integers(0, draw(st.integers(0, 50)) + 1, (n_out, n_in))
+    delay = rng.integers(0, draw(st.integers(0, max_delay)) + 1, (n_out, n_in))
     x = _spikes(rng, (n_batch, n_steps, n_in), draw(st.sampled_from([0.0, 0.05, 0.3, 1.0])))
     return weight, delay, x, max(n_steps + draw(st.integers(-15, 40)), 0)
 
@@ -183,10 +186,11 @@ def test_spike_events_of_an_shd_batch_equal_the_dense_call():
 
 
 @settings(max_examples=40, deadline=None)
-@given(delay_problems())
+@given(delay_problems(max_out=40, max_steps=200, max_delay=200))
 def test_pulled_rows_equal_naive_and_scattered_rows(problem):
-    """The pull (every row pulled) equals the naive twin and the scatter to float rounding, and its
-    events form equals its tensor form exactly."""
+    """The pull (every row pulled) equals the naive twin and the scatter to float rounding, over
+    several passes of 128 steps and whole and partial 16 x 16 transposes; its events form equals its
+    tensor form exactly, and a row with spikes is the pull's own output (``pull_row`` called alone)."""
     weight, delay, x, horizon = problem
     pulled = EventDrivenDelays(weight, delay, pull_density=0)
     scattered = EventDrivenDelays(weight, delay, pull_density=np.inf)
@@ -196,6 +200,12 @@ def test_pulled_rows_equal_naive_and_scattered_rows(problem):
     np.testing.assert_allclose(out, scattered(x, horizon), atol=1e-5, rtol=1e-6)
     rows, steps, units = np.nonzero(x)
     np.testing.assert_array_equal(pulled.apply_events(steps, units, horizon, rows=rows, n_rows=len(x)), out)
+    first = rows == 0
+    ev_t, ev_i = steps[first & (steps < horizon)], units[first & (steps < horizon)]
+    if ev_t.size:
+        alone = np.empty(horizon * weight.shape[0], np.float32)
+        pull_row(ev_t, ev_i, ev_t.size, pulled.weight, pulled._rel, pulled.max_delay, horizon, alone)
+        np.testing.assert_array_equal(alone.reshape(horizon, -1), out[0])
 
 
 @pytest.mark.parametrize(
@@ -233,13 +243,33 @@ def test_each_row_is_pulled_or_scattered_by_its_own_density():
     np.testing.assert_array_equal(mixed[2], 0)
 
 
+def test_rows_at_the_threshold_are_pulled():
+    """A row of exactly ``pull_from`` spikes is pulled and one spike fewer is scattered; fewer outputs
+    (mask building weighs more) raise the count."""
+    rng = np.random.default_rng(4)
+    weight = rng.standard_normal((64, 20)).astype(np.float32)
+    delay = rng.integers(0, 10, (64, 20))
+    mixed = EventDrivenDelays(weight, delay, pull_density=0.1)
+    pull_from = mixed._kernel_args(50)[-1]
+    assert EventDrivenDelays(weight[:2], delay[:2], pull_density=0.1)._kernel_args(50)[-1] > pull_from
+    x = np.zeros((2, 50, 20), np.float32)
+    for row, count in enumerate((pull_from, pull_from - 1)):
+        x[row].flat[rng.choice(50 * 20, count, replace=False)] = 1
+    pulled = EventDrivenDelays(weight, delay, pull_density=0)(x)
+    scattered = EventDrivenDelays(weight, delay, pull_density=np.inf)(x)
+    assert not np.array_equal(pulled[0], scattered[0]) and not np.array_equal(pulled[1], scattered[1])
+    out = mixed(x)
+    np.testing.assert_array_equal(out[0], pulled[0])
+    np.testing.assert_array_equal(out[1], scattered[1])
+
+
 def test_pull_density_default_and_bad_values():
     from neurosig.kernels import delays
 
     weight, delay = np.ones((2, 3)), np.ones((2, 3), dtype=int)
     expected = delays.PULL_DENSITY if delays._pull_by_default() else np.inf
     assert EventDrivenDelays(weight, delay).pull_density == expected
-    for bad in (-0.1, np.nan):
+    for bad in (-0.1, np.nan, "dense", [1]):
         with pytest.raises(DataError, match="pull_density must be >= 0"):
             EventDrivenDelays(weight, delay, pull_density=bad)
     delay[0, 0] = 10**9  # masks per input would need gigabytes: every row is scattered
@@ -358,6 +388,7 @@ _CUDASIM_SCRIPT = """
 import numpy as np
 from numba import cuda
 from neurosig.core.errors import DataError
+from neurosig.kernels._delay_pull import pull_row
 from neurosig.kernels.delays import EventDrivenDelays, delayed_scatter
 rng = np.random.default_rng(0)
 x = (rng.random((2, 12, 5)) < 0.2).astype(np.float32)
