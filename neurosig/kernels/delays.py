@@ -15,11 +15,7 @@ need no ``T × in`` pass at all.
 
 from __future__ import annotations
 
-import functools
-
-import numba
 import numpy as np
-from llvmlite import binding as llvm
 from llvmlite import ir
 from numba import prange, types
 from numba.core import cgutils
@@ -29,7 +25,7 @@ from numba.extending import intrinsic
 from neurosig.errors import DataError
 from neurosig.kernels._delay_checks import check_n_steps, event_array, repeated_spike_error
 from neurosig.kernels._delay_pull import LANES, PASS, mask_stride, pull_row
-from neurosig.kernels._numba import njit, on_gpu
+from neurosig.kernels._numba import host_has, njit, on_gpu
 
 __all__ = ["EventDrivenDelays", "check_delay_params", "check_binary", "delayed_scatter"]
 
@@ -51,16 +47,6 @@ _MASK_WEIGHT = 0.3
 #: Most bytes of spike masks a pulled row may need (each thread holds one row's): beyond it, with
 #: very long delays, every row is scattered.
 _PULL_MASK_BYTES = 16 << 20
-
-
-@functools.cache
-def _pull_by_default() -> bool:
-    """Whether the kernels are compiled for this CPU and it has AVX-512 (the pull's 16-lane masked
-    adds; without it LLVM emulates them with blends, and the scatter is kept). Asked once: LLVM's
-    answer takes 0.3-0.6 ms, which the one-shot :func:`delayed_scatter` would pay every call."""
-    if numba.config.CPU_NAME not in (None, "host"):
-        return False
-    return bool(llvm.get_host_cpu_features().get("avx512f", False))
 
 
 _HUGE_PAGE = 2 << 20
@@ -410,7 +396,8 @@ class EventDrivenDelays:
         self.weight = np.ascontiguousarray(self.weight)
         self.max_delay = int(self.delay.max(initial=0))
         if pull_density is None:
-            pull_density = PULL_DENSITY if _pull_by_default() else np.inf
+            # without AVX-512, LLVM would emulate the pull's 16-lane masked adds with blends
+            pull_density = PULL_DENSITY if host_has("avx512f") else np.inf
         try:
             density = float(pull_density)
         except (TypeError, ValueError):

@@ -25,10 +25,11 @@ import sys
 import numpy as np
 from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 from neurosig.dtypes import EVENTS_DTYPE
-from neurosig.kernels._numba import njit
+from neurosig.kernels._numba import host_has, njit
 
 __all__ = [
     "DONE",
@@ -169,6 +170,84 @@ def _cd_block(typingctx, words_t, i_t, ev_t, n_t, base_t, width_t, height_t):  #
     return sig, codegen
 
 
+#: EVT 3.0 words that :func:`_x_block` decodes at once.
+_X_BLOCK = 8
+
+#: Whether :func:`_x_block` may run: the packed records (:data:`_VECTOR_RECORDS`) and AVX-512BW, whose
+#: byte-masked stores write each record's 13 bytes alone (other CPUs would emulate them byte by byte).
+_X_BLOCKS = _VECTOR_RECORDS and host_has("avx512bw")
+
+
+@intrinsic
+def _x_block(typingctx, words_t, i_t, ev_t, n_t, t_t, y_t, width_t):  # pragma: no cover - compiled
+    """Decode the run of in-sensor EVT 3.0 ADDR_X words that starts ``words[i : i + 8]`` into
+    ``ev[n:]`` (all at time ``t`` on row ``y``) and return its length ``k`` (0 to 8).
+
+    One vector load and two compares find the run (``cttz`` of the words that are not in it), so no
+    branch depends on its length. Each of the 8 records is then written by one store of its 13 bytes
+    under a byte mask that is empty past the run: ``ev[n : n + k]`` is written and nothing else (a
+    split read's first part shares its array with the second part's events, just past its own).
+    """
+    if not (isinstance(words_t, types.Array) and words_t.dtype == types.uint16 and words_t.layout == "C"):
+        return None
+    sig = types.int64(words_t, types.uint64, ev_t, types.uint64, types.int64, types.int64, types.int64)
+
+    def codegen(context, builder, signature, args):
+        words, i, ev, n, t, y, width = args
+        lanes = _X_BLOCK
+        i1, i8, i16, i32, i64 = (ir.IntType(b) for b in (1, 8, 16, 32, 64))
+        v16, v64 = ir.VectorType(i16, lanes), ir.VectorType(i64, lanes)
+        record, flags = ir.VectorType(i64, 2), ir.VectorType(i1, 16)
+
+        def const(value, vec):
+            return ir.Constant(vec, [value] * lanes)
+
+        data = context.make_array(signature.args[0])(context, builder, words).data
+        w = builder.load(builder.bitcast(builder.gep(data, [i]), v16.as_pointer()), align=2)
+        x = builder.and_(w, const(0x7FF, v16))
+        limit = builder.insert_element(
+            ir.Constant(v16, ir.Undefined), builder.trunc(width, i16), ir.Constant(i32, 0)
+        )
+        every = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
+        limit = builder.shuffle_vector(limit, ir.Constant(v16, ir.Undefined), every)
+        in_run = builder.and_(
+            builder.icmp_unsigned("==", builder.lshr(w, const(12, v16)), const(2, v16)),
+            builder.icmp_unsigned("<", x, limit),
+        )
+        outside = builder.xor(
+            builder.zext(builder.bitcast(in_run, ir.IntType(lanes)), i32), ir.Constant(i32, 0x1FF)
+        )
+        cttz = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(i32, [i32, i1]), "llvm.cttz.i32"
+        )
+        run = builder.call(cttz, [outside, ir.Constant(i1, 0)])  # bit 8 is set: at most 8
+        polarity = builder.and_(builder.lshr(w, const(11, v16)), const(1, v16))
+        xp = builder.or_(builder.zext(x, v64), builder.shl(builder.zext(polarity, v64), const(32, v64)))
+        row = builder.shl(y, ir.Constant(i64, 16))
+        out = context.make_array(signature.args[2])(context, builder, ev).data
+        out = builder.bitcast(out, i8.as_pointer())
+        start = builder.mul(n, ir.Constant(i64, 13))
+        store = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [ir.VectorType(i8, 16), ir.PointerType(), i32, flags]),
+            "llvm.masked.store.v16i8.p0",
+        )
+        thirteen = ir.Constant(flags, [1] * 13 + [0] * 3)
+        for j in range(lanes):
+            fields = builder.insert_element(ir.Constant(record, ir.Undefined), t, ir.Constant(i32, 0))
+            xyp = builder.or_(builder.extract_element(xp, ir.Constant(i32, j)), row)
+            fields = builder.insert_element(fields, xyp, ir.Constant(i32, 1))
+            inside = builder.icmp_unsigned("<", ir.Constant(i32, j), run)
+            mask = builder.select(inside, thirteen, ir.Constant(flags, [0] * 16))
+            at = builder.gep(out, [builder.add(start, ir.Constant(i64, 13 * j))])
+            builder.call(
+                store, [builder.bitcast(fields, ir.VectorType(i8, 16)), at, ir.Constant(i32, 1), mask]
+            )
+        return builder.zext(run, i64)
+
+    return sig, codegen
+
+
 @njit
 def _evt2_run(words, i, ev, n, th, last, width, height):
     """The hot path: in-sensor CD events and forward TIME_HIGH steps, until any other word.
@@ -287,8 +366,10 @@ def decode_evt2(words, start, state, ev, n, trig, n_trig, width, height, strict,
 def _evt3_run(words, i, ev, n, th, last, tl, cy, base, vp, width, height):
     """The hot path: well-formed events, rows, vectors and forward time words, until any other
     (unsigned indices: no negative-index wrap). Runs of ADDR_X words, two thirds of a recording's
-    words, are decoded in an inner loop that checks only for the run's end (1.05-1.06x faster on the
-    sample than dispatching every word)."""
+    words, are decoded 8 words at a time by :func:`_x_block` where it may run (:data:`_X_BLOCKS`),
+    which advances by the run's length without a branch on it (1.13-1.17x faster on the sample than
+    the loop alone), and otherwise, or for what is left, in an inner loop that checks only for the
+    run's end (1.05-1.06x faster than dispatching every word)."""
     nw = words.shape[0]
     cap = ev.shape[0] - MAX_EVENTS_PER_WORD
     while i < nw and n <= cap:
@@ -299,6 +380,18 @@ def _evt3_run(words, i, ev, n, th, last, tl, cy, base, vp, width, height):
             if cy < 0 or cy >= height:
                 break
             t = (th << 12) | tl
+            if _X_BLOCKS:
+                while i + _X_BLOCK <= nw and n <= cap:
+                    k = _x_block(words, np.uint64(i), ev, np.uint64(n), t, cy, width)
+                    i += k
+                    n += k
+                    if k < _X_BLOCK:
+                        break
+                if i >= nw or n > cap:
+                    return i, n, th, last, tl, cy, base, vp
+                w = np.int64(words[np.uint64(i)])
+                if w >> 12 != 0x2:
+                    continue
             while True:
                 xx = w & 0x7FF
                 if xx >= width:

@@ -265,9 +265,10 @@ def test_rows_at_the_threshold_are_pulled():
 
 def test_pull_density_default_and_bad_values():
     from neurosig.kernels import delays
+    from neurosig.kernels._numba import host_has
 
     weight, delay = np.ones((2, 3)), np.ones((2, 3), dtype=int)
-    expected = delays.PULL_DENSITY if delays._pull_by_default() else np.inf
+    expected = delays.PULL_DENSITY if host_has("avx512f") else np.inf
     assert EventDrivenDelays(weight, delay).pull_density == expected
     for bad in (-0.1, np.nan, "dense", [1]):
         with pytest.raises(DataError, match="pull_density must be >= 0"):
