@@ -20,9 +20,9 @@ from neurosig.kernels.event_decoders import MAX_EVENTS_PER_WORD, decode_evt3, en
 __all__ = ["NAME", "probe", "read", "blocks", "writer"]
 
 NAME = "evt3"
-#: Whole reads split from 512K words (1 MiB): split reads of the 309K-word Prophesee sample ran 0.94x as
-#: fast as serial ones, of neurosig-written files 1.22x at 0.84M words and 1.23x-1.58x from 1.7M
-#: (``bench_event_io --split-sizes``).
+#: Whole reads split from 1M words (2 MiB): with ADDR_X runs decoded 8 words at a time, split reads of
+#: neurosig-written files ran 0.97x-0.99x as fast as serial ones at 0.84M words and 1.14x-1.55x from
+#: 1.7M (two runs of ``bench_event_io --split-sizes``; 1.22x at 0.84M with the scalar loop).
 LAYOUT = WordLayout(
     decode_evt3,
     "<u2",
@@ -31,7 +31,7 @@ LAYOUT = WordLayout(
     MAX_EVENTS_PER_WORD,
     prescan_evt3,
     split_share=0.58,
-    split_min_words=1 << 19,
+    split_min_words=1 << 20,
 )
 
 
