@@ -209,9 +209,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    import faulthandler
+    import signal
     import time
 
     from neurosig.io.lsl import replay, stop_player
+
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID`: where every thread is
 
     player = replay(args.file, name=args.name, chunk_size=args.chunk_size, loop=args.loop)
     markers = f" and {player.name}-annotations (markers)" if len(player.annotations) else ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -93,13 +94,20 @@ def check_streaming_invariance(
     assert_chunks_close(whole, again, rtol, atol)
 
 
-def stop_process(proc: subprocess.Popen, sig: int = signal.SIGINT, timeout: float = 10.0) -> None:
+def stop_process(
+    proc: subprocess.Popen, sig: int = signal.SIGINT, timeout: float = 10.0, dump: int | None = None
+) -> None:
     """Stop a child process a test started: send ``sig`` (its clean stop), wait up to ``timeout``
-    seconds, then kill it; the process is gone when this returns."""
+    seconds, then kill it; the process is gone when this returns. ``dump`` is a signal that makes
+    the process print its threads' stacks (``signal.SIGUSR1`` for ``neurosig replay``), sent a second
+    before killing one that did not stop, so that its output shows where it was."""
     if proc.poll() is None:
         proc.send_signal(sig)
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            if dump is not None:
+                proc.send_signal(dump)
+                time.sleep(1.0)
             proc.kill()
             proc.wait()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -45,6 +46,18 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-u", "-m", "neurosig.cli", *args]
 
 
+#: Seconds a replay gets to end after Ctrl-C. It ends in well under one alone, but twice in CI
+#: (fresh clones, two test workers, the Dask executor tests alongside) it was still running after 10 s
+#: and was killed; it ended at once in the 13 runs outside CI, so the cause is unknown: this is slack,
+#: and a replay that still does not end prints its threads' stacks (SIGUSR1) into the failure.
+STOP_SECONDS = 30
+
+
+def _stop_replay(proc: subprocess.Popen) -> None:
+    """Ctrl-C, else the stacks and a kill (:func:`stop_process`); the process is gone after."""
+    stop_process(proc, timeout=STOP_SECONDS, dump=signal.SIGUSR1)
+
+
 @pytest.fixture
 def replay():
     """Start `neurosig replay` processes; every one is stopped (Ctrl-C, else killed) at teardown."""
@@ -62,8 +75,11 @@ def replay():
         started.append(proc)
         lines: queue.Queue[str | None] = queue.Queue()
 
+        proc.output = []  # every line it prints, for failure messages
+
         def read() -> None:  # liblsl's log lines come first; None when the process ends
             for line in proc.stdout:
+                proc.output.append(line)
                 lines.put(line)
             lines.put(None)
 
@@ -83,7 +99,7 @@ def replay():
 
     yield start
     for proc in started:
-        stop_process(proc)
+        _stop_replay(proc)
 
 
 def test_stream_records_a_replay_to_complete_hdf5_and_leaves_no_process(tmp_path, replay):
@@ -117,8 +133,8 @@ sink: {{type: hdf5, path: {out}}}
         assert stream.returncode == 0, stream.stdout + stream.stderr
         assert player.poll() is None, "the replay stopped while the stream ran"
     finally:
-        stop_process(player)
-    assert player.returncode == 0  # Ctrl-C ends the replay cleanly
+        _stop_replay(player)
+    assert player.returncode == 0, "".join(player.output[-80:])  # Ctrl-C ends the replay cleanly
     assert elapsed < 30  # --duration stopped the run
 
     live, attrs = read_hdf5(out)
@@ -207,10 +223,30 @@ def test_closed_loop_demo_decodes_s001r04_trials_online(shared_file, tmp_path, r
         )
         assert stream.returncode == 0, stream.stdout + stream.stderr
     finally:
-        stop_process(player)
+        _stop_replay(player)
 
     live, attrs = read_hdf5(decisions)
     assert attrs["complete"]
     assert live.info.ch_names == ("T1", "T2")  # one probability per class
     assert len(live.labels) >= 2 and set(live.labels) <= {"T1", "T2"}
     np.testing.assert_allclose(live.data.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_stop_process_shows_the_stacks_of_a_child_that_will_not_stop():
+    """A child that ignores Ctrl-C is killed after the timeout, having printed its stacks first."""
+    code = (
+        "import faulthandler, signal, sys, time\n"
+        "faulthandler.register(signal.SIGUSR1, all_threads=True)\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "print('ready', flush=True)\n"
+        "def stuck():\n"
+        "    time.sleep(60)\n"
+        "stuck()\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert proc.stdout.readline() == "ready\n"
+    stop_process(proc, timeout=0.5, dump=signal.SIGUSR1)
+    assert proc.returncode == -signal.SIGKILL
+    assert "in stuck" in proc.stdout.read()
