@@ -26,15 +26,9 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from neurosig.kernels._llvm import splat
+
 _LANES = 16
-
-
-def _splat(builder, value, vec):
-    """``value`` in every lane of the vector type ``vec`` (of ``_LANES`` lanes)."""
-    one = builder.insert_element(ir.Constant(vec, ir.Undefined), value, ir.Constant(ir.IntType(32), 0))
-    return builder.shuffle_vector(
-        one, ir.Constant(vec, ir.Undefined), ir.Constant(ir.VectorType(ir.IntType(32), _LANES), [0] * _LANES)
-    )
 
 
 @njit(cache=True)
@@ -94,9 +88,9 @@ def _gather_add_scatter(typingctx, window_t, base_t, offset_t, weight_t, k_t):
         w = builder.load(builder.gep(weight_a.data, [k]), typ=floats, align=4)
 
         start = builder.ptrtoint(window_a.data, i64)
-        index = builder.add(builder.zext(at, longs), _splat(builder, base, longs))
+        index = builder.add(builder.zext(at, longs), splat(builder, base, longs))
         where = builder.inttoptr(
-            builder.add(_splat(builder, start, longs), builder.mul(index, ir.Constant(longs, [4] * _LANES))),
+            builder.add(splat(builder, start, longs), builder.mul(index, ir.Constant(longs, [4] * _LANES))),
             pointers,
         )
         every = ir.Constant(flags, [1] * _LANES)
@@ -181,7 +175,7 @@ def _pull_loop(context, builder, signature, args, add_input):
     ]
     with cgutils.for_range(builder, n_in) as loop:
         i = loop.index
-        w = _splat(builder, builder.load(builder.gep(arrays[1].data, [i])), vec)
+        w = splat(builder, builder.load(builder.gep(arrays[1].data, [i])), vec)
         d = builder.load(builder.gep(arrays[2].data, [i]))
         for j, acc in enumerate(accs):
             builder.store(add_input(builder, arrays, args, i, d, j, w, builder.load(acc)), acc)

@@ -28,6 +28,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from neurosig.kernels._llvm import splat
 from neurosig.kernels._numba import njit
 
 __all__ = ["pull_row", "mask_stride", "LANES", "PASS"]
@@ -43,78 +44,55 @@ _I32, _I64 = ir.IntType(32), ir.IntType(64)
 _VEC = ir.VectorType(ir.FloatType(), LANES)
 
 
-def _splat(builder, value):
-    """``value`` (float) in all 16 lanes."""
-    one = builder.insert_element(ir.Constant(_VEC, ir.Undefined), value, ir.Constant(_I32, 0))
-    every = ir.Constant(ir.VectorType(_I32, LANES), [0] * LANES)
-    return builder.shuffle_vector(one, ir.Constant(_VEC, ir.Undefined), every)
-
-
 @intrinsic
 def _masked_sums(typingctx, y_t, weight_t, rel_t, k0_t, n_in_t, masks_t, stride_t, fresh_t, nv_t):
     """``y[16 j : 16 j + 16] (+)= sum_i weight[k0 + i]`` over the lanes set in
-    ``masks[i * stride + rel[k0 + i] + 16 j]``, for ``i < n_in`` and ``j < nv`` (a literal): one output's
-    steps of one pass, over one block of inputs. The ``nv`` sums stay in registers through the inputs;
-    they start at 0 when ``fresh``, else from ``y``. Inputs are added in order (exact float order)."""
-    if not isinstance(nv_t, types.IntegerLiteral):
-        return None
-    nv = nv_t.literal_value
+    ``masks[i * stride + rel[k0 + i] + 16 j]``, for ``i < n_in`` and ``j < nv`` (``1..PASS``): one
+    output's steps of one pass, over one block of inputs. The ``nv`` sums stay in registers through
+    the inputs (one loop is generated per ``nv``, chosen at run time); they start at 0 when
+    ``fresh``, else from ``y``. Inputs are added in order (exact float order)."""
     sig = types.void(
-        y_t, weight_t, rel_t, types.int64, types.int64, masks_t, types.int64, types.boolean, nv_t
+        y_t, weight_t, rel_t, types.int64, types.int64, masks_t, types.int64, types.boolean, types.int64
     )
 
     def codegen(context, builder, signature, args):
-        y, weight, rel, k0, n_in, masks, stride, fresh, _ = args
+        y, weight, rel, k0, n_in, masks, stride, fresh, n_vectors = args
         y_a, weight_a, rel_a, masks_a = (
             context.make_array(signature.args[n])(context, builder, a)
             for n, a in ((0, y), (1, weight), (2, rel), (5, masks))
         )
         flags = ir.VectorType(ir.IntType(1), LANES)
-        places = [
-            builder.bitcast(builder.gep(y_a.data, [ir.Constant(_I64, LANES * j)]), _VEC.as_pointer())
-            for j in range(nv)
-        ]
         zeros = ir.Constant(_VEC, [0.0] * LANES)
-        sums = [
-            cgutils.alloca_once_value(builder, builder.select(fresh, zeros, builder.load(p, align=4)))
-            for p in places
-        ]
-        with cgutils.for_range(builder, n_in) as loop:
-            k = builder.add(k0, loop.index)
-            w = _splat(builder, builder.load(builder.gep(weight_a.data, [k])))
-            shift = builder.sext(builder.load(builder.gep(rel_a.data, [k])), _I64)
-            row = builder.add(builder.mul(loop.index, stride), shift)
-            for j, total in enumerate(sums):
-                at = builder.add(row, ir.Constant(_I64, LANES * j))
-                mask = builder.load(builder.gep(masks_a.data, [at]))
-                old = builder.load(total)
-                builder.store(builder.select(builder.bitcast(mask, flags), builder.fadd(old, w), old), total)
-        for p, total in zip(places, sums, strict=True):
-            builder.store(builder.load(total), p, align=4)
+
+        def sums_of(nv):
+            places = [
+                builder.bitcast(builder.gep(y_a.data, [ir.Constant(_I64, LANES * j)]), _VEC.as_pointer())
+                for j in range(nv)
+            ]
+            sums = [
+                cgutils.alloca_once_value(builder, builder.select(fresh, zeros, builder.load(p, align=4)))
+                for p in places
+            ]
+            with cgutils.for_range(builder, n_in) as loop:
+                k = builder.add(k0, loop.index)
+                w = splat(builder, builder.load(builder.gep(weight_a.data, [k])), _VEC)
+                shift = builder.sext(builder.load(builder.gep(rel_a.data, [k])), _I64)
+                row = builder.add(builder.mul(loop.index, stride), shift)
+                for j, total in enumerate(sums):
+                    at = builder.add(row, ir.Constant(_I64, LANES * j))
+                    mask = builder.load(builder.gep(masks_a.data, [at]))
+                    old = builder.load(total)
+                    new = builder.select(builder.bitcast(mask, flags), builder.fadd(old, w), old)
+                    builder.store(new, total)
+            for p, total in zip(places, sums, strict=True):
+                builder.store(builder.load(total), p, align=4)
+
+        for nv in range(1, PASS + 1):
+            with builder.if_then(builder.icmp_signed("==", n_vectors, ir.Constant(_I64, nv))):
+                sums_of(nv)
         return context.get_dummy_value()
 
     return sig, codegen
-
-
-@njit
-def _sums(y, weight, rel, k0, n_in, masks, stride, fresh, nv):  # pragma: no cover - compiled
-    """:func:`_masked_sums` for a run-time ``nv`` in ``1..PASS``."""
-    if nv == 8:
-        _masked_sums(y, weight, rel, k0, n_in, masks, stride, fresh, 8)
-    elif nv == 7:
-        _masked_sums(y, weight, rel, k0, n_in, masks, stride, fresh, 7)
-    elif nv == 6:
-        _masked_sums(y, weight, rel, k0, n_in, masks, stride, fresh, 6)
-    elif nv == 5:
-        _masked_sums(y, weight, rel, k0, n_in, masks, stride, fresh, 5)
-    elif nv == 4:
-        _masked_sums(y, weight, rel, k0, n_in, masks, stride, fresh, 4)
-    elif nv == 3:
-        _masked_sums(y, weight, rel, k0, n_in, masks, stride, fresh, 3)
-    elif nv == 2:
-        _masked_sums(y, weight, rel, k0, n_in, masks, stride, fresh, 2)
-    else:
-        _masked_sums(y, weight, rel, k0, n_in, masks, stride, fresh, 1)
 
 
 @intrinsic
@@ -208,9 +186,10 @@ def pull_row(ev_t, ev_i, m, weight, rel, max_delay, horizon, row):  # pragma: no
             for i0 in range(0, n_in, block):
                 n_block = min(block, n_in - i0)
                 block_masks = masks[i0 * stride :]
+                fresh = i0 == 0
                 for o in range(o0, o1):
                     y = scratch[(o - o0) * width :]
-                    _sums(y, weight[i0:], rel[i0:], o * n_in, n_block, block_masks, stride, i0 == 0, nv)
+                    _masked_sums(y, weight[i0:], rel[i0:], o * n_in, n_block, block_masks, stride, fresh, nv)
             for j in range(nv):
                 t0 = LANES * (p0 + j)
                 if o1 - o0 == LANES and t0 + LANES <= horizon:

@@ -29,6 +29,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from neurosig.dtypes import EVENTS_DTYPE
+from neurosig.kernels._llvm import const, splat
 from neurosig.kernels._numba import host_has, njit
 
 __all__ = [
@@ -124,15 +125,6 @@ def _cd_block(typingctx, words_t, i_t, ev_t, n_t, base_t, width_t, height_t):  #
         i32, i64 = ir.IntType(32), ir.IntType(64)
         v32, v64, sel = ir.VectorType(i32, lanes), ir.VectorType(i64, lanes), ir.VectorType(i32, 2)
 
-        def splat(value, vec):
-            one = builder.insert_element(ir.Constant(vec, ir.Undefined), value, ir.Constant(i32, 0))
-            return builder.shuffle_vector(
-                one, ir.Constant(vec, ir.Undefined), ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
-            )
-
-        def const(value, vec):
-            return ir.Constant(vec, [value] * lanes)
-
         data = context.make_array(signature.args[0])(context, builder, words).data
         w = builder.load(builder.bitcast(builder.gep(data, [i]), v32.as_pointer()), align=4)
         typ = builder.lshr(w, const(28, v32))
@@ -141,8 +133,8 @@ def _cd_block(typingctx, words_t, i_t, ev_t, n_t, base_t, width_t, height_t):  #
         ok = builder.and_(
             builder.icmp_unsigned("<=", typ, const(1, v32)),
             builder.and_(
-                builder.icmp_unsigned("<", x, splat(builder.trunc(width, i32), v32)),
-                builder.icmp_unsigned("<", y, splat(builder.trunc(height, i32), v32)),
+                builder.icmp_unsigned("<", x, splat(builder, builder.trunc(width, i32), v32)),
+                builder.icmp_unsigned("<", y, splat(builder, builder.trunc(height, i32), v32)),
             ),
         )
         every = builder.icmp_unsigned(
@@ -150,7 +142,7 @@ def _cd_block(typingctx, words_t, i_t, ev_t, n_t, base_t, width_t, height_t):  #
         )
         with builder.if_then(every, likely=True):
             t = builder.or_(
-                splat(base, v64),
+                splat(builder, base, v64),
                 builder.zext(builder.and_(builder.lshr(w, const(22, v32)), const(63, v32)), v64),
             )
             xyp = builder.or_(
@@ -199,17 +191,10 @@ def _x_block(typingctx, words_t, i_t, ev_t, n_t, t_t, y_t, width_t):  # pragma: 
         v16, v64 = ir.VectorType(i16, lanes), ir.VectorType(i64, lanes)
         record, flags = ir.VectorType(i64, 2), ir.VectorType(i1, 16)
 
-        def const(value, vec):
-            return ir.Constant(vec, [value] * lanes)
-
         data = context.make_array(signature.args[0])(context, builder, words).data
         w = builder.load(builder.bitcast(builder.gep(data, [i]), v16.as_pointer()), align=2)
         x = builder.and_(w, const(0x7FF, v16))
-        limit = builder.insert_element(
-            ir.Constant(v16, ir.Undefined), builder.trunc(width, i16), ir.Constant(i32, 0)
-        )
-        every = ir.Constant(ir.VectorType(i32, lanes), [0] * lanes)
-        limit = builder.shuffle_vector(limit, ir.Constant(v16, ir.Undefined), every)
+        limit = splat(builder, builder.trunc(width, i16), v16)
         in_run = builder.and_(
             builder.icmp_unsigned("==", builder.lshr(w, const(12, v16)), const(2, v16)),
             builder.icmp_unsigned("<", x, limit),
