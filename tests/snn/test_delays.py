@@ -140,6 +140,24 @@ def test_event_driven_shd_sized_row_equals_naive():
     np.testing.assert_allclose(long, naive_delays(x, weight, delay, 1500), atol=1e-4)
 
 
+@pytest.mark.parametrize(
+    ("longest", "width"), [(24, np.uint16), (8191, np.uint16), (8192, np.uint32), (2**29, np.uint64)]
+)
+def test_table_offsets_take_the_narrowest_width_that_holds_them(longest, width):
+    """Offsets ``d * out + o`` up to ``(longest + 1) * out - 1`` (8 outputs here) fit 16, 32 or 64
+    bits; every width gives the naive result, the last output of the longest delay included."""
+    rng = np.random.default_rng(11)
+    weight = rng.standard_normal((8, 3)).astype(np.float32)
+    delay = rng.integers(0, 20, (8, 3))
+    delay[7, 1] = longest
+    synapses = EventDrivenDelays(weight, delay)
+    assert synapses._offset.dtype == width
+    x = _spikes(rng, (2, 50, 3), 0.3)
+    x[0, 0, 1] = 1  # input 1's spike reaches output 7 at step `longest`, inside the longest horizon
+    for horizon in (50, 8300):
+        np.testing.assert_allclose(synapses(x, horizon), naive_delays(x, weight, delay, horizon), atol=1e-4)
+
+
 def test_prepared_synapses_serve_any_batch_and_horizon():
     """Tables built once answer every later call like the one-shot function, including very long
     delays (bisection over the delay-sorted table, no table sized by the largest delay)."""
