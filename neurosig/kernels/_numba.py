@@ -7,8 +7,11 @@ import os
 from typing import Any
 
 import numba
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
-__all__ = ["njit", "on_gpu", "cuda_enabled", "host_has", "FASTMATH"]
+__all__ = ["njit", "on_gpu", "cuda_enabled", "host_has", "take_next", "FASTMATH"]
 
 #: Numerical settings live here, never as scattered literals: kernels are exact unless stated.
 FASTMATH = False
@@ -51,3 +54,18 @@ def host_has(feature: str) -> bool:
     from llvmlite import binding
 
     return bool(binding.get_host_cpu_features().get(feature, False))
+
+
+@intrinsic
+def take_next(typingctx, counter_t):  # pragma: no cover - compiled
+    """``counter[0] += 1`` in one atomic instruction, returning the value before: threads that share
+    ``counter`` (an int64 array) each get a different number, so ``prange`` workers can hand out
+    work items one at a time (a dynamic schedule, which Numba's OpenMP layer does not give)."""
+    if not (isinstance(counter_t, types.Array) and counter_t.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        counter = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.atomic_rmw("add", counter.data, ir.Constant(ir.IntType(64), 1), "monotonic")
+
+    return types.int64(counter_t), codegen

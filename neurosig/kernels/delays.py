@@ -15,6 +15,7 @@ need no ``T × in`` pass at all.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from llvmlite import ir
 from numba import prange, types
@@ -25,7 +26,7 @@ from numba.extending import intrinsic
 from neurosig.errors import DataError
 from neurosig.kernels._delay_checks import check_n_steps, event_array, repeated_spike_error
 from neurosig.kernels._delay_pull import LANES, PASS, mask_stride, pull_row
-from neurosig.kernels._numba import host_has, njit, on_gpu
+from neurosig.kernels._numba import host_has, njit, on_gpu, take_next
 
 __all__ = ["EventDrivenDelays", "check_delay_params", "check_binary", "delayed_scatter"]
 
@@ -254,9 +255,11 @@ def _add_spikes(ev_t, ev_i, ev_next, m, offset, weight_s, max_delay, gap, horizo
 
 
 @njit
-def _fill_row(ev_t, ev_i, ev_next, m, offset, weight_s, max_delay, gap, weight, rel, pull_from, horizon, row):
+def _fill_row(ev_t, ev_i, ev_next, m, synapses, horizon, row):
     """Write one batch row's ``horizon`` output steps from its ``m`` listed and linked spikes: pulled
-    (:func:`._delay_pull.pull_row`) from ``pull_from`` spikes on, else zeroed and scattered."""
+    (:func:`._delay_pull.pull_row`) from ``pull_from`` spikes on, else zeroed and scattered.
+    ``synapses`` is :meth:`EventDrivenDelays._kernel_args`'s tuple."""
+    offset, weight_s, max_delay, gap, weight, rel, pull_from = synapses
     if 0 < m and pull_from <= m:
         pull_row(ev_t, ev_i, m, weight, rel, max_delay, horizon, row)
     else:
@@ -265,29 +268,36 @@ def _fill_row(ev_t, ev_i, ev_next, m, offset, weight_s, max_delay, gap, weight, 
 
 
 @njit(parallel=True)
-def _synapses_cpu(
-    spikes, offset, weight_s, max_delay, gap, weight, rel, pull_from, out, bad
-):  # pragma: no cover - compiled
+def _synapses_cpu(spikes, synapses, out, bad, n_threads):  # pragma: no cover - compiled
     """For every spike ``spikes[b, t, i] == 1`` and output ``o``: ``out[b, (t + delay[o, i]) * n_out + o]
     += weight[o, i]``, dropping what lands at or after the horizon ``out.shape[1] // n_out``.
 
-    ``offset`` and ``weight_s`` come from :func:`_tables`; ``max_delay`` is the largest delay.
-    Batch rows run in parallel (each writes only its own row: the page faults split across
-    threads). A row of at least ``pull_from`` spikes is pulled (:func:`._delay_pull.pull_row`, with
-    ``weight`` and ``rel = max_delay - delay``), the others are zeroed and scattered. A value that is
-    neither 0 nor 1 marks ``bad[b]``, so the caller can raise.
+    ``synapses`` is ``(offset, weight_s, max_delay, gap, weight, rel, pull_from)``
+    (:meth:`EventDrivenDelays._kernel_args`): the tables of :func:`_tables`, the largest delay, the
+    pairing gap, and for the pull the weights, ``rel = max_delay - delay`` and the spike count from
+    which a row is pulled (:func:`._delay_pull.pull_row`); other rows are zeroed and scattered. A
+    value that is neither 0 nor 1 marks ``bad[b]``, so the caller can raise.
+
+    Each of the ``n_threads`` workers (one per Numba thread: ``numba.get_num_threads()``, given by
+    the caller, as a compiled function reading it could not be cached) takes the next batch row from
+    a shared atomic counter (:func:`._numba.take_next`) until none is left, and writes only that row.
+    A core that runs slower, as one of a shared VM's often does for seconds at a time, so takes fewer
+    rows instead of holding up the call, as Numba's static split of a ``prange`` would.
     """
     n_batch, n_steps, n_in = spikes.shape
-    horizon = out.shape[1] // offset.shape[1] if offset.shape[1] else 0
-    for b in prange(n_batch):
+    horizon = out.shape[1] // synapses[0].shape[1] if synapses[0].shape[1] else 0
+    taken = np.zeros(1, np.int64)
+    for _ in prange(n_threads):
         ev_t = np.empty(n_steps * n_in, np.int64)
         ev_i = np.empty(n_steps * n_in, np.int64)
-        m, bad[b] = _list_dense(spikes[b], horizon, ev_t, ev_i)
-        ev_next = np.empty(m, np.int64)
-        _link(ev_t, ev_i, m, ev_next, np.empty(n_in, np.int64))
-        _fill_row(
-            ev_t, ev_i, ev_next, m, offset, weight_s, max_delay, gap, weight, rel, pull_from, horizon, out[b]
-        )
+        last = np.empty(n_in, np.int64)
+        b = take_next(taken)
+        while b < n_batch:
+            m, bad[b] = _list_dense(spikes[b], horizon, ev_t, ev_i)
+            ev_next = np.empty(m, np.int64)
+            _link(ev_t, ev_i, m, ev_next, last)
+            _fill_row(ev_t, ev_i, ev_next, m, synapses, horizon, out[b])
+            b = take_next(taken)
 
 
 #: ``status`` bits set by :func:`_synapses_events_cpu` for a batch row it could not add.
@@ -296,45 +306,58 @@ _UNSORTED, _OUT_OF_RANGE, _REPEATED = 1, 2, 4
 
 @njit(parallel=True)
 def _synapses_events_cpu(
-    starts, rows, steps, units, offset, weight_s, max_delay, gap, weight, rel, pull_from, out, status
+    starts, rows, steps, units, synapses, out, status, n_threads
 ):  # pragma: no cover - compiled
     """:func:`_synapses_cpu` for spikes given as events: batch row ``b`` owns the events
     ``starts[b]:starts[b + 1]``, whose ``rows`` must all be ``b`` and whose steps must be in time
     order (``starts`` is found by bisection of sorted ``rows``; unsorted rows fail the first test).
     A row whose events are out of order, out of range or repeated is left at zero and flagged in
-    ``status[b]`` for the caller, before any of its adds."""
-    n_in = offset.shape[0]
-    horizon = out.shape[1] // offset.shape[1] if offset.shape[1] else 0
-    for b in prange(starts.size - 1):
-        lo = starts[b]
-        n = max(starts[b + 1] - lo, 0)
-        row = out[b]
-        ev_t = np.empty(n, np.int64)
-        ev_i = np.empty(n, np.int64)
-        ev_next = np.empty(n, np.int64)
-        flags = _UNSORTED if starts[b + 1] < lo else 0
-        previous = 0
-        m = 0
-        for e in range(lo, lo + n):
-            t = steps[e]
-            i = units[e]
-            if rows[e] != b or t < previous:
+    ``status[b]`` for the caller, before any of its adds. Rows are handed out as in
+    :func:`_synapses_cpu`."""
+    n_in, n_out = synapses[0].shape
+    horizon = out.shape[1] // n_out if n_out else 0
+    taken = np.zeros(1, np.int64)
+    for _ in prange(n_threads):
+        last = np.empty(n_in, np.int64)
+        b = take_next(taken)
+        while b < starts.size - 1:
+            lo, hi = starts[b], max(starts[b + 1], starts[b])
+            ev_t, ev_i, m, flags = _list_events(b, rows[lo:hi], steps[lo:hi], units[lo:hi], n_in, horizon)
+            ev_next = np.empty(m, np.int64)
+            if starts[b + 1] < lo:
                 flags |= _UNSORTED
-            if t < 0 or i < 0 or i >= n_in:
-                flags |= _OUT_OF_RANGE
-            previous = t
-            ev_t[m] = t
-            ev_i[m] = i
-            m += t < horizon
-        if flags == 0 and _link(ev_t, ev_i, m, ev_next, np.empty(n_in, np.int64)):
-            flags = _REPEATED
-        status[b] = flags
-        if flags == 0:
-            _fill_row(
-                ev_t, ev_i, ev_next, m, offset, weight_s, max_delay, gap, weight, rel, pull_from, horizon, row
-            )
-        else:
-            row[:] = 0
+            if flags == 0 and _link(ev_t, ev_i, m, ev_next, last):
+                flags = _REPEATED
+            status[b] = flags
+            if flags == 0:
+                _fill_row(ev_t, ev_i, ev_next, m, synapses, horizon, out[b])
+            else:
+                out[b][:] = 0
+            b = take_next(taken)
+
+
+@njit
+def _list_events(b, rows, steps, units, n_in, horizon):  # pragma: no cover - compiled
+    """Batch row ``b``'s events as ``(ev_t, ev_i, m, flags)``: the ``m`` spikes before ``horizon``, and
+    the :data:`_UNSORTED` and :data:`_OUT_OF_RANGE` bits for events of another row, out of time order,
+    or out of range."""
+    ev_t = np.empty(steps.size, np.int64)
+    ev_i = np.empty(steps.size, np.int64)
+    flags = 0
+    previous = 0
+    m = 0
+    for e in range(steps.size):
+        t = steps[e]
+        i = units[e]
+        if rows[e] != b or t < previous:
+            flags |= _UNSORTED
+        if t < 0 or i < 0 or i >= n_in:
+            flags |= _OUT_OF_RANGE
+        previous = t
+        ev_t[m] = t
+        ev_i[m] = i
+        m += t < horizon
+    return ev_t, ev_i, m, flags
 
 
 def check_delay_params(weight: np.ndarray, delay: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -453,7 +476,7 @@ class EventDrivenDelays:
         flat = _empty_on_huge_pages((spikes.shape[0], horizon * n_out))
         spikes = np.ascontiguousarray(spikes, dtype=np.float32)
         bad = np.zeros(spikes.shape[0], dtype=np.bool_)
-        _synapses_cpu(spikes, *self._kernel_args(horizon), flat, bad)
+        _synapses_cpu(spikes, self._kernel_args(horizon), flat, bad, numba.get_num_threads())
         if bad.any() or horizon < spikes.shape[1]:  # the kernel reads no step at or after the horizon
             check_binary(spikes)  # raises, naming the first offending value
         out = flat.reshape(spikes.shape[0], horizon, n_out)
@@ -475,7 +498,9 @@ class EventDrivenDelays:
             return _UNSORTED
         status = np.zeros(flat.shape[0], dtype=np.int64)
         horizon = flat.shape[1] // max(self.weight.shape[0], 1)
-        _synapses_events_cpu(starts, rows, steps, units, *self._kernel_args(horizon), flat, status)
+        _synapses_events_cpu(
+            starts, rows, steps, units, self._kernel_args(horizon), flat, status, numba.get_num_threads()
+        )
         return int(np.bitwise_or.reduce(status)) if status.size else 0
 
     def apply_events(self, steps, units, n_steps: int, rows=None, n_rows: int | None = None) -> np.ndarray:

@@ -158,6 +158,31 @@ def test_table_offsets_take_the_narrowest_width_that_holds_them(longest, width):
         np.testing.assert_allclose(synapses(x, horizon), naive_delays(x, weight, delay, horizon), atol=1e-4)
 
 
+@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("n_batch", [0, 1, 2, 9])
+def test_every_row_is_taken_once_by_any_number_of_threads(n_threads, n_batch):
+    """Rows go to the threads one at a time (an atomic counter): with fewer rows than threads, or
+    many, each row is written exactly once, from the tensor and from events alike."""
+    import numba
+
+    rng = np.random.default_rng(n_batch)
+    weight = rng.standard_normal((7, 5)).astype(np.float32)
+    delay = rng.integers(0, 6, (7, 5))
+    x = _spikes(rng, (n_batch, 30, 5), 0.2)
+    synapses = EventDrivenDelays(weight, delay, pull_density=np.inf)
+    before = numba.get_num_threads()
+    numba.set_num_threads(n_threads)
+    try:
+        dense_out = synapses(x)
+        rows, steps, units = np.nonzero(x)
+        event_out = synapses.apply_events(steps, units, 30, rows=rows, n_rows=n_batch)
+    finally:
+        numba.set_num_threads(before)
+    expected = naive_delays(x, weight, delay)
+    np.testing.assert_allclose(dense_out, expected, atol=1e-5)
+    np.testing.assert_array_equal(event_out, dense_out)
+
+
 def test_prepared_synapses_serve_any_batch_and_horizon():
     """Tables built once answer every later call like the one-shot function, including very long
     delays (bisection over the delay-sorted table, no table sized by the largest delay)."""
